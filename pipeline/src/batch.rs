@@ -1,0 +1,264 @@
+//! One micro-batch, from its plan to its commit: parse (on a blocking
+//! thread, streaming each file in chunks) → transform → write, all inside one
+//! database transaction. Parsing the next chunk overlaps with writing the
+//! previous one; the channel between them holds one chunk, so memory stays
+//! bounded by `chunk_rows` whatever the files' sizes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::record_batch::RecordBatch;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::checkpoint::{Plan, PlannedFile};
+use crate::parse::{BatchBuilder, FileReader, ParseLimits, RejectedRow};
+use crate::schema::TableSchema;
+use crate::sink::{BatchRecord, Sink, SinkError};
+use crate::transform::{Transform, TransformError};
+
+/// What a batch can fail with. Data problems never fail a batch: they
+/// become rejects and quarantined files.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Transform(#[from] TransformError),
+    #[error("the parse thread stopped unexpectedly: {0}")]
+    ParseThread(String),
+}
+
+impl BatchError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Sink(error) if error.is_transient())
+    }
+}
+
+/// What one file contributed to a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOutcome {
+    pub name: String,
+    pub size: u64,
+    pub mtime_us: i64,
+    pub discovered_at_us: i64,
+    pub rows: u64,
+    pub rejected: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<String>,
+}
+
+/// A committed batch, as the rest of the program sees it.
+#[derive(Debug, Clone)]
+pub struct BatchOutcome {
+    pub batch_id: u64,
+    pub files: Vec<FileOutcome>,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_deduped: u64,
+    pub rows_upserted: u64,
+    pub started_at_us: i64,
+    pub committed_at_us: i64,
+    pub parse_ms: f64,
+    pub transform_ms: f64,
+    pub write_ms: f64,
+}
+
+impl BatchOutcome {
+    pub fn files_quarantined(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.quarantined.is_some())
+            .count()
+    }
+}
+
+/// Messages from the parse thread.
+enum Parsed {
+    Chunk {
+        rows: RecordBatch,
+        rejects: Vec<RejectedRow>,
+    },
+    File(FileOutcome),
+    Done {
+        parse_ms: f64,
+    },
+}
+
+/// The parts of a run a batch needs.
+pub struct BatchContext<'a> {
+    pub table: &'a Arc<TableSchema>,
+    pub sink: &'a Sink,
+    pub transform: &'a Transform,
+    pub input: &'a Path,
+    pub chunk_rows: usize,
+    pub limits: ParseLimits,
+}
+
+/// Runs the plan in one transaction and commits it. Nothing is committed
+/// unless everything is.
+pub async fn execute(
+    context: &BatchContext<'_>,
+    plan: &Plan,
+    started_at_us: i64,
+) -> Result<BatchOutcome, BatchError> {
+    let mut transaction = context.sink.begin(plan.batch_id).await?;
+    let (sender, mut receiver) = mpsc::channel(1);
+    let parser = {
+        let table = Arc::clone(context.table);
+        let files: Vec<(PathBuf, PlannedFile)> = plan
+            .files
+            .iter()
+            .map(|f| (context.input.join(&f.name), f.clone()))
+            .collect();
+        let (chunk_rows, limits) = (context.chunk_rows, context.limits);
+        tokio::task::spawn_blocking(move || parse_files(&files, table, chunk_rows, limits, &sender))
+    };
+    let mut files = Vec::with_capacity(plan.files.len());
+    let (mut parse_ms, mut transform_ms, mut write_ms) = (0.0, 0.0, 0.0);
+    let (mut rows_valid, mut rows_kept) = (0u64, 0u64);
+    while let Some(message) = receiver.recv().await {
+        match message {
+            Parsed::Chunk { rows, rejects } => {
+                let started = Instant::now();
+                rows_valid += rows.num_rows() as u64;
+                let transformed = context.transform.apply(rows).await?;
+                transform_ms += ms_since(started);
+                let started = Instant::now();
+                for out in &transformed {
+                    rows_kept += out.num_rows() as u64;
+                    transaction.write(out).await?;
+                }
+                transaction.reject(&rejects).await?;
+                write_ms += ms_since(started);
+            }
+            Parsed::File(outcome) => {
+                if let Some(reason) = &outcome.quarantined {
+                    transaction.quarantine(&outcome.name, reason).await?;
+                }
+                files.push(outcome);
+            }
+            Parsed::Done { parse_ms: ms } => parse_ms = ms,
+        }
+    }
+    parser
+        .await
+        .map_err(|error| BatchError::ParseThread(error.to_string()))?;
+    let rows_read: u64 = files.iter().map(|f| f.rows).sum();
+    let rows_rejected: u64 = files.iter().map(|f| f.rejected).sum();
+    let record = BatchRecord {
+        batch_id: plan.batch_id,
+        files: serde_json::to_value(&files).expect("file outcomes serialise"),
+        file_count: files.len() as u32,
+        files_quarantined: files.iter().filter(|f| f.quarantined.is_some()).count() as u32,
+        rows_read,
+        rows_rejected,
+        rows_deduped: rows_valid - rows_kept,
+        rows_upserted: transaction.rows_upserted(),
+        planned_at_us: plan.planned_at_us,
+        started_at_us,
+        parse_ms,
+        transform_ms,
+        write_ms,
+    };
+    transaction.commit(&record).await?;
+    Ok(BatchOutcome {
+        batch_id: plan.batch_id,
+        files,
+        rows_read,
+        rows_rejected,
+        rows_deduped: record.rows_deduped,
+        rows_upserted: record.rows_upserted,
+        started_at_us,
+        committed_at_us: crate::discover::now_us(),
+        parse_ms,
+        transform_ms,
+        write_ms,
+    })
+}
+
+/// The parse thread: every file of the plan in order, in chunks of at most
+/// `chunk_rows` good rows. Stops quietly when the receiver is gone (the
+/// batch failed).
+fn parse_files(
+    files: &[(PathBuf, PlannedFile)],
+    table: Arc<TableSchema>,
+    chunk_rows: usize,
+    limits: ParseLimits,
+    sender: &mpsc::Sender<Parsed>,
+) {
+    // Time spent parsing, not waiting for the writer to take a chunk.
+    let mut busy = std::time::Duration::ZERO;
+    let mut builder = BatchBuilder::new(table.clone());
+    let mut rejects = Vec::new();
+    let send = |message: Parsed| sender.blocking_send(message).is_ok();
+    for (index, (path, planned)) in files.iter().enumerate() {
+        let mut outcome = FileOutcome {
+            name: planned.name.clone(),
+            size: planned.size,
+            mtime_us: planned.mtime_us,
+            discovered_at_us: planned.discovered_at_us,
+            rows: 0,
+            rejected: 0,
+            quarantined: None,
+        };
+        let opened = Instant::now();
+        let reader = FileReader::open(path, &planned.name, index as u32, &table);
+        busy += opened.elapsed();
+        match reader {
+            Err(problem) => outcome.quarantined = Some(problem.to_string()),
+            Ok(mut reader) => {
+                loop {
+                    let room = chunk_rows.saturating_sub(builder.len()).max(1);
+                    let reading = Instant::now();
+                    let read = reader.read_into(&mut builder, &mut rejects, room, &limits);
+                    busy += reading.elapsed();
+                    match read {
+                        Ok(0) => break,
+                        Ok(_) if builder.len() >= chunk_rows => {
+                            let chunk = Parsed::Chunk {
+                                rows: builder.finish(),
+                                rejects: std::mem::take(&mut rejects),
+                            };
+                            if !send(chunk) {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(problem) => {
+                            // Unreadable part-way: the rows read so far stay
+                            // in this batch; the file is quarantined for the rest.
+                            outcome.quarantined = Some(format!(
+                                "{problem} (after {} rows, which were kept)",
+                                reader.rows_read()
+                            ));
+                            break;
+                        }
+                    }
+                }
+                outcome.rows = reader.rows_read();
+                outcome.rejected = reader.rows_rejected();
+            }
+        }
+        if !send(Parsed::File(outcome)) {
+            return;
+        }
+    }
+    if !builder.is_empty() || !rejects.is_empty() {
+        let chunk = Parsed::Chunk {
+            rows: builder.finish(),
+            rejects,
+        };
+        if !send(chunk) {
+            return;
+        }
+    }
+    send(Parsed::Done {
+        parse_ms: busy.as_secs_f64() * 1000.0,
+    });
+}
+
+fn ms_since(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}

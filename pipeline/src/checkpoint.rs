@@ -1,0 +1,544 @@
+//! The checkpoint folder: the batch plan written before a batch runs, and the
+//! log of committed batches written after.
+//!
+//! On-disk format (version 1), every record framed as `<crc32 hex> <json>`:
+//!
+//! - `plan.json`: the batch in flight, replaced atomically (temp file, fsync,
+//!   rename, fsync of the folder) before the batch touches the database;
+//! - `commits.log`: one line per committed batch, appended and fsync'd after
+//!   the database commit;
+//! - `snapshot.json`: the compacted log (all committed file names), written
+//!   atomically when the log grows past [`COMPACT_AFTER`] lines, after which
+//!   the log starts empty. Restart cost is one snapshot read plus a short log.
+//!
+//! - `id`: the folder's random identity, stored with each batch in
+//!   `sluice_batches.checkpoint_id`, so recovery reads only this folder's
+//!   batches.
+//!
+//! The database's `sluice_batches` is the truth about what committed; this
+//! folder makes restarts cheap and remembers which files the batch in flight
+//! held, so it can be replayed with exactly the same files. The recovery
+//! decision is the pure function [`decide`].
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the on-disk format.
+pub const FORMAT_VERSION: u32 = 1;
+/// Log lines after which the log is folded into the snapshot.
+pub const COMPACT_AFTER: usize = 1000;
+
+const PLAN: &str = "plan.json";
+const LOG: &str = "commits.log";
+const SNAPSHOT: &str = "snapshot.json";
+const ID: &str = "id";
+
+/// A file as the plan recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedFile {
+    pub name: String,
+    pub size: u64,
+    pub mtime_us: i64,
+    /// When sluice first saw the file (Unix µs).
+    pub discovered_at_us: i64,
+}
+
+/// A micro-batch, fixed before it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub batch_id: u64,
+    pub planned_at_us: i64,
+    pub files: Vec<PlannedFile>,
+}
+
+/// A batch the database (or the log) says committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedBatch {
+    pub batch_id: u64,
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Snapshot {
+    version: u32,
+    last_batch_id: Option<u64>,
+    files: Vec<String>,
+}
+
+/// What the checkpoint folder could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("checkpoint folder {path}: {context}: {source}")]
+    Io {
+        path: PathBuf,
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "checkpoint folder {path} was written by a newer sluice (format version {found}, this one \
+         reads {FORMAT_VERSION}): upgrade sluice or use another --checkpoint folder"
+    )]
+    NewerFormat { path: PathBuf, found: u32 },
+}
+
+/// What the folder held at start, checked.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The plan of the last batch that started, if its record is intact.
+    pub plan: Option<Plan>,
+    /// Highest batch id the log says committed.
+    pub logged_through: Option<u64>,
+    /// File names the log says committed.
+    pub processed: HashSet<String>,
+    /// Damage found (bad checksum, torn or unparsable record): the caller
+    /// must rebuild `processed` from the database.
+    pub damage: Vec<String>,
+}
+
+/// The open checkpoint folder.
+#[derive(Debug)]
+pub struct Checkpoint {
+    dir: PathBuf,
+    id: String,
+    log: File,
+    log_lines: usize,
+    processed: HashSet<String>,
+    logged_through: Option<u64>,
+}
+
+/// What to do at start, decided from the folder and the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Batches the database committed that the log lacks (crash between the
+    /// database commit and the log write): record them.
+    pub record: Vec<CommittedBatch>,
+    /// The interrupted batch to run again with exactly the same files.
+    pub replay: Option<Plan>,
+    /// The id the next new batch gets.
+    pub next_batch_id: u64,
+}
+
+/// The recovery decision, free of I/O.
+///
+/// - `plan`: the intact plan found in the folder, if any;
+/// - `logged_through`: the highest committed batch in the log;
+/// - `committed_after_log`: batches of this target the database committed
+///   with ids above `logged_through`;
+/// - `db_max_batch_id`: the highest batch id in the database (any target).
+pub fn decide(
+    plan: Option<&Plan>,
+    logged_through: Option<u64>,
+    committed_after_log: &[CommittedBatch],
+    db_max_batch_id: Option<u64>,
+) -> Recovery {
+    let plan_pending = plan.filter(|plan| {
+        logged_through.is_none_or(|logged| plan.batch_id > logged)
+            && !committed_after_log
+                .iter()
+                .any(|c| c.batch_id == plan.batch_id)
+    });
+    let highest = [
+        plan.map(|p| p.batch_id),
+        logged_through,
+        committed_after_log.iter().map(|c| c.batch_id).max(),
+        db_max_batch_id,
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    Recovery {
+        record: committed_after_log.to_vec(),
+        replay: plan_pending.cloned(),
+        next_batch_id: highest.map_or(1, |id| id + 1),
+    }
+}
+
+impl Checkpoint {
+    /// Opens (creating) the folder and reads what it holds.
+    pub fn open(dir: &Path) -> Result<(Self, Loaded), CheckpointError> {
+        std::fs::create_dir_all(dir).map_err(|source| io(dir, "cannot create it", source))?;
+        let mut loaded = Loaded::default();
+        if let Some(body) = read_record_file(&dir.join(SNAPSHOT), &mut loaded.damage)? {
+            match serde_json::from_str::<Snapshot>(&body) {
+                Ok(snapshot) if snapshot.version > FORMAT_VERSION => {
+                    return Err(CheckpointError::NewerFormat {
+                        path: dir.to_path_buf(),
+                        found: snapshot.version,
+                    })
+                }
+                Ok(snapshot) => {
+                    loaded.logged_through = snapshot.last_batch_id;
+                    loaded.processed.extend(snapshot.files);
+                }
+                Err(error) => loaded.damage.push(format!("{SNAPSHOT}: {error}")),
+            }
+        }
+        let log_path = dir.join(LOG);
+        let mut log_lines = 0;
+        if log_path.exists() {
+            let file = File::open(&log_path)
+                .map_err(|source| io(&log_path, "cannot read the log", source))?;
+            let lines: Vec<String> = BufReader::new(file)
+                .lines()
+                .collect::<Result<_, _>>()
+                .map_err(|source| io(&log_path, "cannot read the log", source))?;
+            log_lines = lines.len();
+            for (index, line) in lines.iter().enumerate() {
+                let commit = unframe(line)
+                    .and_then(|body| serde_json::from_str::<CommittedBatch>(body).ok());
+                match commit {
+                    Some(commit) => {
+                        loaded.logged_through = loaded.logged_through.max(Some(commit.batch_id));
+                        loaded.processed.extend(commit.files);
+                    }
+                    None => loaded
+                        .damage
+                        .push(format!("{LOG} line {}: damaged record", index + 1)),
+                }
+            }
+        }
+        if let Some(body) = read_record_file(&dir.join(PLAN), &mut loaded.damage)? {
+            match serde_json::from_str::<Plan>(&body) {
+                Ok(plan) if plan.version > FORMAT_VERSION => {
+                    return Err(CheckpointError::NewerFormat {
+                        path: dir.to_path_buf(),
+                        found: plan.version,
+                    })
+                }
+                Ok(plan) => loaded.plan = Some(plan),
+                Err(error) => loaded.damage.push(format!("{PLAN}: {error}")),
+            }
+        }
+        let id = match read_record_file(&dir.join(ID), &mut loaded.damage)? {
+            Some(id) => id,
+            None => {
+                let id = format!("{:016x}", rand::random::<u64>());
+                write_atomically(dir, ID, &frame(&id))?;
+                id
+            }
+        };
+        let log = open_append(&log_path)?;
+        let checkpoint = Self {
+            dir: dir.to_path_buf(),
+            id,
+            log,
+            log_lines,
+            processed: loaded.processed.clone(),
+            logged_through: loaded.logged_through,
+        };
+        Ok((checkpoint, loaded))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// This folder's identity in `sluice_batches.checkpoint_id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn is_processed(&self, name: &str) -> bool {
+        self.processed.contains(name)
+    }
+
+    pub fn processed_count(&self) -> usize {
+        self.processed.len()
+    }
+
+    pub fn logged_through(&self) -> Option<u64> {
+        self.logged_through
+    }
+
+    /// Replaces the set of processed files (rebuilt from the database after
+    /// damage) and compacts at once so the damage is gone from disk.
+    pub fn rebuild(
+        &mut self,
+        processed: HashSet<String>,
+        logged_through: Option<u64>,
+    ) -> Result<(), CheckpointError> {
+        self.processed = processed;
+        self.logged_through = logged_through;
+        self.compact()
+    }
+
+    /// Records the plan of the batch about to run, durably.
+    pub fn write_plan(&self, plan: &Plan) -> Result<(), CheckpointError> {
+        let body = serde_json::to_string(plan).expect("plans serialise");
+        write_atomically(&self.dir, PLAN, &frame(&body))
+    }
+
+    /// Records that a batch committed in the database, durably.
+    pub fn record_commit(&mut self, commit: &CommittedBatch) -> Result<(), CheckpointError> {
+        let body = serde_json::to_string(commit).expect("commits serialise");
+        let path = self.dir.join(LOG);
+        self.log
+            .write_all(format!("{}\n", frame(&body)).as_bytes())
+            .and_then(|()| self.log.sync_data())
+            .map_err(|source| io(&path, "cannot append to the log", source))?;
+        self.log_lines += 1;
+        self.processed.extend(commit.files.iter().cloned());
+        self.logged_through = self.logged_through.max(Some(commit.batch_id));
+        if self.log_lines >= COMPACT_AFTER {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the log into the snapshot. Crash-safe: the snapshot is renamed
+    /// into place before the log is emptied, and replaying a log over a
+    /// snapshot that already holds it changes nothing.
+    fn compact(&mut self) -> Result<(), CheckpointError> {
+        let mut files: Vec<String> = self.processed.iter().cloned().collect();
+        files.sort_unstable();
+        let snapshot = Snapshot {
+            version: FORMAT_VERSION,
+            last_batch_id: self.logged_through,
+            files,
+        };
+        let body = serde_json::to_string(&snapshot).expect("snapshots serialise");
+        write_atomically(&self.dir, SNAPSHOT, &frame(&body))?;
+        let path = self.dir.join(LOG);
+        self.log
+            .set_len(0)
+            .and_then(|()| self.log.sync_all())
+            .map_err(|source| io(&path, "cannot empty the log after compaction", source))?;
+        self.log_lines = 0;
+        Ok(())
+    }
+}
+
+fn frame(body: &str) -> String {
+    format!("{:08x} {body}", crc32fast::hash(body.as_bytes()))
+}
+
+/// The body of a framed record, if its checksum holds.
+fn unframe(record: &str) -> Option<&str> {
+    let (crc, body) = record.trim_end().split_once(' ')?;
+    let crc = u32::from_str_radix(crc, 16).ok()?;
+    (crc32fast::hash(body.as_bytes()) == crc).then_some(body)
+}
+
+fn read_record_file(
+    path: &Path,
+    damage: &mut Vec<String>,
+) -> Result<Option<String>, CheckpointError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => match unframe(&text) {
+            Some(body) => Ok(Some(body.to_string())),
+            None => {
+                damage.push(format!("{}: bad checksum or torn record", path.display()));
+                Ok(None)
+            }
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+            damage.push(format!("{}: not text", path.display()));
+            Ok(None)
+        }
+        Err(source) => Err(io(path, "cannot read", source)),
+    }
+}
+
+fn open_append(path: &Path) -> Result<File, CheckpointError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| io(path, "cannot open the log", source))
+}
+
+/// Temp file in the same folder, fsync, rename over the target, fsync the folder.
+pub(crate) fn write_atomically(
+    dir: &Path,
+    name: &str,
+    content: &str,
+) -> Result<(), CheckpointError> {
+    let temp = dir.join(format!(".{name}.tmp"));
+    let target = dir.join(name);
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&temp)?;
+        file.write_all(content.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &target)?;
+        sync_dir(dir)
+    };
+    write().map_err(|source| io(&target, "cannot write atomically", source))
+}
+
+/// Makes a rename in `dir` durable.
+#[cfg(unix)]
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Windows has no directory handle to sync; NTFS journals the rename.
+#[cfg(not(unix))]
+pub(crate) fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn io(path: &Path, context: &'static str, source: std::io::Error) -> CheckpointError {
+    CheckpointError::Io {
+        path: path.to_path_buf(),
+        context,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(id: u64, files: &[&str]) -> Plan {
+        Plan {
+            version: FORMAT_VERSION,
+            batch_id: id,
+            planned_at_us: 1,
+            files: files
+                .iter()
+                .map(|name| PlannedFile {
+                    name: name.to_string(),
+                    size: 10,
+                    mtime_us: 2,
+                    discovered_at_us: 3,
+                })
+                .collect(),
+        }
+    }
+
+    fn committed(id: u64, files: &[&str]) -> CommittedBatch {
+        CommittedBatch {
+            batch_id: id,
+            files: files.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn recovery_decisions() {
+        let p5 = plan(5, &["a.csv"]);
+        // (plan, logged_through, committed in db after log, db max) → (record, replay, next)
+        let cases: Vec<(
+            Option<&Plan>,
+            Option<u64>,
+            Vec<CommittedBatch>,
+            Option<u64>,
+            usize,
+            bool,
+            u64,
+        )> = vec![
+            // fresh folder, empty database
+            (None, None, vec![], None, 0, false, 1),
+            // plan written, crash before commit: replay it
+            (Some(&p5), Some(4), vec![], Some(4), 0, true, 6),
+            // plan committed in the database, crash before the log write: record, no replay
+            (
+                Some(&p5),
+                Some(4),
+                vec![committed(5, &["a.csv"])],
+                Some(5),
+                1,
+                false,
+                6,
+            ),
+            // plan already in the log: nothing to do
+            (Some(&p5), Some(5), vec![], Some(5), 0, false, 6),
+            // plan damaged (None) but the database committed it: record
+            (
+                None,
+                Some(4),
+                vec![committed(5, &["a.csv"])],
+                Some(5),
+                1,
+                false,
+                6,
+            ),
+            // checkpoint folder lost, database has history: ids continue after it
+            (
+                None,
+                None,
+                vec![committed(1, &["x"]), committed(2, &["y"])],
+                Some(9),
+                2,
+                false,
+                10,
+            ),
+        ];
+        for (index, (plan, logged, after, max, record, replay, next)) in
+            cases.into_iter().enumerate()
+        {
+            let decision = decide(plan, logged, &after, max);
+            assert_eq!(decision.record.len(), record, "case {index}");
+            assert_eq!(decision.replay.is_some(), replay, "case {index}");
+            assert_eq!(decision.next_batch_id, next, "case {index}");
+        }
+    }
+
+    #[test]
+    fn round_trips_plan_and_commits_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut checkpoint, loaded) = Checkpoint::open(dir.path()).unwrap();
+        assert!(loaded.plan.is_none() && loaded.damage.is_empty());
+        checkpoint
+            .write_plan(&plan(1, &["a.csv", "b.csv"]))
+            .unwrap();
+        checkpoint
+            .record_commit(&committed(1, &["a.csv", "b.csv"]))
+            .unwrap();
+        checkpoint.write_plan(&plan(2, &["c.csv"])).unwrap();
+        drop(checkpoint);
+        let (checkpoint, loaded) = Checkpoint::open(dir.path()).unwrap();
+        assert_eq!(loaded.plan, Some(plan(2, &["c.csv"])));
+        assert_eq!(loaded.logged_through, Some(1));
+        assert!(checkpoint.is_processed("a.csv") && !checkpoint.is_processed("c.csv"));
+        assert!(loaded.damage.is_empty());
+    }
+
+    #[test]
+    fn detects_torn_and_garbled_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut checkpoint, _) = Checkpoint::open(dir.path()).unwrap();
+        checkpoint.record_commit(&committed(1, &["a.csv"])).unwrap();
+        checkpoint.write_plan(&plan(2, &["b.csv"])).unwrap();
+        drop(checkpoint);
+        let log = dir.path().join(LOG);
+        let mut text = std::fs::read_to_string(&log).unwrap();
+        text.push_str("0000beef {\"batch_id\":2,\"fi");
+        std::fs::write(&log, text).unwrap();
+        let plan_path = dir.path().join(PLAN);
+        let garbled = std::fs::read_to_string(&plan_path)
+            .unwrap()
+            .replace("b.csv", "z.csv");
+        std::fs::write(&plan_path, garbled).unwrap();
+        let (_, loaded) = Checkpoint::open(dir.path()).unwrap();
+        assert_eq!(loaded.damage.len(), 2, "{:?}", loaded.damage);
+        assert!(loaded.plan.is_none());
+        assert_eq!(loaded.logged_through, Some(1));
+    }
+
+    #[test]
+    fn compaction_keeps_every_file_and_empties_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut checkpoint, _) = Checkpoint::open(dir.path()).unwrap();
+        for id in 1..=(COMPACT_AFTER as u64 + 5) {
+            checkpoint
+                .record_commit(&committed(id, &[&format!("f{id}.csv")]))
+                .unwrap();
+        }
+        drop(checkpoint);
+        let log_lines = std::fs::read_to_string(dir.path().join(LOG))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(log_lines, 5);
+        let (checkpoint, loaded) = Checkpoint::open(dir.path()).unwrap();
+        assert_eq!(checkpoint.processed_count(), COMPACT_AFTER + 5);
+        assert_eq!(loaded.logged_through, Some(COMPACT_AFTER as u64 + 5));
+    }
+}

@@ -1,0 +1,248 @@
+//! The pipeline's options, validated. The command-line program merges flags,
+//! `SLUICE_…` variables and scenario files into this one type.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::parse::ParseLimits;
+use crate::schema::TableConfig;
+use crate::sink::WriteMode;
+
+/// When batches start, as Spark users know triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Trigger {
+    /// A batch starts every interval when new files wait; a batch that
+    /// overruns is followed at once.
+    Interval(Duration),
+    /// The next batch starts as soon as the previous ends and files wait.
+    Continuous,
+    /// Drain the files present at start, in batches honouring the caps, then exit.
+    AvailableNow,
+}
+
+impl FromStr for Trigger {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "continuous" | "0" | "0s" => Ok(Self::Continuous),
+            "available-now" | "availableNow" | "once" => Ok(Self::AvailableNow),
+            other => humantime::parse_duration(other)
+                .map(|d| if d.is_zero() { Self::Continuous } else { Self::Interval(d) })
+                .map_err(|_| format!("invalid trigger `{other}`: use an interval such as 10s or 500ms, `continuous` or `available-now`")),
+        }
+    }
+}
+
+impl TryFrom<String> for Trigger {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Trigger> for String {
+    fn from(trigger: Trigger) -> Self {
+        trigger.to_string()
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Interval(d) => write!(f, "{}", humantime::format_duration(*d)),
+            Self::Continuous => f.write_str("continuous"),
+            Self::AvailableNow => f.write_str("available-now"),
+        }
+    }
+}
+
+/// Retry of a batch when the database is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First delay.
+    #[serde(with = "humantime_serde")]
+    pub initial: Duration,
+    /// Longest delay between two attempts.
+    #[serde(with = "humantime_serde")]
+    pub max: Duration,
+    /// Give up (exit non-zero) after the database was unreachable this long.
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+            deadline: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// Delay before attempt `attempt` (1-based) with `jitter` in [0, 1):
+    /// exponential, capped, then spread over [delay/2, delay).
+    pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
+        let exponential = self
+            .initial
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(30)));
+        let capped = exponential.min(self.max);
+        capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Everything `sluice ingest` needs besides the database URL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Folder watched for input files.
+    pub input: PathBuf,
+    /// File names to ingest (hidden names are always ignored).
+    pub glob: String,
+    /// Checkpoint folder (plan and commit log).
+    pub checkpoint: PathBuf,
+    /// Where unreadable files go, with a reason file; default `<input>/quarantine`.
+    pub quarantine: Option<PathBuf>,
+    pub trigger: Trigger,
+    pub max_files_per_trigger: usize,
+    /// Cap on rows per batch, estimated from file sizes before reading.
+    pub max_rows_per_trigger: Option<u64>,
+    /// Rows per COPY round trip (the JDBC `batchsize` knob).
+    pub batch_size: usize,
+    /// Rows parsed and transformed at once: bounds memory for files of any size.
+    pub chunk_rows: usize,
+    pub write_mode: WriteMode,
+    /// Interval of the full folder listing that backs up the watcher.
+    #[serde(with = "humantime_serde")]
+    pub listing_interval: Duration,
+    pub retry: RetryConfig,
+    pub max_field_bytes: usize,
+    pub max_raw_bytes: usize,
+    /// DataFusion partitions for the transform.
+    pub partitions: usize,
+    /// The target table (default: the contract's `events`).
+    pub table: TableConfig,
+    /// Transform SQL file; default `sql/transform.sql` (built in) for `events`,
+    /// a dedupe-by-key query for other tables.
+    pub transform: Option<PathBuf>,
+    /// Exit non-zero when any row was rejected or file quarantined.
+    pub fail_on_rejects: bool,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            input: PathBuf::from("input"),
+            glob: "*.csv".into(),
+            checkpoint: PathBuf::from("checkpoints").join("default"),
+            quarantine: None,
+            trigger: Trigger::Interval(Duration::from_secs(10)),
+            max_files_per_trigger: 1000,
+            max_rows_per_trigger: None,
+            batch_size: 10_000,
+            chunk_rows: 50_000,
+            write_mode: WriteMode::CopyMerge,
+            listing_interval: Duration::from_secs(5),
+            retry: RetryConfig::default(),
+            max_field_bytes: ParseLimits::default().max_field_bytes,
+            max_raw_bytes: ParseLimits::default().max_raw_bytes,
+            partitions: 1,
+            table: TableConfig::events(),
+            transform: None,
+            fail_on_rejects: false,
+        }
+    }
+}
+
+impl IngestConfig {
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.quarantine
+            .clone()
+            .unwrap_or_else(|| self.input.join("quarantine"))
+    }
+
+    pub fn limits(&self) -> ParseLimits {
+        ParseLimits {
+            max_field_bytes: self.max_field_bytes,
+            max_raw_bytes: self.max_raw_bytes,
+        }
+    }
+
+    /// Checks the numbers a user can get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("max_files_per_trigger", self.max_files_per_trigger),
+            ("batch_size", self.batch_size),
+            ("chunk_rows", self.chunk_rows),
+            ("max_field_bytes", self.max_field_bytes),
+            ("partitions", self.partitions),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.max_rows_per_trigger == Some(0) {
+            return Err("max_rows_per_trigger must be at least 1".into());
+        }
+        if self.retry.initial.is_zero() || self.retry.max < self.retry.initial {
+            return Err("retry: initial must be positive and max at least initial".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_triggers() {
+        assert_eq!(
+            "10s".parse::<Trigger>().unwrap(),
+            Trigger::Interval(Duration::from_secs(10))
+        );
+        assert_eq!(
+            "500ms".parse::<Trigger>().unwrap(),
+            Trigger::Interval(Duration::from_millis(500))
+        );
+        assert_eq!(
+            "continuous".parse::<Trigger>().unwrap(),
+            Trigger::Continuous
+        );
+        assert_eq!("0".parse::<Trigger>().unwrap(), Trigger::Continuous);
+        assert_eq!(
+            "available-now".parse::<Trigger>().unwrap(),
+            Trigger::AvailableNow
+        );
+        assert!("soon"
+            .parse::<Trigger>()
+            .unwrap_err()
+            .contains("available-now"));
+    }
+
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        let retry = RetryConfig {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            deadline: Duration::from_secs(60),
+        };
+        assert_eq!(retry.delay(1, 1.0), Duration::from_millis(100));
+        assert_eq!(retry.delay(3, 1.0), Duration::from_millis(400));
+        assert_eq!(retry.delay(20, 1.0), Duration::from_secs(1));
+        assert_eq!(retry.delay(3, 0.0), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn config_rejects_unknown_keys() {
+        let error = toml::from_str::<IngestConfig>("bach_size = 5")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("bach_size"), "{error}");
+    }
+}

@@ -1,0 +1,332 @@
+//! The database connection: URL parsing (with the password kept out of every
+//! message), the connection pool, and the schema migrations.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::schema::TableSchema;
+
+/// Bookkeeping migrations, in order: (version, SQL with `{rejects}` placeholders).
+const MIGRATIONS: &[(i32, &str)] =
+    &[(1, include_str!("../../sql/migrations/0001_bookkeeping.sql"))];
+
+/// What went wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "invalid database URL {url}: {reason}. Use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    )]
+    Url { url: String, reason: String },
+    #[error("cannot connect to the database at {url}: {source}. Check that PostgreSQL is running and the URL is right")]
+    Connect {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("database error while {context}: {source}")]
+    Query {
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error(
+        "the existing table {table} does not have the configured columns (missing: {missing}). \
+         Migrate it, drop it, or configure the table to match"
+    )]
+    TableMismatch { table: String, missing: String },
+}
+
+impl DbError {
+    pub fn query(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Query { context, source }
+    }
+
+    /// Whether retrying later may help: the server is unreachable or went
+    /// away, as opposed to a mistake that will fail again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect { .. } => true,
+            Self::Query { source, .. } => is_transient(source),
+            Self::Url { .. } | Self::TableMismatch { .. } => false,
+        }
+    }
+}
+
+/// Whether a PostgreSQL error is worth a retry with back-off.
+pub fn is_transient(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        // No SQLSTATE: an I/O error on the connection.
+        None => true,
+        Some(code) => {
+            let class = &code.code()[..2];
+            // 08 connection exception, 57P01..03 admin shutdown / crash / cannot connect now,
+            // 40001/40P01 serialization failure / deadlock, 53 insufficient resources (except disk full).
+            matches!(class, "08" | "40")
+                || code.code().starts_with("57P")
+                || (class == "53" && code.code() != "53100")
+        }
+    }
+}
+
+/// A parsed database URL and a form of it safe to print.
+#[derive(Clone)]
+pub struct DbTarget {
+    config: tokio_postgres::Config,
+    display: String,
+}
+
+impl std::fmt::Debug for DbTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl DbTarget {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let display = redact_url(url);
+        let mut config: tokio_postgres::Config =
+            url.parse()
+                .map_err(|error: tokio_postgres::Error| DbError::Url {
+                    url: display.clone(),
+                    reason: redact_in(&error.to_string(), url),
+                })?;
+        config.connect_timeout(Duration::from_secs(10));
+        config.application_name("sluice");
+        Ok(Self { config, display })
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// Whether the server runs on this machine (loopback or a Unix socket).
+    pub fn is_local(&self) -> bool {
+        self.config.get_hosts().iter().all(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => {
+                matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+            }
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(_) => true,
+        })
+    }
+
+    /// One plain connection, driven on the runtime.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client, DbError> {
+        let (client, connection) =
+            self.config
+                .connect(NoTls)
+                .await
+                .map_err(|source| DbError::Connect {
+                    url: self.display.clone(),
+                    source: Box::new(source),
+                })?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "database connection closed");
+            }
+        });
+        Ok(client)
+    }
+
+    /// A pool of up to `size` connections.
+    pub fn pool(&self, size: usize) -> Pool {
+        let manager = Manager::from_config(
+            self.config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(size)
+            .build()
+            .expect("a pool without runtime-specific timeouts always builds")
+    }
+}
+
+/// Replaces the password of a `postgres://user:password@host/db` URL (or a
+/// `password=` key-value) with `***`.
+pub fn redact_url(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            if let Some(colon) = rest[..at].find(':') {
+                return format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &rest[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+        if let Some(query) = rest.find('?') {
+            let (head, tail) = rest.split_at(query);
+            let tail: Vec<String> = tail[1..]
+                .split('&')
+                .map(|pair| {
+                    if pair.starts_with("password=") {
+                        "password=***".into()
+                    } else {
+                        pair.to_string()
+                    }
+                })
+                .collect();
+            return format!("{}{head}?{}", &url[..scheme_end + 3], tail.join("&"));
+        }
+        return url.to_string();
+    }
+    url.split_whitespace()
+        .map(|pair| {
+            if pair.starts_with("password=") {
+                "password=***"
+            } else {
+                pair
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Removes any copy of the URL's password from a message.
+fn redact_in(message: &str, url: &str) -> String {
+    match password_of(url) {
+        Some(password) if !password.is_empty() => message.replace(password, "***"),
+        _ => message.to_string(),
+    }
+}
+
+fn password_of(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let at = rest[..rest.find(['/', '?']).unwrap_or(rest.len())].rfind('@')?;
+    rest[..at].split_once(':').map(|(_, password)| password)
+}
+
+/// Creates or upgrades the bookkeeping tables and the target table, idempotently.
+/// Concurrent callers serialise on an advisory lock.
+pub async fn migrate(
+    client: &mut tokio_postgres::Client,
+    table: &TableSchema,
+) -> Result<(), DbError> {
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(DbError::query("starting the migration"))?;
+    transaction
+        .batch_execute(
+            "SELECT pg_advisory_xact_lock(7250923411);
+             CREATE TABLE IF NOT EXISTS sluice_migrations (
+                 target text NOT NULL,
+                 version integer NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                 PRIMARY KEY (target, version))",
+        )
+        .await
+        .map_err(DbError::query("creating sluice_migrations"))?;
+    let target = table.table.as_str();
+    for (version, sql) in MIGRATIONS {
+        let applied = transaction
+            .query_opt(
+                "SELECT 1 FROM sluice_migrations WHERE target = $1 AND version = $2",
+                &[&target, version],
+            )
+            .await
+            .map_err(DbError::query("reading sluice_migrations"))?;
+        if applied.is_some() {
+            continue;
+        }
+        let rejects = table.rejects_table();
+        let sql = sql
+            .replace(
+                "{rejects_file_index}",
+                &format!("\"{}_file_idx\"", rejects.as_str()),
+            )
+            .replace("{rejects}", &rejects.quoted());
+        transaction
+            .batch_execute(&sql)
+            .await
+            .map_err(DbError::query(format!("applying migration {version}")))?;
+        transaction
+            .execute(
+                "INSERT INTO sluice_migrations (target, version) VALUES ($1, $2)",
+                &[&target, version],
+            )
+            .await
+            .map_err(DbError::query("recording a migration"))?;
+    }
+    transaction
+        .batch_execute(&table.create_table_sql())
+        .await
+        .map_err(DbError::query(format!(
+            "creating the table {}",
+            table.table
+        )))?;
+    check_columns(&transaction, table).await?;
+    transaction
+        .commit()
+        .await
+        .map_err(DbError::query("committing the migration"))
+}
+
+/// Checks that an existing target table has every configured column.
+async fn check_columns(
+    client: &tokio_postgres::Transaction<'_>,
+    table: &TableSchema,
+) -> Result<(), DbError> {
+    let rows = client
+        .query(
+            "SELECT column_name FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = $1",
+            &[&table.table.as_str()],
+        )
+        .await
+        .map_err(DbError::query("reading the target table's columns"))?;
+    let present: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    let missing: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(["source_file", "batch_id"])
+        .filter(|name| !present.iter().any(|p| p == name))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DbError::TableMismatch {
+            table: table.table.to_string(),
+            missing: missing.join(", "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr:et@db.example:5432/x?sslmode=require"),
+            "postgres://app:***@db.example:5432/x?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://app@h/x?password=hunter2&a=b"),
+            "postgres://app@h/x?password=***&a=b"
+        );
+        assert_eq!(
+            redact_url("host=h password=hunter2 user=u"),
+            "host=h password=*** user=u"
+        );
+        assert_eq!(redact_url("postgres://h/x"), "postgres://h/x");
+        let target = DbTarget::parse("postgres://app:hunter2@127.0.0.1:1/x").unwrap();
+        assert!(!format!("{target:?}").contains("hunter2"));
+        assert!(target.is_local());
+    }
+}

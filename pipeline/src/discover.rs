@@ -1,0 +1,286 @@
+//! Discover: which files are waiting in the input folder.
+//!
+//! A `notify` watcher gives low latency; a full listing at start and at a
+//! slow interval catches what the watcher misses (inotify queue overflow,
+//! Windows buffer overflow, a watcher that could not start). Hidden names
+//! (leading `.`, the atomic writers' temp files) and names that do not match
+//! the glob are never considered.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{Glob, GlobMatcher};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use crate::checkpoint::PlannedFile;
+
+/// What the discovery stage cannot do.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("invalid file pattern `{pattern}`: {source}")]
+    Glob {
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+    #[error("cannot list the input folder {path}: {source}; check that it exists and is readable")]
+    List {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Something the watcher saw.
+#[derive(Debug)]
+enum Signal {
+    Path(PathBuf),
+    /// The watcher lost events: list the folder.
+    Rescan,
+}
+
+/// The pending files of one input folder.
+pub struct Discovery {
+    dir: PathBuf,
+    matcher: GlobMatcher,
+    /// Pending files, oldest first: ordered by (mtime, name).
+    pending: BTreeMap<(i64, String), PlannedFile>,
+    /// Names pending or handed to a batch: never queued twice.
+    known: HashSet<String>,
+    signals: mpsc::UnboundedReceiver<Signal>,
+    queued: Vec<Signal>,
+    _watcher: Option<RecommendedWatcher>,
+}
+
+impl Discovery {
+    /// Watches `dir` for names matching `pattern`. A watcher that cannot
+    /// start is logged once; listings alone then find the files.
+    pub fn new(dir: &Path, pattern: &str) -> Result<Self, DiscoverError> {
+        let matcher = Glob::new(pattern)
+            .map_err(|source| DiscoverError::Glob {
+                pattern: pattern.to_string(),
+                source,
+            })?
+            .compile_matcher();
+        // Watch the canonical path: the watcher reports paths under the
+        // folder it watches, and `consider` compares parents with it.
+        let dir = &dir.canonicalize().map_err(|source| DiscoverError::List {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        std::fs::read_dir(dir).map_err(|source| DiscoverError::List {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let (sender, signals) = mpsc::unbounded_channel();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            let _ = match event {
+                Ok(event) if event.need_rescan() => sender.send(Signal::Rescan),
+                Ok(event) => event
+                    .paths
+                    .into_iter()
+                    .try_for_each(|path| sender.send(Signal::Path(path))),
+                Err(_) => sender.send(Signal::Rescan),
+            };
+        })
+        .and_then(|mut watcher| {
+            watcher.watch(dir, RecursiveMode::NonRecursive)?;
+            Ok(watcher)
+        });
+        let watcher = match watcher {
+            Ok(watcher) => Some(watcher),
+            Err(error) => {
+                tracing::warn!(%error, dir = %dir.display(), "file watcher unavailable; relying on periodic listings");
+                None
+            }
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            matcher,
+            pending: BTreeMap::new(),
+            known: HashSet::new(),
+            signals,
+            queued: Vec::new(),
+            _watcher: watcher,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of files waiting.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Lists the whole folder, queueing every new eligible file.
+    pub fn list(&mut self, processed: impl Fn(&str) -> bool) -> Result<(), DiscoverError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| DiscoverError::List {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let now = now_us();
+        for entry in entries.flatten() {
+            self.consider(&entry.path(), now, &processed);
+        }
+        Ok(())
+    }
+
+    /// Applies what the watcher reported since the last call. Returns whether
+    /// it asked for a full listing (events were lost).
+    pub fn drain(&mut self, processed: impl Fn(&str) -> bool) -> bool {
+        while let Ok(signal) = self.signals.try_recv() {
+            self.queued.push(signal);
+        }
+        let now = now_us();
+        let mut rescan = false;
+        for signal in std::mem::take(&mut self.queued) {
+            match signal {
+                Signal::Path(path) => self.consider(&path, now, &processed),
+                Signal::Rescan => rescan = true,
+            }
+        }
+        rescan
+    }
+
+    /// Waits until the watcher reports something or `timeout` passes.
+    pub async fn wait(&mut self, timeout: Duration) {
+        if !self.queued.is_empty() {
+            return;
+        }
+        if let Ok(Some(signal)) = tokio::time::timeout(timeout, self.signals.recv()).await {
+            self.queued.push(signal);
+        }
+    }
+
+    /// Takes up to `max_files` of the oldest pending files, stopping early
+    /// once their estimated rows reach `max_rows` (at least one file).
+    pub fn take(
+        &mut self,
+        max_files: usize,
+        max_rows: Option<u64>,
+        bytes_per_row: f64,
+    ) -> Vec<PlannedFile> {
+        let mut taken = Vec::new();
+        let mut estimated_rows = 0.0;
+        while taken.len() < max_files {
+            if let Some(limit) = max_rows {
+                if !taken.is_empty() && estimated_rows >= limit as f64 {
+                    break;
+                }
+            }
+            let Some((_, file)) = self.pending.pop_first() else {
+                break;
+            };
+            estimated_rows += file.size as f64 / bytes_per_row.max(1.0);
+            if let Some(limit) = max_rows {
+                if !taken.is_empty() && estimated_rows > limit as f64 {
+                    self.pending
+                        .insert((file.mtime_us, file.name.clone()), file);
+                    break;
+                }
+            }
+            taken.push(file);
+        }
+        taken
+    }
+
+    /// Marks names as handed to a batch (a replayed plan) so they are never queued.
+    pub fn claim<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            self.known.insert(name.to_string());
+            self.pending.retain(|(_, pending), _| pending != name);
+        }
+    }
+
+    fn consider(&mut self, path: &Path, now: i64, processed: &impl Fn(&str) -> bool) {
+        if path.parent() != Some(self.dir.as_path()) {
+            return;
+        }
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            return;
+        };
+        if name.starts_with('.')
+            || !self.matcher.is_match(name)
+            || self.known.contains(name)
+            || processed(name)
+        {
+            return;
+        }
+        // A name that matched but vanished (a rename away) is not queued.
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        let mtime_us = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_micros() as i64);
+        let file = PlannedFile {
+            name: name.to_string(),
+            size: meta.len(),
+            mtime_us,
+            discovered_at_us: now,
+        };
+        self.known.insert(file.name.clone());
+        self.pending.insert((mtime_us, file.name.clone()), file);
+    }
+}
+
+/// Unix time in microseconds.
+pub fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ignores_hidden_and_non_matching_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.csv", ".b.csv.tmp", ".c.csv", "d.txt", "e.csv"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        discovery.list(|name| name == "e.csv").unwrap();
+        let names: Vec<String> = discovery
+            .take(10, None, 100.0)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(names, ["a.csv"]);
+    }
+
+    #[tokio::test]
+    async fn watcher_sees_a_renamed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        std::fs::write(dir.path().join(".x.csv.tmp"), "x").unwrap();
+        std::fs::rename(dir.path().join(".x.csv.tmp"), dir.path().join("x.csv")).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while discovery.pending_len() == 0 && tokio::time::Instant::now() < deadline {
+            discovery.wait(Duration::from_millis(100)).await;
+            discovery.drain(|_| false);
+        }
+        assert_eq!(discovery.take(10, None, 100.0)[0].name, "x.csv");
+    }
+
+    #[tokio::test]
+    async fn caps_files_and_estimated_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        for index in 0..5 {
+            std::fs::write(dir.path().join(format!("f{index}.csv")), vec![b'x'; 1000]).unwrap();
+        }
+        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        discovery.list(|_| false).unwrap();
+        assert_eq!(discovery.take(2, None, 100.0).len(), 2);
+        // 10 rows per file estimated, cap 25 rows: two files fit.
+        assert_eq!(discovery.take(10, Some(25), 100.0).len(), 2);
+        assert_eq!(discovery.take(10, Some(1), 100.0).len(), 1);
+        assert_eq!(discovery.pending_len(), 0);
+    }
+}

@@ -1,0 +1,437 @@
+//! The run loop: recover, then discover → plan → execute → record, paced by
+//! the trigger, until the input is drained (available-now) or the run is
+//! cancelled.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::batch::{self, BatchContext, BatchError, BatchOutcome};
+use crate::checkpoint::{self, Checkpoint, CheckpointError, CommittedBatch, Plan, FORMAT_VERSION};
+use crate::config::{IngestConfig, Trigger};
+use crate::db::{self, DbError, DbTarget};
+use crate::discover::{now_us, DiscoverError, Discovery};
+use crate::schema::{SchemaError, TableSchema};
+use crate::sink::{ledger, Sink};
+use crate::transform::{Transform, TransformError, DEFAULT_EVENTS_SQL};
+
+/// Why a run stopped with an error (data problems are not errors: they are
+/// counted in the summary).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("invalid table configuration: {0}")]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Transform(#[from] TransformError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error(
+        "the database stayed unreachable for {waited:?} (deadline {deadline:?}); last error: {last_error}. \
+         Start PostgreSQL or fix the URL, then run again: the interrupted batch is replayed exactly"
+    )]
+    DatabaseUnavailable {
+        waited: Duration,
+        deadline: Duration,
+        last_error: String,
+    },
+    #[error(
+        "{rows} rows were rejected and {files} files quarantined, and --fail-on-rejects is set"
+    )]
+    Rejects { rows: u64, files: u64 },
+}
+
+/// Counters of a run, printed at the end and handed to the reporter.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    pub batches: u64,
+    pub replayed_batches: u64,
+    pub files: u64,
+    pub files_quarantined: u64,
+    pub rows_read: u64,
+    pub rows_upserted: u64,
+    pub rows_rejected: u64,
+    pub rows_deduped: u64,
+    /// Rows that were valid but changed nothing (identical replays and upstream duplicates).
+    pub rows_unchanged: u64,
+    pub database_retries: u64,
+}
+
+impl IngestSummary {
+    fn add(&mut self, outcome: &BatchOutcome) {
+        self.batches += 1;
+        self.files += outcome.files.len() as u64;
+        self.files_quarantined += outcome.files_quarantined() as u64;
+        self.rows_read += outcome.rows_read;
+        self.rows_upserted += outcome.rows_upserted;
+        self.rows_rejected += outcome.rows_rejected;
+        self.rows_deduped += outcome.rows_deduped;
+        self.rows_unchanged += outcome.rows_read
+            - outcome.rows_rejected
+            - outcome.rows_deduped
+            - outcome.rows_upserted.min(outcome.rows_read);
+    }
+}
+
+/// Hooks for progress displays; every method has an empty default.
+pub trait Observer: Send + Sync {
+    /// A batch committed.
+    fn batch_committed(&self, _outcome: &BatchOutcome) {}
+    /// Files waiting after a discovery pass.
+    fn backlog(&self, _pending: usize) {}
+    /// The database failed; the batch is retried after `retry_in`.
+    fn database_unavailable(&self, _error: &str, _retry_in: Duration) {}
+}
+
+/// An observer that logs through `tracing`.
+pub struct LogObserver;
+
+impl Observer for LogObserver {
+    fn batch_committed(&self, outcome: &BatchOutcome) {
+        tracing::info!(
+            batch = outcome.batch_id,
+            files = outcome.files.len(),
+            rows = outcome.rows_read,
+            upserted = outcome.rows_upserted,
+            rejected = outcome.rows_rejected,
+            quarantined = outcome.files_quarantined(),
+            ms = (outcome.committed_at_us - outcome.started_at_us) as f64 / 1000.0,
+            "batch committed"
+        );
+    }
+}
+
+/// Runs the pipeline until the trigger says stop or `cancel` fires.
+pub async fn run(
+    config: &IngestConfig,
+    db: &DbTarget,
+    cancel: CancellationToken,
+    observer: Arc<dyn Observer>,
+) -> Result<IngestSummary, PipelineError> {
+    config.validate().map_err(PipelineError::Config)?;
+    let table = Arc::new(config.table.validate()?);
+    let transform = Transform::new(
+        transform_sql(config, &table)?,
+        Arc::clone(&table),
+        config.partitions,
+    );
+    transform.check().await?;
+    std::fs::create_dir_all(&config.input).map_err(|error| {
+        PipelineError::Config(format!(
+            "cannot create the input folder {}: {error}",
+            config.input.display()
+        ))
+    })?;
+
+    let (checkpoint, loaded) = Checkpoint::open(&config.checkpoint)?;
+    let mut runner = Runner {
+        config,
+        discovery: Discovery::new(&config.input, &config.glob)?,
+        sink: Sink::new(
+            db.pool(2),
+            checkpoint.id().to_string(),
+            Arc::clone(&table),
+            config.write_mode,
+            config.batch_size,
+        ),
+        table,
+        transform,
+        checkpoint,
+        next_batch_id: 1,
+        bytes_per_row: 100.0,
+        summary: IngestSummary::default(),
+        observer,
+        cancel,
+    };
+    runner.start(db, loaded).await?;
+    runner.run_trigger_loop().await?;
+    let summary = runner.summary;
+    if config.fail_on_rejects && (summary.rows_rejected > 0 || summary.files_quarantined > 0) {
+        return Err(PipelineError::Rejects {
+            rows: summary.rows_rejected,
+            files: summary.files_quarantined,
+        });
+    }
+    Ok(summary)
+}
+
+fn transform_sql(config: &IngestConfig, table: &TableSchema) -> Result<String, PipelineError> {
+    match &config.transform {
+        Some(path) => std::fs::read_to_string(path).map_err(|error| {
+            PipelineError::Config(format!(
+                "cannot read the transform SQL {}: {error}",
+                path.display()
+            ))
+        }),
+        None if *table == TableSchema::events() => Ok(DEFAULT_EVENTS_SQL.to_string()),
+        None => Ok(table.default_transform_sql()),
+    }
+}
+
+struct Runner<'a> {
+    config: &'a IngestConfig,
+    table: Arc<TableSchema>,
+    discovery: Discovery,
+    sink: Sink,
+    transform: Transform,
+    checkpoint: Checkpoint,
+    next_batch_id: u64,
+    /// Running estimate for the rows-per-trigger cap.
+    bytes_per_row: f64,
+    summary: IngestSummary,
+    observer: Arc<dyn Observer>,
+    cancel: CancellationToken,
+}
+
+impl Runner<'_> {
+    /// Connects (waiting out an outage up to the deadline), migrates, and
+    /// recovers: records batches the database committed that the log lacks,
+    /// and replays the interrupted batch with exactly the same files.
+    async fn start(
+        &mut self,
+        db: &DbTarget,
+        loaded: checkpoint::Loaded,
+    ) -> Result<(), PipelineError> {
+        let mut client = self.with_retry(|| db.connect()).await?;
+        db::migrate(&mut client, &self.table).await?;
+        let checkpoint = &mut self.checkpoint;
+        let target = checkpoint.id().to_string();
+        if !loaded.damage.is_empty() {
+            tracing::warn!(damage = ?loaded.damage, "checkpoint damaged; rebuilding the processed files from sluice_batches");
+            let files = ledger::committed_files(&client, &target).await?;
+            let last = ledger::max_batch_id(&client).await?;
+            checkpoint.rebuild(files, last)?;
+        }
+        let after = ledger::committed_after(&client, &target, checkpoint.logged_through()).await?;
+        let max = ledger::max_batch_id(&client).await?;
+        let recovery = checkpoint::decide(
+            loaded.plan.as_ref(),
+            checkpoint.logged_through(),
+            &after,
+            max,
+        );
+        for commit in &recovery.record {
+            checkpoint.record_commit(commit)?;
+        }
+        self.next_batch_id = recovery.next_batch_id;
+        let checkpoint = &self.checkpoint;
+        self.discovery.list(|name| checkpoint.is_processed(name))?;
+        if let Some(plan) = recovery.replay {
+            tracing::info!(
+                batch = plan.batch_id,
+                files = plan.files.len(),
+                "replaying the interrupted batch"
+            );
+            self.discovery
+                .claim(plan.files.iter().map(|f| f.name.as_str()));
+            self.summary.replayed_batches += 1;
+            self.run_batch(&plan).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_trigger_loop(&mut self) -> Result<(), PipelineError> {
+        let mut next_tick = Instant::now();
+        let mut last_listing = Instant::now();
+        loop {
+            if self.cancel.is_cancelled() {
+                return Ok(());
+            }
+            match self.config.trigger {
+                Trigger::AvailableNow => {
+                    if self.discovery.pending_len() == 0 {
+                        return Ok(());
+                    }
+                }
+                Trigger::Interval(interval) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(next_tick) => {}
+                        _ = self.cancel.cancelled() => return Ok(()),
+                    }
+                    // Spark semantics: ticks at fixed multiples; after an
+                    // overrun the next batch starts at once.
+                    next_tick = (next_tick + interval).max(Instant::now());
+                    self.refresh(&mut last_listing)?;
+                }
+                Trigger::Continuous => {
+                    self.refresh(&mut last_listing)?;
+                    while self.discovery.pending_len() == 0 {
+                        let until_listing = self
+                            .config
+                            .listing_interval
+                            .saturating_sub(last_listing.elapsed());
+                        tokio::select! {
+                            _ = self.discovery.wait(until_listing) => {}
+                            _ = self.cancel.cancelled() => return Ok(()),
+                        }
+                        self.refresh(&mut last_listing)?;
+                    }
+                }
+            }
+            if self.discovery.pending_len() == 0 {
+                continue;
+            }
+            let files = self.discovery.take(
+                self.config.max_files_per_trigger,
+                self.config.max_rows_per_trigger,
+                self.bytes_per_row,
+            );
+            let plan = Plan {
+                version: FORMAT_VERSION,
+                batch_id: self.next_batch_id,
+                planned_at_us: now_us(),
+                files,
+            };
+            self.next_batch_id += 1;
+            self.checkpoint.write_plan(&plan)?;
+            self.run_batch(&plan).await?;
+        }
+    }
+
+    /// Applies watcher events; lists the folder when the watcher lost events
+    /// or the listing interval passed.
+    fn refresh(&mut self, last_listing: &mut Instant) -> Result<(), PipelineError> {
+        let checkpoint = &self.checkpoint;
+        let rescan = self.discovery.drain(|name| checkpoint.is_processed(name));
+        if rescan || last_listing.elapsed() >= self.config.listing_interval {
+            self.discovery.list(|name| checkpoint.is_processed(name))?;
+            *last_listing = Instant::now();
+        }
+        self.observer.backlog(self.discovery.pending_len());
+        Ok(())
+    }
+
+    /// Executes a planned batch, retrying the whole batch while the database
+    /// is unreachable, then records the commit and tidies quarantined files.
+    async fn run_batch(&mut self, plan: &Plan) -> Result<(), PipelineError> {
+        let started_at_us = now_us();
+        let context = BatchContext {
+            table: &self.table,
+            sink: &self.sink,
+            transform: &self.transform,
+            input: &self.config.input,
+            chunk_rows: self.config.chunk_rows,
+            limits: self.config.limits(),
+        };
+        let outcome = {
+            let mut first_failure: Option<Instant> = None;
+            let mut attempt = 0;
+            loop {
+                match batch::execute(&context, plan, started_at_us).await {
+                    Ok(outcome) => break outcome,
+                    Err(error) if error.is_transient() => {
+                        attempt += 1;
+                        let since = *first_failure.get_or_insert_with(Instant::now);
+                        self.summary.database_retries += 1;
+                        if since.elapsed() >= self.config.retry.deadline {
+                            return Err(PipelineError::DatabaseUnavailable {
+                                waited: since.elapsed(),
+                                deadline: self.config.retry.deadline,
+                                last_error: error.to_string(),
+                            });
+                        }
+                        let delay = self.config.retry.delay(attempt, rand::random::<f64>());
+                        if attempt == 1 {
+                            tracing::warn!(%error, batch = plan.batch_id, "database unavailable; retrying the batch with back-off");
+                        }
+                        self.observer
+                            .database_unavailable(&error.to_string(), delay);
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            // Cancelled while waiting: the batch is rolled back and
+                            // replayed by the next run.
+                            _ = self.cancel.cancelled() => return Ok(()),
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+        let commit = CommittedBatch {
+            batch_id: plan.batch_id,
+            files: plan.files.iter().map(|f| f.name.clone()).collect(),
+        };
+        self.checkpoint.record_commit(&commit)?;
+        let bytes: u64 = plan.files.iter().map(|f| f.size).sum();
+        if outcome.rows_read > 0 {
+            self.bytes_per_row = bytes as f64 / outcome.rows_read as f64;
+        }
+        move_quarantined(&self.config.input, &self.config.quarantine_dir(), &outcome);
+        self.summary.add(&outcome);
+        self.observer.batch_committed(&outcome);
+        Ok(())
+    }
+
+    /// Retries `connect` with back-off until it works or the deadline passes.
+    async fn with_retry<T, F, Fut>(&self, mut connect: F) -> Result<T, PipelineError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, DbError>>,
+    {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            match connect().await {
+                Ok(value) => return Ok(value),
+                Err(error)
+                    if error.is_transient() && started.elapsed() < self.config.retry.deadline =>
+                {
+                    attempt += 1;
+                    if attempt == 1 {
+                        tracing::warn!(%error, "database unavailable; retrying with back-off");
+                    }
+                    tokio::time::sleep(self.config.retry.delay(attempt, rand::random::<f64>()))
+                        .await;
+                }
+                Err(error) if error.is_transient() => {
+                    return Err(PipelineError::DatabaseUnavailable {
+                        waited: started.elapsed(),
+                        deadline: self.config.retry.deadline,
+                        last_error: error.to_string(),
+                    })
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// Moves each quarantined file to the quarantine folder with a
+/// `NAME.reason.txt` beside it. Runs only after the commit, so a crash never
+/// loses a file that was not recorded.
+fn move_quarantined(input: &Path, quarantine: &Path, outcome: &BatchOutcome) {
+    for file in &outcome.files {
+        let Some(reason) = &file.quarantined else {
+            continue;
+        };
+        let source: PathBuf = input.join(&file.name);
+        if !source.exists() && std::fs::symlink_metadata(&source).is_err() {
+            continue;
+        }
+        let moved = std::fs::create_dir_all(quarantine)
+            .and_then(|()| std::fs::rename(&source, quarantine.join(&file.name)))
+            .and_then(|()| {
+                std::fs::write(
+                    quarantine.join(format!("{}.reason.txt", file.name)),
+                    format!("{reason}\nbatch {}\n", outcome.batch_id),
+                )
+            });
+        match moved {
+            Ok(()) => tracing::warn!(file = %file.name, %reason, "file quarantined"),
+            Err(error) => {
+                tracing::warn!(file = %file.name, %reason, %error, "file quarantined in the database but could not be moved")
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Exactly-once micro-batch ingest of CSV files into PostgreSQL, through
+//! DataFusion.
+//!
+//! Data flows one way through typed values, one module per stage:
+//!
+//! | stage | module | in → out |
+//! | --- | --- | --- |
+//! | discover | [`discover`] | folder events and listings → pending [`checkpoint::PlannedFile`]s |
+//! | plan / checkpoint | [`checkpoint`] | pending files → a durable [`checkpoint::Plan`] |
+//! | parse | [`parse`] | files → Arrow `RecordBatch`es + [`parse::RejectedRow`]s |
+//! | transform | [`transform`] | batch → deduped batch (DataFusion SQL) |
+//! | sink | [`sink`] | batch → one PostgreSQL transaction per micro-batch |
+//!
+//! [`batch`] runs one plan through parse → transform → sink; [`driver`] paces
+//! batches by the trigger and recovers after a crash. [`embedded`] starts the
+//! PostgreSQL used when no database URL is given.
+//!
+//! Exactly once: a batch's plan is written to the checkpoint folder before
+//! it runs; its rows, rejects and `sluice_batches` record commit in one
+//! transaction; on restart [`checkpoint::decide`] asks the database whether
+//! the interrupted batch committed and replays it with the same files if not.
+//! The upsert rewrites nothing on an identical replay.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use pipeline::{config::{IngestConfig, Trigger}, db::DbTarget, driver};
+//!
+//! let config = IngestConfig { input: "incoming".into(), trigger: Trigger::AvailableNow, ..Default::default() };
+//! let db = DbTarget::parse("postgres://postgres@127.0.0.1:5432/sluice")?;
+//! let summary = driver::run(&config, &db, Default::default(), Arc::new(driver::LogObserver)).await?;
+//! println!("{} rows upserted, {} rejected", summary.rows_upserted, summary.rows_rejected);
+//! # Ok(()) }
+//! ```
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod db;
+pub mod discover;
+pub mod driver;
+pub mod embedded;
+pub mod parse;
+pub mod schema;
+pub mod sink;
+pub mod transform;

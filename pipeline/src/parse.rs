@@ -1,0 +1,692 @@
+//! Read and parse: CSV files into Arrow batches with the configured schema,
+//! row by row, so that one bad row is rejected with its line and reason
+//! instead of failing its file (arrow-csv fails whole batches and then never
+//! stops returning the error; see shared/deps.md).
+//!
+//! Files are streamed: a [`FileReader`] hands out at most `max_rows` rows at a
+//! time, so a file of any size is read with bounded memory.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::Schema;
+use arrow::record_batch::RecordBatch;
+
+use crate::schema::{Column, ColumnType, TableSchema, UTC};
+
+/// Limits on what a single row may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Longest accepted field, in bytes.
+    pub max_field_bytes: usize,
+    /// Longest raw text kept for a rejected row, in bytes.
+    pub max_raw_bytes: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        Self {
+            max_field_bytes: 64 * 1024,
+            max_raw_bytes: 4 * 1024,
+        }
+    }
+}
+
+/// An input row that could not be ingested, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRow {
+    pub file: String,
+    /// 1-based line of the row's first line in its file.
+    pub line: u64,
+    /// The row as read (lossy UTF-8, truncated to the limit).
+    pub raw: String,
+    pub reason: String,
+}
+
+/// Why a whole file cannot be read. The file is quarantined with this reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FileProblem {
+    #[error("empty file (0 bytes): there is no header line")]
+    Empty,
+    #[error("the header is not valid UTF-8")]
+    HeaderNotUtf8,
+    #[error("wrong header `{found}`: expected the columns `{expected}`{detail}")]
+    WrongHeader {
+        found: String,
+        expected: String,
+        detail: String,
+    },
+    #[error("the file disappeared before it was read")]
+    Vanished,
+    #[error("not a regular file ({0})")]
+    NotAFile(String),
+    #[error("cannot read the file: {0}")]
+    Unreadable(String),
+}
+
+impl FileProblem {
+    fn from_io(error: &std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => Self::Vanished,
+            _ => Self::Unreadable(error.to_string()),
+        }
+    }
+}
+
+/// One parsed field, borrowed from the CSV record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value<'a> {
+    Null,
+    Text(&'a str),
+    Int32(i32),
+    Int64(i64),
+    Float64(f64),
+    Bool(bool),
+    Decimal(i128),
+    Timestamp(i64),
+}
+
+/// Parses one field of a column, or says why it cannot be.
+fn parse_field<'a>(
+    bytes: &'a [u8],
+    column: &Column,
+    limits: &ParseLimits,
+) -> Result<Value<'a>, String> {
+    let name = column.name.as_str();
+    if bytes.len() > limits.max_field_bytes {
+        return Err(format!(
+            "column `{name}`: field is {} bytes, over the limit of {} (raise max_field_bytes if this is expected)",
+            bytes.len(),
+            limits.max_field_bytes
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        format!(
+            "column `{name}`: invalid UTF-8 at byte {} of the field",
+            error.valid_up_to()
+        )
+    })?;
+    if text.contains('\0') {
+        return Err(format!(
+            "column `{name}`: contains a NUL byte, which PostgreSQL cannot store"
+        ));
+    }
+    if column.ty != ColumnType::Text || text.is_empty() {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return if column.nullable {
+                Ok(Value::Null)
+            } else {
+                Err(format!("column `{name}`: empty, but a value is required"))
+            };
+        }
+        return parse_typed(trimmed, column.ty)
+            .map_err(|what| format!("column `{name}`: `{}` {what}", shorten(trimmed)));
+    }
+    Ok(Value::Text(text))
+}
+
+fn parse_typed(text: &str, ty: ColumnType) -> Result<Value<'_>, String> {
+    match ty {
+        ColumnType::Text => Ok(Value::Text(text)),
+        ColumnType::Int32 => parse_int::<i32>(text, "integer").map(Value::Int32),
+        ColumnType::Int64 => parse_int::<i64>(text, "bigint").map(Value::Int64),
+        ColumnType::Float64 => text
+            .parse::<f64>()
+            .map(Value::Float64)
+            .map_err(|_| "is not a number".to_string()),
+        ColumnType::Bool => match text.to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" | "yes" | "y" => Ok(Value::Bool(true)),
+            "false" | "f" | "0" | "no" | "n" => Ok(Value::Bool(false)),
+            _ => Err("is not a boolean (true/false)".into()),
+        },
+        ColumnType::Decimal { precision, scale } => {
+            parse_decimal(text, precision, scale).map(Value::Decimal)
+        }
+        ColumnType::Timestamptz => parse_timestamp(text).map(Value::Timestamp),
+    }
+}
+
+fn parse_int<T: std::str::FromStr<Err = std::num::ParseIntError>>(
+    text: &str,
+    sql: &str,
+) -> Result<T, String> {
+    text.parse::<T>().map_err(|error| match error.kind() {
+        std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+            format!("is out of range for {sql}")
+        }
+        _ => "is not an integer".to_string(),
+    })
+}
+
+/// Parses a plain decimal (`-12.5`) into an integer scaled by `scale`.
+/// More fractional digits than the scale is a reject, not a silent rounding.
+fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, String> {
+    let scale = scale as u32;
+    let (negative, unsigned) = match text.as_bytes()[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits_only(whole) || !digits_only(fraction) {
+        return Err("is not a decimal number".into());
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() as u32 > scale {
+        return Err(format!("has more than {scale} decimal places"));
+    }
+    let whole = whole.trim_start_matches('0');
+    if whole.len() as u32 > u32::from(precision) - scale {
+        return Err(format!("is out of range for numeric({precision},{scale})"));
+    }
+    let mut value: i128 = 0;
+    for digit in whole.bytes().chain(fraction.bytes()) {
+        value = value * 10 + i128::from(digit - b'0');
+    }
+    value *= 10i128.pow(scale - fraction.len() as u32);
+    Ok(if negative { -value } else { value })
+}
+
+/// Parses an RFC 3339 timestamp with an offset into UTC microseconds.
+fn parse_timestamp(text: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| time.timestamp_micros())
+        .map_err(|_| {
+            "is not an RFC 3339 timestamp with an offset (e.g. 2026-11-22T10:00:00.123456Z)"
+                .to_string()
+        })
+}
+
+fn shorten(text: &str) -> &str {
+    const LIMIT: usize = 80;
+    if text.len() <= LIMIT {
+        return text;
+    }
+    let mut end = LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Builds the Arrow batch of good rows, one typed builder per column.
+pub struct BatchBuilder {
+    schema: Arc<Schema>,
+    table: Arc<TableSchema>,
+    columns: Vec<ColumnBuilder>,
+    source_file: StringBuilder,
+    seq: Int64Builder,
+    rows: usize,
+}
+
+enum ColumnBuilder {
+    Text(StringBuilder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Float64(Float64Builder),
+    Bool(BooleanBuilder),
+    Decimal(Decimal128Builder, u8, i8),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(ty: ColumnType) -> Self {
+        match ty {
+            ColumnType::Text => Self::Text(StringBuilder::new()),
+            ColumnType::Int32 => Self::Int32(Int32Builder::new()),
+            ColumnType::Int64 => Self::Int64(Int64Builder::new()),
+            ColumnType::Float64 => Self::Float64(Float64Builder::new()),
+            ColumnType::Bool => Self::Bool(BooleanBuilder::new()),
+            ColumnType::Decimal { precision, scale } => {
+                Self::Decimal(Decimal128Builder::new(), precision, scale)
+            }
+            ColumnType::Timestamptz => Self::Timestamp(TimestampMicrosecondBuilder::new()),
+        }
+    }
+
+    fn append(&mut self, value: Value<'_>) {
+        match (self, value) {
+            (Self::Text(b), Value::Text(v)) => b.append_value(v),
+            (Self::Int32(b), Value::Int32(v)) => b.append_value(v),
+            (Self::Int64(b), Value::Int64(v)) => b.append_value(v),
+            (Self::Float64(b), Value::Float64(v)) => b.append_value(v),
+            (Self::Bool(b), Value::Bool(v)) => b.append_value(v),
+            (Self::Decimal(b, ..), Value::Decimal(v)) => b.append_value(v),
+            (Self::Timestamp(b), Value::Timestamp(v)) => b.append_value(v),
+            (Self::Text(b), _) => b.append_null(),
+            (Self::Int32(b), _) => b.append_null(),
+            (Self::Int64(b), _) => b.append_null(),
+            (Self::Float64(b), _) => b.append_null(),
+            (Self::Bool(b), _) => b.append_null(),
+            (Self::Decimal(b, ..), _) => b.append_null(),
+            (Self::Timestamp(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Text(b) => Arc::new(b.finish()),
+            Self::Int32(b) => Arc::new(b.finish()),
+            Self::Int64(b) => Arc::new(b.finish()),
+            Self::Float64(b) => Arc::new(b.finish()),
+            Self::Bool(b) => Arc::new(b.finish()),
+            Self::Decimal(b, precision, scale) => Arc::new(
+                b.finish()
+                    .with_precision_and_scale(*precision, *scale)
+                    .expect("validated precision and scale"),
+            ),
+            Self::Timestamp(b) => Arc::new(b.finish().with_timezone(UTC)),
+        }
+    }
+}
+
+impl BatchBuilder {
+    pub fn new(table: Arc<TableSchema>) -> Self {
+        Self {
+            schema: table.batch_schema(),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty))
+                .collect(),
+            table,
+            source_file: StringBuilder::new(),
+            seq: Int64Builder::new(),
+            rows: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    fn push(&mut self, values: &[Value<'_>], file: &str, seq: i64) {
+        for (builder, value) in self.columns.iter_mut().zip(values) {
+            builder.append(*value);
+        }
+        self.source_file.append_value(file);
+        self.seq.append_value(seq);
+        self.rows += 1;
+    }
+
+    /// The rows pushed so far as one batch; the builder starts empty again.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut arrays: Vec<ArrayRef> =
+            self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        arrays.push(Arc::new(self.source_file.finish()));
+        arrays.push(Arc::new(self.seq.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the batch schema")
+    }
+
+    pub fn table(&self) -> &Arc<TableSchema> {
+        &self.table
+    }
+}
+
+/// Reads one CSV file, row by row.
+pub struct FileReader {
+    name: String,
+    /// `_seq` of the file's rows: file index in the batch in the high bits.
+    seq_base: i64,
+    reader: csv::Reader<BufReader<File>>,
+    /// For each schema column, the index of its field in the file.
+    field_of_column: Vec<usize>,
+    record: csv::ByteRecord,
+    rows_read: u64,
+    rows_rejected: u64,
+}
+
+impl FileReader {
+    /// Opens a file and checks its header against the schema.
+    pub fn open(
+        path: &Path,
+        name: &str,
+        file_index: u32,
+        table: &TableSchema,
+    ) -> Result<Self, FileProblem> {
+        let meta = std::fs::symlink_metadata(path).map_err(|e| FileProblem::from_io(&e))?;
+        if meta.is_dir() {
+            return Err(FileProblem::NotAFile("a directory".into()));
+        }
+        if meta.file_type().is_symlink() {
+            return Err(FileProblem::NotAFile(
+                "a symbolic link; sluice reads only regular files".into(),
+            ));
+        }
+        if meta.len() == 0 {
+            return Err(FileProblem::Empty);
+        }
+        let file = File::open(path).map_err(|e| FileProblem::from_io(&e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(BufReader::with_capacity(256 * 1024, file));
+        let mut header = csv::ByteRecord::new();
+        match reader.read_byte_record(&mut header) {
+            Ok(true) => {}
+            Ok(false) => return Err(FileProblem::Empty),
+            Err(error) => return Err(FileProblem::Unreadable(error.to_string())),
+        }
+        let field_of_column = match_header(&header, table)?;
+        Ok(Self {
+            name: name.to_string(),
+            seq_base: i64::from(file_index) << 32,
+            reader,
+            field_of_column,
+            record: csv::ByteRecord::new(),
+            rows_read: 0,
+            rows_rejected: 0,
+        })
+    }
+
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read
+    }
+
+    pub fn rows_rejected(&self) -> u64 {
+        self.rows_rejected
+    }
+
+    /// Reads up to `max_rows` data rows: good rows into `builder`, bad ones
+    /// into `rejects`. Returns the number of rows read; 0 means end of file.
+    pub fn read_into(
+        &mut self,
+        builder: &mut BatchBuilder,
+        rejects: &mut Vec<RejectedRow>,
+        max_rows: usize,
+        limits: &ParseLimits,
+    ) -> Result<usize, FileProblem> {
+        let table = Arc::clone(builder.table());
+        let mut read = 0;
+        while read < max_rows {
+            let more = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|error| FileProblem::Unreadable(error.to_string()))?;
+            if !more {
+                break;
+            }
+            read += 1;
+            self.rows_read += 1;
+            let line = self.record.position().map_or(0, |p| p.line());
+            let mut values = Vec::with_capacity(table.columns.len());
+            match parse_record(
+                &self.record,
+                &self.field_of_column,
+                &table,
+                limits,
+                &mut values,
+            ) {
+                Ok(()) => {
+                    let seq = self.seq_base + self.rows_read as i64;
+                    builder.push(&values, &self.name, seq);
+                }
+                Err(reason) => {
+                    self.rows_rejected += 1;
+                    rejects.push(RejectedRow {
+                        file: self.name.clone(),
+                        line,
+                        raw: raw_text(&self.record, limits.max_raw_bytes),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(read)
+    }
+}
+
+fn parse_record<'a>(
+    record: &'a csv::ByteRecord,
+    field_of_column: &[usize],
+    table: &TableSchema,
+    limits: &ParseLimits,
+    values: &mut Vec<Value<'a>>,
+) -> Result<(), String> {
+    if record.len() != field_of_column.len() {
+        return Err(format!(
+            "expected {} fields, found {}",
+            field_of_column.len(),
+            record.len()
+        ));
+    }
+    for (column, &field) in table.columns.iter().zip(field_of_column) {
+        values.push(parse_field(&record[field], column, limits)?);
+    }
+    Ok(())
+}
+
+/// Maps the file's header to the schema: every column exactly once, in any order.
+fn match_header(header: &csv::ByteRecord, table: &TableSchema) -> Result<Vec<usize>, FileProblem> {
+    let mut names = Vec::with_capacity(header.len());
+    for (index, field) in header.iter().enumerate() {
+        let field = if index == 0 {
+            field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+        } else {
+            field
+        };
+        let name = std::str::from_utf8(field).map_err(|_| FileProblem::HeaderNotUtf8)?;
+        names.push(name.trim().to_ascii_lowercase());
+    }
+    let expected: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str().to_ascii_lowercase())
+        .collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|e| !names.contains(e))
+        .map(String::as_str)
+        .collect();
+    let unknown: Vec<&str> = names
+        .iter()
+        .filter(|n| !expected.contains(n))
+        .map(String::as_str)
+        .collect();
+    let repeated = names.len() != expected.len() && missing.is_empty() && unknown.is_empty();
+    if missing.is_empty() && unknown.is_empty() && !repeated {
+        return Ok(expected
+            .iter()
+            .map(|e| names.iter().position(|n| n == e).expect("checked: present"))
+            .collect());
+    }
+    let mut detail = String::new();
+    if !missing.is_empty() {
+        detail.push_str(&format!("; missing: {}", missing.join(", ")));
+    }
+    if !unknown.is_empty() {
+        detail.push_str(&format!("; unknown: {}", unknown.join(", ")));
+    }
+    if repeated {
+        detail.push_str("; a column appears twice");
+    }
+    Err(FileProblem::WrongHeader {
+        found: shorten(&names.join(",")).to_string(),
+        expected: expected.join(","),
+        detail,
+    })
+}
+
+/// The record as CSV text (re-quoted where needed), lossy UTF-8, truncated.
+fn raw_text(record: &csv::ByteRecord, limit: usize) -> String {
+    let mut out = Vec::with_capacity(128);
+    {
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut out);
+        let _ = writer.write_byte_record(record);
+        let _ = writer.flush();
+    }
+    if out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    if text.len() > limit {
+        let mut end = limit;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Decimal128Type, Int32Type, TimestampMicrosecondType};
+
+    fn parse_file(content: &[u8]) -> Result<(RecordBatch, Vec<RejectedRow>), FileProblem> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, content).unwrap();
+        let table = Arc::new(TableSchema::events());
+        let mut reader = FileReader::open(&path, "f.csv", 0, &table)?;
+        let mut builder = BatchBuilder::new(table);
+        let mut rejects = Vec::new();
+        while reader.read_into(&mut builder, &mut rejects, 2, &ParseLimits::default())? > 0 {}
+        Ok((builder.finish(), rejects))
+    }
+
+    const HEADER: &str =
+        "event_id,event_type,user_id,product_id,category,price,quantity,event_time";
+
+    #[test]
+    fn parses_good_rows_with_bom_crlf_quotes_and_no_final_newline() {
+        let content = format!(
+            "\u{feff}{HEADER}\r\na,view,1,2,\"Home, Garden\",12.5,3,2026-11-22T10:00:00.123456Z\r\nb,buy,1,2,\"multi\nline\",0.99,1,2026-11-22T12:00:00+02:00"
+        );
+        let (batch, rejects) = parse_file(content.as_bytes()).unwrap();
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.column(4).as_string::<i32>().value(0), "Home, Garden");
+        assert_eq!(batch.column(4).as_string::<i32>().value(1), "multi\nline");
+        assert_eq!(
+            batch.column(5).as_primitive::<Decimal128Type>().value(0),
+            1250
+        );
+        assert_eq!(batch.column(6).as_primitive::<Int32Type>().value(1), 1);
+        let times = batch.column(7).as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(times.value(0), 1_795_341_600_123_456);
+        assert_eq!(times.value(1), 1_795_341_600_000_000);
+    }
+
+    #[test]
+    fn rejects_bad_rows_with_line_and_reason_and_keeps_the_rest() {
+        let content = format!(
+            "{HEADER}\n\
+             ok1,view,1,2,,1.00,1,2026-11-22T10:00:00Z\n\
+             bad1,view,abc,2,,1.00,1,2026-11-22T10:00:00Z\n\
+             bad2,view,1,2,,1.001,1,2026-11-22T10:00:00Z\n\
+             bad3,view,1,2,,1.00,1,2026-11-22 10:00:00\n\
+             bad4,view,1,2,,1.00,99999999999,2026-11-22T10:00:00Z\n\
+             bad5,view,1,2,,1.00,1\n\
+             bad6,view,,2,,1.00,1,2026-11-22T10:00:00Z\n\
+             ok2,view,1,2,x,-3,1,2026-11-22T10:00:00Z\n"
+        );
+        let (batch, rejects) = parse_file(content.as_bytes()).unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            rejects[0].reason,
+            "column `user_id`: `abc` is not an integer"
+        );
+        assert_eq!(
+            rejects[1].reason,
+            "column `price`: `1.001` has more than 2 decimal places"
+        );
+        assert!(rejects[2]
+            .reason
+            .starts_with("column `event_time`: `2026-11-22 10:00:00` is not an RFC 3339"));
+        assert_eq!(
+            rejects[3].reason,
+            "column `quantity`: `99999999999` is out of range for integer"
+        );
+        assert_eq!(rejects[4].reason, "expected 8 fields, found 7");
+        assert_eq!(
+            rejects[5].reason,
+            "column `user_id`: empty, but a value is required"
+        );
+        assert_eq!(
+            rejects[1].raw,
+            "bad2,view,1,2,,1.001,1,2026-11-22T10:00:00Z"
+        );
+        assert_eq!(
+            batch.column(5).as_primitive::<Decimal128Type>().value(1),
+            -300
+        );
+        assert!(batch.column(4).is_null(0));
+    }
+
+    #[test]
+    fn rejects_nul_bytes_invalid_utf8_and_overlong_fields() {
+        let mut content = format!("{HEADER}\n").into_bytes();
+        content.extend_from_slice(b"a,vi\0ew,1,2,,1.00,1,2026-11-22T10:00:00Z\n");
+        content.extend_from_slice(b"b,vi\xffew,1,2,,1.00,1,2026-11-22T10:00:00Z\n");
+        content.extend_from_slice(
+            format!(
+                "c,{},1,2,,1.00,1,2026-11-22T10:00:00Z\n",
+                "x".repeat(70_000)
+            )
+            .as_bytes(),
+        );
+        let (batch, rejects) = parse_file(&content).unwrap();
+        assert_eq!(batch.num_rows(), 0);
+        assert!(rejects[0].reason.contains("NUL byte"));
+        assert!(rejects[1].reason.contains("invalid UTF-8"));
+        assert!(rejects[2].reason.contains("over the limit"));
+        assert!(rejects[2].raw.len() <= 4 * 1024 + '…'.len_utf8());
+    }
+
+    #[test]
+    fn quarantines_files_that_cannot_be_read() {
+        assert_eq!(parse_file(b"").unwrap_err(), FileProblem::Empty);
+        assert!(matches!(
+            parse_file(b"id,name\n1,2\n").unwrap_err(),
+            FileProblem::WrongHeader { .. }
+        ));
+        assert_eq!(
+            parse_file(b"\xff\xfe,x\n").unwrap_err(),
+            FileProblem::HeaderNotUtf8
+        );
+        let (batch, rejects) = parse_file(format!("{HEADER}\n").as_bytes()).unwrap();
+        assert_eq!((batch.num_rows(), rejects.len()), (0, 0));
+    }
+
+    #[test]
+    fn accepts_reordered_header_columns() {
+        let content = "event_time,event_id,event_type,user_id,product_id,category,price,quantity\n\
+                       2026-11-22T10:00:00Z,a,view,1,2,,1.00,1\n";
+        let (batch, rejects) = parse_file(content.as_bytes()).unwrap();
+        assert!(rejects.is_empty());
+        assert_eq!(batch.column(0).as_string::<i32>().value(0), "a");
+    }
+
+    #[test]
+    fn decimal_parsing_is_exact() {
+        assert_eq!(parse_decimal("0012.30", 12, 2), Ok(1230));
+        assert_eq!(parse_decimal(".5", 12, 2), Ok(50));
+        assert_eq!(parse_decimal("-7", 12, 2), Ok(-700));
+        assert!(parse_decimal("12345678901.00", 12, 2).is_err());
+        assert!(parse_decimal("1e5", 12, 2).is_err());
+        assert!(parse_decimal("-", 12, 2).is_err());
+        assert!(parse_decimal("1.2.3", 12, 2).is_err());
+    }
+}

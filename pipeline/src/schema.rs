@@ -1,0 +1,426 @@
+//! The target table's shape: column names, types, key and indexes.
+//!
+//! The contract's `events` table is the default; a configuration file may
+//! describe another. Every identifier is validated here, once, and quoted
+//! wherever it reaches SQL: a hostile name is a configuration error, never SQL.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use serde::{Deserialize, Serialize};
+
+/// Column added to every batch: the file a row came from (its name).
+pub const SOURCE_FILE: &str = "source_file";
+/// Column added to every batch: the row's position in the batch, so the
+/// transform can prefer the later of two rows with the same key.
+pub const ROW_SEQ: &str = "_seq";
+/// Time zone of every timestamp column in Arrow.
+pub const UTC: &str = "UTC";
+
+/// A column type the parser and the writer both understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Int32,
+    Int64,
+    Float64,
+    Bool,
+    /// `numeric(precision, scale)`.
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
+    /// `timestamptz`, microseconds.
+    Timestamptz,
+}
+
+impl ColumnType {
+    /// Parses a PostgreSQL type name as written in a configuration file.
+    pub fn parse(text: &str) -> Result<Self, SchemaError> {
+        let lower = text.trim().to_ascii_lowercase();
+        let simple = match lower.as_str() {
+            "text" | "varchar" | "string" => Some(Self::Text),
+            "int" | "int4" | "integer" => Some(Self::Int32),
+            "bigint" | "int8" => Some(Self::Int64),
+            "double precision" | "float8" | "double" => Some(Self::Float64),
+            "bool" | "boolean" => Some(Self::Bool),
+            "timestamptz" | "timestamp with time zone" => Some(Self::Timestamptz),
+            _ => None,
+        };
+        if let Some(simple) = simple {
+            return Ok(simple);
+        }
+        let args = lower
+            .strip_prefix("numeric(")
+            .or_else(|| lower.strip_prefix("decimal("))
+            .and_then(|rest| rest.strip_suffix(')'));
+        if let Some((precision, scale)) = args.and_then(|args| args.split_once(',')) {
+            let precision: u8 = precision
+                .trim()
+                .parse()
+                .map_err(|_| SchemaError::Type(text.into()))?;
+            let scale: i8 = scale
+                .trim()
+                .parse()
+                .map_err(|_| SchemaError::Type(text.into()))?;
+            if (1..=38).contains(&precision) && scale >= 0 && scale as u8 <= precision {
+                return Ok(Self::Decimal { precision, scale });
+            }
+        }
+        Err(SchemaError::Type(text.into()))
+    }
+
+    /// The Arrow type a parsed column has.
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            Self::Text => DataType::Utf8,
+            Self::Int32 => DataType::Int32,
+            Self::Int64 => DataType::Int64,
+            Self::Float64 => DataType::Float64,
+            Self::Bool => DataType::Boolean,
+            Self::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
+            Self::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+        }
+    }
+
+    /// The PostgreSQL type name used in DDL.
+    pub fn sql_type(self) -> String {
+        match self {
+            Self::Text => "text".into(),
+            Self::Int32 => "integer".into(),
+            Self::Int64 => "bigint".into(),
+            Self::Float64 => "double precision".into(),
+            Self::Bool => "boolean".into(),
+            Self::Decimal { precision, scale } => format!("numeric({precision},{scale})"),
+            Self::Timestamptz => "timestamptz".into(),
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sql_type())
+    }
+}
+
+/// A validated SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 63 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ident(String);
+
+impl Ident {
+    pub fn new(name: &str) -> Result<Self, SchemaError> {
+        let mut chars = name.chars();
+        let valid_start = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if valid_start && name.len() <= 63 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            Ok(Self(name.to_string()))
+        } else {
+            Err(SchemaError::Identifier(name.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The identifier quoted for SQL.
+    pub fn quoted(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+impl fmt::Display for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One column of the target table, as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: Ident,
+    pub ty: ColumnType,
+    /// Whether an empty field is accepted (stored as NULL, or '' for text).
+    pub nullable: bool,
+}
+
+/// The configured target table, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSchema {
+    pub table: Ident,
+    pub key: Ident,
+    pub columns: Vec<Column>,
+    /// Columns that get a plain b-tree index.
+    pub indexes: Vec<Ident>,
+}
+
+/// A table description as written in a configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// Target table name.
+    pub name: String,
+    /// Unique key column (the upsert's conflict target).
+    pub key: String,
+    /// Columns in file order.
+    pub columns: Vec<ColumnConfig>,
+    /// Columns to index.
+    #[serde(default)]
+    pub indexes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default)]
+    pub nullable: bool,
+}
+
+/// A configuration mistake in the table description.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(
+        "`{0}` is not a valid SQL identifier: use letters, digits and `_`, starting with a letter \
+         or `_`, at most 63 characters"
+    )]
+    Identifier(String),
+    #[error(
+        "unsupported column type `{0}`: use text, integer, bigint, double precision, boolean, \
+         numeric(p,s) or timestamptz"
+    )]
+    Type(String),
+    #[error("the key column `{0}` is not one of the table's columns")]
+    UnknownKey(String),
+    #[error("the index column `{0}` is not one of the table's columns")]
+    UnknownIndex(String),
+    #[error("column `{0}` appears twice")]
+    DuplicateColumn(String),
+    #[error("column name `{0}` is reserved by sluice; rename it")]
+    Reserved(String),
+    #[error("the table has no columns")]
+    NoColumns,
+}
+
+impl TableConfig {
+    /// The contract's `events` table.
+    pub fn events() -> Self {
+        let column = |name: &str, ty: &str, nullable: bool| ColumnConfig {
+            name: name.into(),
+            ty: ty.into(),
+            nullable,
+        };
+        Self {
+            name: "events".into(),
+            key: "event_id".into(),
+            columns: vec![
+                column("event_id", "text", false),
+                column("event_type", "text", false),
+                column("user_id", "bigint", false),
+                column("product_id", "bigint", false),
+                column("category", "text", true),
+                column("price", "numeric(12,2)", false),
+                column("quantity", "integer", false),
+                column("event_time", "timestamptz", false),
+            ],
+            indexes: ["event_type", "user_id", "product_id", "event_time"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    /// Validates names and types.
+    pub fn validate(&self) -> Result<TableSchema, SchemaError> {
+        if self.columns.is_empty() {
+            return Err(SchemaError::NoColumns);
+        }
+        let mut columns: Vec<Column> = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            let name = Ident::new(&column.name)?;
+            if [SOURCE_FILE, ROW_SEQ, "batch_id", "ingested_at"].contains(&name.as_str()) {
+                return Err(SchemaError::Reserved(column.name.clone()));
+            }
+            if columns.iter().any(|c| c.name == name) {
+                return Err(SchemaError::DuplicateColumn(column.name.clone()));
+            }
+            columns.push(Column {
+                name,
+                ty: ColumnType::parse(&column.ty)?,
+                nullable: column.nullable,
+            });
+        }
+        let known = |name: &str| columns.iter().any(|c| c.name.as_str() == name);
+        let key = Ident::new(&self.key)?;
+        if !known(key.as_str()) {
+            return Err(SchemaError::UnknownKey(self.key.clone()));
+        }
+        let indexes = self
+            .indexes
+            .iter()
+            .map(|name| {
+                let ident = Ident::new(name)?;
+                if known(ident.as_str()) {
+                    Ok(ident)
+                } else {
+                    Err(SchemaError::UnknownIndex(name.clone()))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TableSchema {
+            table: Ident::new(&self.name)?,
+            key,
+            columns,
+            indexes,
+        })
+    }
+}
+
+impl TableSchema {
+    /// The contract's `events` table.
+    pub fn events() -> Self {
+        TableConfig::events()
+            .validate()
+            .expect("the built-in events table is valid")
+    }
+
+    /// The rejects table that goes with this target: `<table>_rejects`.
+    pub fn rejects_table(&self) -> Ident {
+        Ident(format!("{}_rejects", self.table.as_str()))
+    }
+
+    pub fn key_index(&self) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c.name == self.key)
+            .expect("validated: the key is a column")
+    }
+
+    /// Arrow schema of a parsed batch: the columns, then `source_file`, `_seq`.
+    pub fn batch_schema(&self) -> Arc<Schema> {
+        let mut fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name.as_str(), c.ty.arrow_type(), true))
+            .collect();
+        fields.push(Field::new(SOURCE_FILE, DataType::Utf8, false));
+        fields.push(Field::new(ROW_SEQ, DataType::Int64, false));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// DDL of the target table and its indexes (idempotent).
+    pub fn create_table_sql(&self) -> String {
+        let table = self.table.quoted();
+        let mut sql = format!("CREATE TABLE IF NOT EXISTS {table} (\n");
+        for column in &self.columns {
+            let not_null = if column.nullable { "" } else { " NOT NULL" };
+            sql.push_str(&format!(
+                "    {} {}{not_null},\n",
+                column.name.quoted(),
+                column.ty
+            ));
+        }
+        sql.push_str(&format!(
+            "    {SOURCE_FILE} text NOT NULL,\n    batch_id bigint NOT NULL,\n    \
+             ingested_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n    \
+             PRIMARY KEY ({})\n);\n",
+            self.key.quoted()
+        ));
+        for column in &self.indexes {
+            let index = format!("{}_{}_idx", self.table.as_str(), column.as_str());
+            sql.push_str(&format!(
+                "CREATE INDEX IF NOT EXISTS \"{index}\" ON {table} ({});\n",
+                column.quoted()
+            ));
+        }
+        sql
+    }
+
+    /// A dedupe-by-key transform for tables without their own SQL: of the rows
+    /// sharing a key in one batch, the last one read wins.
+    pub fn default_transform_sql(&self) -> String {
+        format!(
+            "SELECT {}, {SOURCE_FILE} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {ROW_SEQ} DESC) AS _rank FROM batch) WHERE _rank = 1",
+            self.column_list(),
+            self.key.quoted()
+        )
+    }
+
+    /// `"a", "b", …` in file order.
+    pub fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| c.name.quoted())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_hostile_identifiers() {
+        for name in [
+            "events; DROP TABLE x",
+            "a\"b",
+            "",
+            "1abc",
+            "naïve",
+            &"x".repeat(64),
+        ] {
+            assert!(Ident::new(name).is_err(), "{name:?} must be rejected");
+        }
+        assert_eq!(
+            Ident::new("events_2026").unwrap().quoted(),
+            "\"events_2026\""
+        );
+    }
+
+    #[test]
+    fn parses_the_supported_types() {
+        assert_eq!(
+            ColumnType::parse("NUMERIC(12, 2)").unwrap(),
+            ColumnType::Decimal {
+                precision: 12,
+                scale: 2
+            }
+        );
+        assert_eq!(ColumnType::parse("bigint").unwrap(), ColumnType::Int64);
+        assert_eq!(
+            ColumnType::parse("timestamp with time zone").unwrap(),
+            ColumnType::Timestamptz
+        );
+        assert!(ColumnType::parse("numeric(2,3)").is_err());
+        assert!(ColumnType::parse("jsonb").is_err());
+    }
+
+    #[test]
+    fn validates_key_indexes_and_reserved_names() {
+        let mut config = TableConfig::events();
+        config.key = "nope".into();
+        assert!(matches!(config.validate(), Err(SchemaError::UnknownKey(_))));
+        let mut config = TableConfig::events();
+        config.columns[1].name = "source_file".into();
+        assert!(matches!(config.validate(), Err(SchemaError::Reserved(_))));
+        let mut config = TableConfig::events();
+        config.indexes.push("ghost".into());
+        assert!(matches!(
+            config.validate(),
+            Err(SchemaError::UnknownIndex(_))
+        ));
+    }
+
+    #[test]
+    fn events_ddl_has_the_contract_columns_and_four_indexes() {
+        let sql = TableSchema::events().create_table_sql();
+        assert!(sql.contains("\"price\" numeric(12,2) NOT NULL"));
+        assert!(sql.contains("\"category\" text,"));
+        assert!(sql.contains("PRIMARY KEY (\"event_id\")"));
+        assert_eq!(sql.matches("CREATE INDEX IF NOT EXISTS").count(), 4);
+    }
+}

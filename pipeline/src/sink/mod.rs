@@ -1,0 +1,303 @@
+//! Write: one PostgreSQL transaction per micro-batch.
+//!
+//! A [`SinkBatch`] holds a pooled connection with an open transaction. The
+//! batch's rows are upserted through the configured [`WriteMode`], its
+//! rejects and quarantined files are recorded, and its `sluice_batches` row
+//! is inserted last, in the same transaction, so the data, the rejects and
+//! the record of the batch become visible together or not at all.
+
+mod copy_merge;
+mod encode;
+pub mod ledger;
+
+use std::pin::pin;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use deadpool_postgres::{Object, Pool};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+
+use crate::db::DbError;
+use crate::parse::RejectedRow;
+use crate::schema::TableSchema;
+
+pub use encode::EncodeError;
+
+/// How rows reach the target table. Every mode is an idempotent upsert: an
+/// identical replay rewrites nothing (and so keeps the first commit time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteMode {
+    /// Binary COPY into a temporary staging table, then one
+    /// `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE … IS DISTINCT FROM …`.
+    #[default]
+    CopyMerge,
+}
+
+impl std::str::FromStr for WriteMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "copy-merge" => Ok(Self::CopyMerge),
+            other => Err(format!("unknown write mode `{other}`: use copy-merge")),
+        }
+    }
+}
+
+impl std::fmt::Display for WriteMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::CopyMerge => "copy-merge",
+        })
+    }
+}
+
+/// What the write stage can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot get a database connection: {0}")]
+    Pool(String),
+    #[error(transparent)]
+    Encode(EncodeError),
+    #[error(
+        "batch {0} is already recorded in sluice_batches: another pipeline writes to this database \
+         with another checkpoint folder. Give each pipeline its own database or target, or reuse its checkpoint folder"
+    )]
+    AlreadyCommitted(u64),
+}
+
+impl SinkError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Db(error) => error.is_transient(),
+            Self::Pool(_) => true,
+            Self::Encode(EncodeError::Db(error)) => crate::db::is_transient(error),
+            Self::Encode(EncodeError::Value(_)) | Self::AlreadyCommitted(_) => false,
+        }
+    }
+}
+
+/// The `sluice_batches` row of a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchRecord {
+    pub batch_id: u64,
+    /// `[{"name","size","mtime_us","discovered_at_us","rows","rejected","quarantined"}]`
+    pub files: serde_json::Value,
+    pub file_count: u32,
+    pub files_quarantined: u32,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_deduped: u64,
+    pub rows_upserted: u64,
+    pub planned_at_us: i64,
+    pub started_at_us: i64,
+    pub parse_ms: f64,
+    pub transform_ms: f64,
+    pub write_ms: f64,
+}
+
+/// The write side of a run: a pool, the target and the SQL built for it once.
+pub struct Sink {
+    pool: Pool,
+    checkpoint_id: String,
+    table: Arc<TableSchema>,
+    mode: WriteMode,
+    batch_size: usize,
+    statements: copy_merge::Statements,
+}
+
+impl Sink {
+    /// `checkpoint_id` tags every batch record with the folder that ran it.
+    pub fn new(
+        pool: Pool,
+        checkpoint_id: String,
+        table: Arc<TableSchema>,
+        mode: WriteMode,
+        batch_size: usize,
+    ) -> Self {
+        Self {
+            statements: copy_merge::Statements::new(&table),
+            pool,
+            checkpoint_id,
+            table,
+            mode,
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Opens the transaction of batch `batch_id`.
+    pub async fn begin(&self, batch_id: u64) -> Result<SinkBatch<'_>, SinkError> {
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|error| SinkError::Pool(error.to_string()))?;
+        client
+            .batch_execute(&format!("BEGIN; {}", self.statements.create_stage))
+            .await
+            .map_err(DbError::query("starting the batch transaction"))?;
+        Ok(SinkBatch {
+            sink: self,
+            client: Some(client),
+            batch_id: batch_id as i64,
+            rows_upserted: 0,
+        })
+    }
+}
+
+/// One batch's open transaction. Dropped without [`SinkBatch::commit`], it
+/// rolls back (the connection is discarded, so nothing half-done survives).
+pub struct SinkBatch<'a> {
+    sink: &'a Sink,
+    /// `None` once committed.
+    client: Option<Object>,
+    batch_id: i64,
+    rows_upserted: u64,
+}
+
+impl SinkBatch<'_> {
+    fn client(&self) -> &Object {
+        self.client
+            .as_ref()
+            .expect("the transaction is open until commit consumes it")
+    }
+
+    /// Upserts transformed rows (target columns + source_file).
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let upserted = match self.sink.mode {
+            WriteMode::CopyMerge => {
+                copy_merge::write(
+                    self.client(),
+                    &self.sink.statements,
+                    &self.sink.table,
+                    self.batch_id,
+                    batch,
+                    self.sink.batch_size,
+                )
+                .await?
+            }
+        };
+        self.rows_upserted += upserted;
+        Ok(())
+    }
+
+    pub fn rows_upserted(&self) -> u64 {
+        self.rows_upserted
+    }
+
+    /// Records rejected rows.
+    pub async fn reject(&mut self, rejects: &[RejectedRow]) -> Result<(), SinkError> {
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "COPY {} (source_file, line, raw, reason, batch_id) FROM STDIN (FORMAT binary)",
+            self.sink.table.rejects_table().quoted()
+        );
+        let copy = self
+            .client()
+            .copy_in(&sql)
+            .await
+            .map_err(DbError::query("recording rejected rows"))?;
+        let mut writer = pin!(BinaryCopyInWriter::new(
+            copy,
+            &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::INT8]
+        ));
+        for reject in rejects {
+            let line = reject.line as i64;
+            writer
+                .as_mut()
+                .write(&[
+                    &reject.file,
+                    &line,
+                    &reject.raw,
+                    &reject.reason,
+                    &self.batch_id,
+                ])
+                .await
+                .map_err(DbError::query("recording rejected rows"))?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(DbError::query("recording rejected rows"))?;
+        Ok(())
+    }
+
+    /// Records a file that could not be read at all.
+    pub async fn quarantine(&mut self, file: &str, reason: &str) -> Result<(), SinkError> {
+        self.client()
+            .execute(
+                "INSERT INTO sluice_quarantine (source_file, reason, batch_id) VALUES ($1, $2, $3)",
+                &[&file, &reason, &self.batch_id],
+            )
+            .await
+            .map_err(DbError::query("recording a quarantined file"))?;
+        Ok(())
+    }
+
+    /// Inserts the batch record and commits everything.
+    pub async fn commit(mut self, record: &BatchRecord) -> Result<(), SinkError> {
+        let time = |us: i64| chrono::DateTime::from_timestamp_micros(us).unwrap_or_default();
+        let result = self
+            .client()
+            .execute(
+                "INSERT INTO sluice_batches (batch_id, target_table, checkpoint_id, files, file_count,
+                    files_quarantined, rows_read, rows_rejected, rows_deduped, rows_upserted, planned_at,
+                    started_at, parse_ms, transform_ms, write_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                &[
+                    &self.batch_id,
+                    &self.sink.table.table.as_str(),
+                    &self.sink.checkpoint_id,
+                    &record.files,
+                    &(record.file_count as i32),
+                    &(record.files_quarantined as i32),
+                    &(record.rows_read as i64),
+                    &(record.rows_rejected as i64),
+                    &(record.rows_deduped as i64),
+                    &(record.rows_upserted as i64),
+                    &time(record.planned_at_us),
+                    &time(record.started_at_us),
+                    &record.parse_ms,
+                    &record.transform_ms,
+                    &record.write_ms,
+                ],
+            )
+            .await;
+        if let Err(error) = result {
+            if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                return Err(SinkError::AlreadyCommitted(self.batch_id as u64));
+            }
+            return Err(DbError::query("recording the batch")(error).into());
+        }
+        self.client()
+            .batch_execute("COMMIT")
+            .await
+            .map_err(DbError::query("committing the batch"))?;
+        // Committed: the connection may go back to the pool.
+        self.client = None;
+        Ok(())
+    }
+}
+
+impl Drop for SinkBatch<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // The transaction may be mid-COPY or failed: never hand this
+            // connection back to the pool. Closing it rolls everything back.
+            drop(Object::take(client));
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! From what the manifest says and what the database holds to the
+//! [`Summary`]: pure, so the whole chain of figures is tested without a
+//! database.
+
+use std::collections::HashSet;
+
+use crate::clock::{estimate_offset, local_clock, remote_clock};
+use crate::gather::{CommitTimeSource, Gathered, LISTED_FILES};
+use crate::manifest::{generator_lateness, ManifestFacts};
+use crate::stats::{
+    batch_summary, distribution, missing_rows, success_rate_pct, throughput_rows_per_s,
+    BatchRecord, Latencies,
+};
+use crate::summary::{
+    round3, FileCounts, RowCounts, RunSummary, Setting, Span, Summary, SUMMARY_VERSION,
+};
+use crate::ReportRequest;
+
+/// Builds the summary. `generated_at` is the report's timestamp (RFC 3339).
+pub fn build_summary(
+    request: &ReportRequest,
+    facts: &ManifestFacts,
+    gathered: &Gathered,
+    generated_at: String,
+) -> Summary {
+    let mut notes = Vec::new();
+
+    // Clock: one host needs no correction; otherwise the measured offset
+    // (server − local) is subtracted from every server-side time.
+    let (clock, offset_us) = if request.database_is_local {
+        (local_clock(), 0)
+    } else {
+        let estimate = gathered.clock_samples.as_deref().and_then(estimate_offset);
+        if estimate.is_none() {
+            notes.push(
+                "The clock offset to the database server could not be measured (the local clock \
+                 went backwards during every sample); commit times are not corrected."
+                    .to_string(),
+            );
+        }
+        (remote_clock(estimate), estimate.map_or(0, |e| e.offset_us))
+    };
+
+    let latencies = Latencies::from_groups(&gathered.groups, &facts.created_at_us, offset_us);
+    let latency_ms = latencies.summary();
+
+    let rows = RowCounts {
+        generated: facts.generated,
+        expected: facts.expected,
+        found: gathered.found,
+        missing: missing_rows(facts.expected, gathered.found),
+        rejected: gathered.rejected,
+        duplicates: gathered.found.saturating_sub(gathered.distinct_keys),
+        absorbed_duplicates: facts.dup_rows,
+        bad_input: facts.bad_rows,
+    };
+
+    let quarantined: HashSet<&str> = gathered
+        .quarantined
+        .iter()
+        .map(|q| q.file.as_str())
+        .collect();
+    let mut missing_files = Vec::new();
+    let mut missing_from_db = 0u64;
+    let mut incomplete = 0u64;
+    for file in &facts.files {
+        if quarantined.contains(file.as_str()) {
+            continue;
+        }
+        let expected = facts.expected_per_file.get(file).copied().unwrap_or(0);
+        let found = latencies.found_per_file.get(file).copied().unwrap_or(0);
+        if expected > 0 && found == 0 {
+            missing_from_db += 1;
+            if missing_files.len() < LISTED_FILES {
+                missing_files.push(file.clone());
+            }
+        } else if found < expected {
+            incomplete += 1;
+        }
+    }
+    let files = FileCounts {
+        manifest: facts.files.len() as u64,
+        quarantined: quarantined.len() as u64,
+        missing_from_db,
+        incomplete,
+        quarantined_files: gathered
+            .quarantined
+            .iter()
+            .take(LISTED_FILES)
+            .cloned()
+            .collect(),
+        missing_files,
+    };
+
+    // Batch processing time is committed_at (server clock) − started_at (the
+    // pipeline's clock, on this host when the report runs from `sluice run`),
+    // so it gets the same correction as the commit times.
+    let batches: Vec<BatchRecord> = gathered
+        .batches
+        .iter()
+        .map(|b| BatchRecord {
+            committed_us: b.committed_us.saturating_sub(offset_us),
+            ..b.clone()
+        })
+        .collect();
+
+    let span = Span {
+        first_file_created_us: facts.first_created_us,
+        last_file_created_us: facts.last_created_us,
+        first_commit_us: latencies.first_commit_us,
+        last_commit_us: latencies.last_commit_us,
+        run_s: seconds_between(facts.first_created_us, latencies.last_commit_us),
+        committed_span_s: seconds_between(latencies.first_commit_us, latencies.last_commit_us),
+    };
+
+    match gathered.commit_source {
+        CommitTimeSource::CommitTimestamp => {}
+        CommitTimeSource::BatchCommittedAt => notes.push(
+            "track_commit_timestamp is off on the database server, so commit times come from \
+             sluice_batches.committed_at (written inside the batch's transaction, just before \
+             its commit) rather than from each row's own commit."
+                .to_string(),
+        ),
+        CommitTimeSource::Unavailable => notes.push(
+            "track_commit_timestamp is off and the sluice_batches table does not exist: no \
+             commit time is known, so no latency was measured."
+                .to_string(),
+        ),
+    }
+    if gathered.fallback_rows > 0 {
+        notes.push(format!(
+            "{} rows have no commit timestamp (their transaction committed before \
+             track_commit_timestamp was on, or its entry was truncated); their batch's \
+             committed_at was used instead.",
+            gathered.fallback_rows
+        ));
+    }
+    if latency_ms.unmeasured > 0 {
+        notes.push(format!(
+            "{} found rows have no commit time at all (no commit timestamp and no matching \
+             sluice_batches row) and are not in the latency figures.",
+            latency_ms.unmeasured
+        ));
+    }
+    if latency_ms.negative_latencies > 0 {
+        notes.push(format!(
+            "{} rows were committed before their file was created according to the clocks \
+             (clock skew); they are counted as 1 µs.",
+            latency_ms.negative_latencies
+        ));
+    }
+    if gathered.found > facts.expected {
+        notes.push(format!(
+            "The table holds {} more rows for these file names than the manifest expects: \
+             rows from an earlier run with the same file names, or a manifest that lost lines.",
+            gathered.found - facts.expected
+        ));
+    }
+    if !gathered.tables.rejects {
+        notes.push(format!(
+            "The rejects table \"{}\" does not exist; rejected rows are counted as 0.",
+            request.rejects_table
+        ));
+    }
+    if !gathered.tables.batches {
+        notes.push(
+            "The sluice_batches table does not exist; there are no batch figures.".to_string(),
+        );
+    }
+    if !gathered.tables.quarantine {
+        notes.push(
+            "The sluice_quarantine table does not exist; quarantined files are counted as 0."
+                .to_string(),
+        );
+    }
+
+    let run = request.run.as_ref().map(|r| RunSummary {
+        scenario: r.scenario.clone(),
+        run_id: r.run_id.clone(),
+        settings: r
+            .settings
+            .iter()
+            .map(|(name, value)| Setting {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        generator: r.generator.clone(),
+        pipeline: r.pipeline.clone(),
+    });
+
+    Summary {
+        summary_version: SUMMARY_VERSION,
+        generated_at,
+        scenario: request.run.as_ref().map(|r| r.scenario.clone()),
+        run_id: request.run.as_ref().map(|r| r.run_id.clone()),
+        manifest: request.manifest_path.display().to_string(),
+        table: request.table.clone(),
+        rejects_table: request.rejects_table.clone(),
+        success_rate_pct: success_rate_pct(rows.expected, rows.found),
+        rows,
+        rejected_by_reason: gathered.rejected_by_reason.clone(),
+        files,
+        latency_distribution: distribution(&latencies.histogram),
+        latency_ms,
+        throughput_rows_per_s: throughput_rows_per_s(
+            gathered.found,
+            facts.first_created_us,
+            latencies.last_commit_us,
+        ),
+        span,
+        commit_time_source: gathered.commit_source.as_str().to_string(),
+        batches: batch_summary(&batches),
+        clock,
+        generator_lateness: generator_lateness(
+            request.run.as_ref().and_then(|r| r.generator.as_ref()),
+            facts,
+        ),
+        run,
+        optimized_build: request.optimized_build,
+        notes,
+    }
+}
+
+fn seconds_between(from_us: Option<i64>, to_us: Option<i64>) -> f64 {
+    match (from_us, to_us) {
+        (Some(a), Some(b)) if b > a => round3((b - a) as f64 / 1_000_000.0),
+        _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::clock::ClockSample;
+    use crate::gather::TablesPresent;
+    use crate::manifest::tests::entry;
+    use crate::stats::CommitGroup;
+    use crate::summary::{QuarantinedFile, ReasonCount};
+    use crate::RunContext;
+    use std::path::PathBuf;
+
+    pub(crate) fn request() -> ReportRequest {
+        ReportRequest {
+            manifest_path: PathBuf::from("runs/r1/manifest.jsonl"),
+            out_dir: PathBuf::from("runs/r1"),
+            table: "events".into(),
+            rejects_table: "events_rejects".into(),
+            run: None,
+            optimized_build: true,
+            database_is_local: true,
+        }
+    }
+
+    /// Three files of 100 rows created at 1 s, 2 s, 3 s; file 2 has 10
+    /// repeated keys and 5 malformed rows; file 3 is quarantined.
+    pub(crate) fn scenario() -> (ManifestFacts, Gathered) {
+        let facts = ManifestFacts::from_entries(&[
+            entry(1, 100, 0, 0),
+            entry(2, 100, 10, 5),
+            entry(3, 100, 0, 0),
+        ]);
+        let gathered = Gathered {
+            found: 185,
+            distinct_keys: 185,
+            groups: vec![
+                CommitGroup {
+                    source_file: "events-000001.csv".into(),
+                    commit_us: Some(1_250_000),
+                    rows: 100,
+                },
+                CommitGroup {
+                    source_file: "events-000002.csv".into(),
+                    commit_us: Some(2_500_000),
+                    rows: 85,
+                },
+            ],
+            fallback_rows: 0,
+            commit_source: CommitTimeSource::CommitTimestamp,
+            rejected: 5,
+            rejected_by_reason: vec![ReasonCount {
+                reason: "bad price".into(),
+                count: 5,
+            }],
+            quarantined: vec![QuarantinedFile {
+                file: "events-000003.csv".into(),
+                reason: "wrong header".into(),
+            }],
+            batches: vec![BatchRecord {
+                batch_id: 1,
+                file_count: 3,
+                rows_read: 200,
+                started_us: 2_400_000,
+                committed_us: 2_500_000,
+                ..BatchRecord::default()
+            }],
+            clock_samples: None,
+            tables: TablesPresent {
+                rejects: true,
+                batches: true,
+                quarantine: true,
+            },
+        };
+        (facts, gathered)
+    }
+
+    #[test]
+    fn figures_from_a_known_run() {
+        let (facts, gathered) = scenario();
+        let s = build_summary(&request(), &facts, &gathered, "t".into());
+        assert_eq!(s.rows.generated, 300);
+        assert_eq!(s.rows.expected, 285);
+        assert_eq!(s.rows.found, 185);
+        assert_eq!(s.rows.missing, 100);
+        assert_eq!(s.rows.rejected, 5);
+        assert_eq!(s.rows.duplicates, 0);
+        assert_eq!(s.rows.absorbed_duplicates, 10);
+        assert_eq!(s.files.manifest, 3);
+        assert_eq!(s.files.quarantined, 1);
+        assert_eq!(s.files.missing_from_db, 0);
+        assert_eq!(s.latency_ms.count, 185);
+        assert!((s.latency_ms.p50 - 250.0).abs() < 0.5);
+        assert!((s.latency_ms.max - 500.0).abs() < 0.5);
+        // 185 rows over 1 s (first file) → 2.5 s (last commit).
+        assert_eq!(s.throughput_rows_per_s, 123.333);
+        assert_eq!(s.span.run_s, 1.5);
+        assert_eq!(s.span.committed_span_s, 1.25);
+        assert_eq!(s.batches.count, 1);
+        assert_eq!(s.batches.time_ms_p50, 100.0);
+        assert_eq!(s.commit_time_source, "pg_xact_commit_timestamp");
+        assert!(s.clock.local && !s.clock.applied);
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+        assert_eq!(s.success_rate_pct, 64.912);
+    }
+
+    #[test]
+    fn missing_files_and_duplicates() {
+        let (facts, mut gathered) = scenario();
+        gathered.groups.remove(1);
+        gathered.found = 110;
+        gathered.distinct_keys = 100;
+        let s = build_summary(&request(), &facts, &gathered, "t".into());
+        assert_eq!(s.rows.duplicates, 10);
+        assert_eq!(s.files.missing_from_db, 1);
+        assert_eq!(s.files.missing_files, vec!["events-000002.csv".to_string()]);
+    }
+
+    #[test]
+    fn remote_clock_is_corrected() {
+        let (facts, mut gathered) = scenario();
+        // Server 1 s ahead of this host, 2 ms round trip.
+        gathered.clock_samples = Some(vec![ClockSample {
+            local_before_us: 10_000_000,
+            server_us: 11_001_000,
+            local_after_us: 10_002_000,
+        }]);
+        for g in &mut gathered.groups {
+            g.commit_us = g.commit_us.map(|c| c + 1_000_000);
+        }
+        let mut req = request();
+        req.database_is_local = false;
+        let s = build_summary(&req, &facts, &gathered, "t".into());
+        assert!(s.clock.applied && !s.clock.local);
+        assert_eq!(s.clock.offset_ms, 1000.0);
+        assert_eq!(s.clock.uncertainty_ms, 1.0);
+        assert!((s.latency_ms.p50 - 250.0).abs() < 0.5);
+        assert_eq!(s.span.last_commit_us, Some(2_500_000));
+    }
+
+    #[test]
+    fn fallback_source_and_run_context() {
+        let (facts, mut gathered) = scenario();
+        gathered.commit_source = CommitTimeSource::BatchCommittedAt;
+        gathered.tables.rejects = false;
+        let mut req = request();
+        req.run = Some(RunContext {
+            scenario: "baseline".into(),
+            run_id: "20261122-1000".into(),
+            settings: vec![("trigger".into(), "1s".into())],
+            generator: Some(serde_json::json!({"interval_ms": 100.0, "max_lateness_ms": 50.0})),
+            pipeline: None,
+        });
+        let s = build_summary(&req, &facts, &gathered, "t".into());
+        assert_eq!(s.commit_time_source, "sluice_batches.committed_at");
+        assert!(s
+            .notes
+            .iter()
+            .any(|n| n.contains("track_commit_timestamp is off")));
+        assert!(s.notes.iter().any(|n| n.contains("events_rejects")));
+        assert_eq!(s.scenario.as_deref(), Some("baseline"));
+        assert_eq!(s.run.as_ref().unwrap().settings[0].name, "trigger");
+        assert!(s.generator_lateness.unwrap().significant);
+    }
+}

@@ -1,0 +1,462 @@
+//! The database side: every query the report runs, and the code that runs
+//! them.
+//!
+//! The SQL lives in named constants and small functions (the table names are
+//! configurable, so those queries are built around a quoted identifier) so it
+//! can be read, reviewed and run by hand in `psql`. Every query restricts
+//! itself to the manifest's files with `source_file = ANY($1::text[])`: the
+//! tables may hold other runs.
+//!
+//! Memory stays small whatever the table size: rows are never fetched one by
+//! one; the latency query groups them by `(source_file, commit time)` and the
+//! histogram records each group with its count.
+
+use tokio_postgres::Client;
+
+use crate::clock::{now_us, ClockSample, CLOCK_SAMPLES};
+use crate::error::ReportError;
+use crate::stats::{BatchRecord, CommitGroup};
+use crate::summary::{QuarantinedFile, ReasonCount};
+
+/// Reject reasons listed in the report (largest groups first).
+pub const REJECT_REASON_GROUPS: i64 = 10;
+/// File names listed in the report per list (quarantined, missing).
+pub const LISTED_FILES: usize = 50;
+
+/// Name of the batch bookkeeping table (fixed by the migration).
+pub const BATCHES_TABLE: &str = "sluice_batches";
+/// Name of the quarantine bookkeeping table (fixed by the migration).
+pub const QUARANTINE_TABLE: &str = "sluice_quarantine";
+
+/// `true` when the relation exists. `$1` is the quoted name, so the lookup
+/// follows the same rules (case, search_path) as the queries that use it.
+pub const SQL_RELATION_EXISTS: &str = "SELECT to_regclass($1::text) IS NOT NULL";
+
+/// `on` or `off`. `current_setting` rather than `SHOW`: it is an ordinary
+/// query, so it runs through the extended protocol like everything else.
+pub const SQL_TRACK_COMMIT_TIMESTAMP: &str = "SELECT current_setting('track_commit_timestamp')";
+
+/// The server's wall clock now, Unix µs. `clock_timestamp()`, not `now()`:
+/// `now()` is the start of the transaction.
+pub const SQL_SERVER_CLOCK_US: &str =
+    "SELECT (extract(epoch FROM clock_timestamp()) * 1e6)::bigint";
+
+/// Manifest files the pipeline quarantined (could not read at all), one row
+/// per file even if a replay recorded it twice.
+pub const SQL_QUARANTINED_FILES: &str = "SELECT DISTINCT ON (source_file) source_file, reason \
+     FROM sluice_quarantine \
+     WHERE source_file = ANY($1::text[]) \
+     ORDER BY source_file, quarantined_at";
+
+/// The micro-batches that carried at least one manifest file. Times as Unix
+/// µs: `started_at` comes from the pipeline's clock, `committed_at` from the
+/// server's (`clock_timestamp()` default).
+pub const SQL_BATCHES: &str = "SELECT batch_id, file_count::bigint, files_quarantined::bigint, \
+            rows_read, rows_rejected, rows_deduped, rows_upserted, \
+            (extract(epoch FROM started_at) * 1000000)::bigint, \
+            (extract(epoch FROM committed_at) * 1000000)::bigint, \
+            parse_ms, transform_ms, write_ms \
+     FROM sluice_batches b \
+     WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(b.files) f \
+                   WHERE f->>'name' = ANY($1::text[])) \
+     ORDER BY batch_id";
+
+/// Quotes an identifier for SQL: `events` → `"events"`, `app.events` →
+/// `"app"."events"` (a dot separates schema and table; identifiers are
+/// validated before they reach the reporter), `"` doubled.
+pub fn quote_ident(name: &str) -> String {
+    name.split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Rows found and distinct keys among them: found = `count(*)`, duplicates =
+/// `count(*) − count(DISTINCT event_id)`.
+pub fn sql_found(table: &str) -> String {
+    format!(
+        "SELECT count(*), count(DISTINCT event_id) FROM {table} \
+         WHERE source_file = ANY($1::text[])"
+    )
+}
+
+/// Found rows grouped by file and commit time from
+/// `pg_xact_commit_timestamp(xmin)`: the commit of the transaction that
+/// wrote the row version, which for an upsert that skips identical rows is
+/// the first time the row became visible.
+///
+/// A NULL commit timestamp (the transaction committed while
+/// `track_commit_timestamp` was off, or its entry was truncated) falls back
+/// per row to the batch's `committed_at` when `with_batches`; the third
+/// column says which rows fell back.
+pub fn sql_latency_commit_timestamp(table: &str, with_batches: bool) -> String {
+    let commit = "(extract(epoch FROM pg_xact_commit_timestamp(e.xmin)) * 1000000)::bigint";
+    if with_batches {
+        format!(
+            "SELECT e.source_file, \
+                    COALESCE({commit}, \
+                             (extract(epoch FROM b.committed_at) * 1000000)::bigint) AS commit_us, \
+                    pg_xact_commit_timestamp(e.xmin) IS NULL AS fell_back, \
+                    count(*) \
+             FROM {table} e LEFT JOIN sluice_batches b ON b.batch_id = e.batch_id \
+             WHERE e.source_file = ANY($1::text[]) \
+             GROUP BY 1, 2, 3"
+        )
+    } else {
+        format!(
+            "SELECT e.source_file, {commit} AS commit_us, false AS fell_back, count(*) \
+             FROM {table} e \
+             WHERE e.source_file = ANY($1::text[]) \
+             GROUP BY 1, 2, 3"
+        )
+    }
+}
+
+/// Found rows grouped by file and the `committed_at` of the batch that wrote
+/// them: the fallback when `track_commit_timestamp` is off.
+pub fn sql_latency_batches(table: &str) -> String {
+    format!(
+        "SELECT e.source_file, \
+                (extract(epoch FROM b.committed_at) * 1000000)::bigint AS commit_us, \
+                true AS fell_back, \
+                count(*) \
+         FROM {table} e LEFT JOIN sluice_batches b ON b.batch_id = e.batch_id \
+         WHERE e.source_file = ANY($1::text[]) \
+         GROUP BY 1, 2, 3"
+    )
+}
+
+/// Found rows per file with no commit time at all: neither source is available.
+pub fn sql_latency_none(table: &str) -> String {
+    format!(
+        "SELECT source_file, NULL::bigint AS commit_us, true AS fell_back, count(*) \
+         FROM {table} \
+         WHERE source_file = ANY($1::text[]) \
+         GROUP BY 1"
+    )
+}
+
+/// Rejected rows of the manifest's files. Every row of the rejects table is a
+/// row reject (unreadable files go to `sluice_quarantine`), so all count.
+pub fn sql_rejected(rejects: &str) -> String {
+    format!("SELECT count(*) FROM {rejects} WHERE source_file = ANY($1::text[])")
+}
+
+/// Rejected rows grouped by the reason's label (the text before its first
+/// `:`; the rest names the column and value, which would split every group),
+/// largest groups first.
+pub fn sql_rejected_by_reason(rejects: &str) -> String {
+    format!(
+        "SELECT btrim(split_part(reason, ':', 1)) AS label, count(*) AS n \
+         FROM {rejects} \
+         WHERE source_file = ANY($1::text[]) \
+         GROUP BY 1 \
+         ORDER BY 2 DESC, 1 \
+         LIMIT {REJECT_REASON_GROUPS}"
+    )
+}
+
+/// Where commit times come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitTimeSource {
+    /// `pg_xact_commit_timestamp(xmin)`: the true commit of each row.
+    CommitTimestamp,
+    /// `sluice_batches.committed_at`: `track_commit_timestamp` is off.
+    BatchCommittedAt,
+    /// Neither: `track_commit_timestamp` is off and `sluice_batches` is missing.
+    Unavailable,
+}
+
+impl CommitTimeSource {
+    /// The name written to `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitTimeSource::CommitTimestamp => "pg_xact_commit_timestamp",
+            CommitTimeSource::BatchCommittedAt => "sluice_batches.committed_at",
+            CommitTimeSource::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Which tables exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TablesPresent {
+    /// The rejects table.
+    pub rejects: bool,
+    /// `sluice_batches`.
+    pub batches: bool,
+    /// `sluice_quarantine`.
+    pub quarantine: bool,
+}
+
+/// Everything read from the database.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    /// Rows of the manifest's files in the target.
+    pub found: u64,
+    /// Distinct `event_id` among them.
+    pub distinct_keys: u64,
+    /// Found rows grouped by file and commit time.
+    pub groups: Vec<CommitGroup>,
+    /// Rows whose commit time came from `sluice_batches.committed_at` while
+    /// the source is `pg_xact_commit_timestamp` (per-row fallback).
+    pub fallback_rows: u64,
+    /// Where commit times came from.
+    pub commit_source: CommitTimeSource,
+    /// Rows in the rejects table.
+    pub rejected: u64,
+    /// Rejected rows by reason label.
+    pub rejected_by_reason: Vec<ReasonCount>,
+    /// Quarantined manifest files.
+    pub quarantined: Vec<QuarantinedFile>,
+    /// The batches that carried manifest files.
+    pub batches: Vec<BatchRecord>,
+    /// Clock round trips, when the database is on another host.
+    pub clock_samples: Option<Vec<ClockSample>>,
+    /// Optional tables that exist.
+    pub tables: TablesPresent,
+}
+
+async fn relation_exists(client: &Client, quoted: &str) -> Result<bool, ReportError> {
+    let row = client
+        .query_one(SQL_RELATION_EXISTS, &[&quoted])
+        .await
+        .map_err(ReportError::db("looking up a table"))?;
+    Ok(row.get(0))
+}
+
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Measures [`CLOCK_SAMPLES`] round trips of [`SQL_SERVER_CLOCK_US`]. The
+/// statement is prepared first so the round trips carry no parse time.
+pub async fn measure_clock(client: &Client) -> Result<Vec<ClockSample>, ReportError> {
+    let what = "measuring the clock offset to the database server";
+    let stmt = client
+        .prepare(SQL_SERVER_CLOCK_US)
+        .await
+        .map_err(ReportError::db(what))?;
+    let mut samples = Vec::with_capacity(CLOCK_SAMPLES as usize);
+    for _ in 0..CLOCK_SAMPLES {
+        let local_before_us = now_us();
+        let row = client
+            .query_one(&stmt, &[])
+            .await
+            .map_err(ReportError::db(what))?;
+        let local_after_us = now_us();
+        samples.push(ClockSample {
+            local_before_us,
+            server_us: row.get(0),
+            local_after_us,
+        });
+    }
+    Ok(samples)
+}
+
+/// Runs every query of the report for the given files.
+///
+/// `table` and `rejects` are the unquoted names from the request. Fails with
+/// [`ReportError::TableMissing`] when the target table does not exist; the
+/// bookkeeping tables are optional (a missing one is reported in
+/// [`Gathered::tables`] and its figures are zero).
+pub async fn gather(
+    client: &Client,
+    table: &str,
+    rejects: &str,
+    files: &[String],
+    database_is_local: bool,
+) -> Result<Gathered, ReportError> {
+    let target = quote_ident(table);
+    let rejects_q = quote_ident(rejects);
+    if !relation_exists(client, &target).await? {
+        return Err(ReportError::TableMissing { table: target });
+    }
+    let tables = TablesPresent {
+        rejects: relation_exists(client, &rejects_q).await?,
+        batches: relation_exists(client, &quote_ident(BATCHES_TABLE)).await?,
+        quarantine: relation_exists(client, &quote_ident(QUARANTINE_TABLE)).await?,
+    };
+
+    // Measure the clock first, before the heavy queries load the server.
+    let clock_samples = if database_is_local {
+        None
+    } else {
+        Some(measure_clock(client).await?)
+    };
+
+    let row = client
+        .query_one(&sql_found(&target), &[&files])
+        .await
+        .map_err(ReportError::db("counting the rows of the manifest's files"))?;
+    let found = count(row.get(0));
+    let distinct_keys = count(row.get(1));
+
+    let track: String = client
+        .query_one(SQL_TRACK_COMMIT_TIMESTAMP, &[])
+        .await
+        .map_err(ReportError::db("reading track_commit_timestamp"))?
+        .get(0);
+    let (commit_source, latency_sql) = if track.trim() == "on" {
+        (
+            CommitTimeSource::CommitTimestamp,
+            sql_latency_commit_timestamp(&target, tables.batches),
+        )
+    } else if tables.batches {
+        (
+            CommitTimeSource::BatchCommittedAt,
+            sql_latency_batches(&target),
+        )
+    } else {
+        (CommitTimeSource::Unavailable, sql_latency_none(&target))
+    };
+    let rows = client
+        .query(&latency_sql, &[&files])
+        .await
+        .map_err(ReportError::db(
+            "reading the commit times of the found rows",
+        ))?;
+    let mut groups = Vec::with_capacity(rows.len());
+    let mut fallback_rows = 0;
+    for row in rows {
+        let fell_back: bool = row.get(2);
+        let group = CommitGroup {
+            source_file: row.get(0),
+            commit_us: row.get(1),
+            rows: count(row.get(3)),
+        };
+        if fell_back && commit_source == CommitTimeSource::CommitTimestamp {
+            fallback_rows += group.rows;
+        }
+        groups.push(group);
+    }
+
+    let (rejected, rejected_by_reason) = if tables.rejects {
+        let rejected = client
+            .query_one(&sql_rejected(&rejects_q), &[&files])
+            .await
+            .map_err(ReportError::db("counting rejected rows"))?
+            .get(0);
+        let by_reason = client
+            .query(&sql_rejected_by_reason(&rejects_q), &[&files])
+            .await
+            .map_err(ReportError::db("grouping rejected rows by reason"))?
+            .into_iter()
+            .map(|r| ReasonCount {
+                reason: r.get::<_, Option<String>>(0).unwrap_or_default(),
+                count: count(r.get(1)),
+            })
+            .collect();
+        (count(rejected), by_reason)
+    } else {
+        (0, Vec::new())
+    };
+
+    let quarantined = if tables.quarantine {
+        client
+            .query(SQL_QUARANTINED_FILES, &[&files])
+            .await
+            .map_err(ReportError::db("listing quarantined files"))?
+            .into_iter()
+            .map(|r| QuarantinedFile {
+                file: r.get(0),
+                reason: r.get(1),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let batches = if tables.batches {
+        client
+            .query(SQL_BATCHES, &[&files])
+            .await
+            .map_err(ReportError::db("reading the batch records"))?
+            .into_iter()
+            .map(|r| BatchRecord {
+                batch_id: r.get(0),
+                file_count: count(r.get(1)),
+                files_quarantined: count(r.get(2)),
+                rows_read: count(r.get(3)),
+                rows_rejected: count(r.get(4)),
+                rows_deduped: count(r.get(5)),
+                rows_upserted: count(r.get(6)),
+                started_us: r.get(7),
+                committed_us: r.get(8),
+                parse_ms: r.get(9),
+                transform_ms: r.get(10),
+                write_ms: r.get(11),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    Ok(Gathered {
+        found,
+        distinct_keys,
+        groups,
+        fallback_rows,
+        commit_source,
+        rejected,
+        rejected_by_reason,
+        quarantined,
+        batches,
+        clock_samples,
+        tables,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("events"), "\"events\"");
+        assert_eq!(quote_ident("app.events"), "\"app\".\"events\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+    }
+
+    #[test]
+    fn queries_use_the_quoted_table_and_the_file_filter() {
+        let t = quote_ident("events");
+        for sql in [
+            sql_found(&t),
+            sql_latency_commit_timestamp(&t, true),
+            sql_latency_commit_timestamp(&t, false),
+            sql_latency_batches(&t),
+            sql_latency_none(&t),
+        ] {
+            assert!(sql.contains("FROM \"events\""), "{sql}");
+            assert!(sql.contains("source_file = ANY($1::text[])"), "{sql}");
+        }
+        let r = quote_ident("events_rejects");
+        assert!(sql_rejected(&r)
+            .contains("FROM \"events_rejects\" WHERE source_file = ANY($1::text[])"));
+        assert!(sql_rejected_by_reason(&r).contains("LIMIT 10"));
+        assert!(SQL_BATCHES.contains("f->>'name' = ANY($1::text[])"));
+        assert!(SQL_QUARANTINED_FILES.contains("source_file = ANY($1::text[])"));
+    }
+
+    #[test]
+    fn commit_timestamp_query_falls_back_per_row() {
+        let sql = sql_latency_commit_timestamp("\"events\"", true);
+        assert!(sql.contains("pg_xact_commit_timestamp(e.xmin)"));
+        assert!(sql.contains("COALESCE("));
+        assert!(sql.contains("b.committed_at"));
+        assert!(sql_found("\"events\"").contains("count(DISTINCT event_id)"));
+    }
+
+    #[test]
+    fn source_names() {
+        assert_eq!(
+            CommitTimeSource::CommitTimestamp.as_str(),
+            "pg_xact_commit_timestamp"
+        );
+        assert_eq!(
+            CommitTimeSource::BatchCommittedAt.as_str(),
+            "sluice_batches.committed_at"
+        );
+    }
+}

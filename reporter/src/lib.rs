@@ -1,0 +1,228 @@
+//! The sluice reporter: what the generator says it wrote (the manifest) and
+//! what the database holds, turned into a performance report for a person
+//! (`report.md`) and the same figures for machines (`summary.json`).
+//!
+//! The database is the only source of truth for what arrived and when: the
+//! reporter counts rows in the target table, reads each row's commit time
+//! (`pg_xact_commit_timestamp(xmin)`, or the batch's `committed_at` when
+//! `track_commit_timestamp` is off) and subtracts the instant its file became
+//! visible (`created_at_us` in the manifest). Nothing the pipeline says about
+//! itself is needed, so the report also catches a pipeline that lies.
+//!
+//! # Definitions
+//!
+//! - **generated**: sum of the manifest's `rows`; **expected**: sum of
+//!   `rows − dup_rows − bad_rows`.
+//! - **found**: rows in the target whose `source_file` is a manifest file;
+//!   **missing** = max(0, expected − found).
+//! - **duplicates**: `count(*) − count(DISTINCT event_id)` among the found
+//!   rows: copies beyond the first, so 0 is the only correct value.
+//!   **absorbed_duplicates** (sum of `dup_rows`) are input rows that repeated
+//!   a key and were absorbed by the upsert: a separate, expected figure.
+//! - **rejected**: rows of the rejects table from the manifest's files;
+//!   **quarantined**: manifest files in `sluice_quarantine`.
+//! - **latency** of a row: commit time − its file's `created_at_us`, in an
+//!   HdrHistogram (µs, 1 µs to 1 h, 3 significant digits); reported in ms.
+//! - **throughput**: found / (last commit − first file created).
+//!
+//! # Modules
+//!
+//! - [`manifest`]: reads and sums the manifest; generator lateness.
+//! - [`gather`]: every SQL query, and the code that runs them.
+//! - [`clock`]: the clock offset to a database on another host.
+//! - [`stats`]: histogram, percentiles, distribution table, batch figures.
+//! - [`assemble`]: manifest facts + database facts → [`Summary`] (pure).
+//! - [`summary`]: the `summary.json` structure.
+//! - [`markdown`]: `report.md`, rendered from the [`Summary`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run(client: &tokio_postgres::Client) -> Result<(), reporter::ReportError> {
+//! use reporter::{report, ReportRequest};
+//! let request = ReportRequest::new("runs/r1/manifest.jsonl", "runs/r1");
+//! let summary = report(client, &request).await?;
+//! println!("P99 {} ms, {} rows missing", summary.latency_ms.p99, summary.rows.missing);
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub mod assemble;
+pub mod clock;
+pub mod error;
+pub mod gather;
+pub mod manifest;
+pub mod markdown;
+pub mod stats;
+pub mod summary;
+
+pub use error::ReportError;
+pub use summary::Summary;
+
+/// Name of the markdown report in the output directory.
+pub const REPORT_FILE: &str = "report.md";
+/// Name of the JSON summary in the output directory.
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// What to report on and where to write it.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    /// The generator's manifest (JSON lines).
+    pub manifest_path: PathBuf,
+    /// Where `report.md` and `summary.json` go (created if needed).
+    pub out_dir: PathBuf,
+    /// Target table, unquoted (already validated); default `events`.
+    pub table: String,
+    /// Rejects table, unquoted; default `events_rejects`.
+    pub rejects_table: String,
+    /// The run's context when called from `sluice run`.
+    pub run: Option<RunContext>,
+    /// `false` for a debug build: the report then opens with a warning that
+    /// its figures are not representative.
+    pub optimized_build: bool,
+    /// The database runs on this host (127.0.0.1, localhost, ::1 or a unix
+    /// socket): file and commit times share one clock, so no offset is
+    /// measured. Otherwise the offset is measured and subtracted.
+    pub database_is_local: bool,
+}
+
+impl ReportRequest {
+    /// A request with the defaults: table `events`, rejects `events_rejects`,
+    /// no run context, optimised build as compiled (`debug_assertions` off),
+    /// local database.
+    pub fn new(manifest_path: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Self {
+        ReportRequest {
+            manifest_path: manifest_path.into(),
+            out_dir: out_dir.into(),
+            table: "events".to_string(),
+            rejects_table: "events_rejects".to_string(),
+            run: None,
+            optimized_build: !cfg!(debug_assertions),
+            database_is_local: true,
+        }
+    }
+}
+
+/// The context `sluice run` knows and the database does not.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// Scenario name (`baseline`, `high-load`, ...).
+    pub scenario: String,
+    /// Run id (also the run's folder name).
+    pub run_id: String,
+    /// Settings for the configuration table, in order (trigger, batch size,
+    /// write mode, caps, ...).
+    pub settings: Vec<(String, String)>,
+    /// The generator's summary as JSON (seed, files, rows, late_files,
+    /// max_lateness_ms, mean_lateness_ms, interval_ms, elapsed_s, rows_per_s).
+    pub generator: Option<serde_json::Value>,
+    /// The pipeline's counters as JSON.
+    pub pipeline: Option<serde_json::Value>,
+}
+
+/// Gathers everything, computes the figures, writes `out_dir/report.md` and
+/// `out_dir/summary.json` (creating `out_dir`), and returns the summary.
+///
+/// Fails when the manifest is missing, unreadable or empty, when the target
+/// table does not exist, when a query fails, or when the files cannot be
+/// written; never because the figures are bad (missing rows, rejects): those
+/// are what the report is for.
+pub async fn report(
+    client: &tokio_postgres::Client,
+    request: &ReportRequest,
+) -> Result<Summary, ReportError> {
+    let facts = manifest::load(&request.manifest_path)?;
+    let gathered = gather::gather(
+        client,
+        &request.table,
+        &request.rejects_table,
+        &facts.files,
+        request.database_is_local,
+    )
+    .await?;
+    let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let summary = assemble::build_summary(request, &facts, &gathered, generated_at);
+    write_outputs(&request.out_dir, &summary)?;
+    Ok(summary)
+}
+
+/// Writes `report.md` and `summary.json` into `out_dir`, creating it.
+///
+/// Each file is written to a temporary name and renamed, so a reader (or a
+/// crash) never sees half a report.
+pub fn write_outputs(out_dir: &Path, summary: &Summary) -> Result<(), ReportError> {
+    fs::create_dir_all(out_dir).map_err(|error| ReportError::Io {
+        action: "create the report directory",
+        path: out_dir.to_path_buf(),
+        error,
+    })?;
+    let mut json = serde_json::to_string_pretty(summary)?;
+    json.push('\n');
+    write_atomic(&out_dir.join(SUMMARY_FILE), json.as_bytes())?;
+    write_atomic(
+        &out_dir.join(REPORT_FILE),
+        markdown::render(summary).as_bytes(),
+    )
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    fs::write(&tmp, bytes).map_err(|error| ReportError::Io {
+        action: "write",
+        path: tmp.clone(),
+        error,
+    })?;
+    fs::rename(&tmp, path).map_err(|error| ReportError::Io {
+        action: "rename into place",
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assemble::tests::{request, scenario};
+
+    #[test]
+    fn writes_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/run");
+        let (facts, gathered) = scenario();
+        let summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        write_outputs(&out, &summary).unwrap();
+        let md = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+        assert!(md.contains("## Latency"));
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join(SUMMARY_FILE)).unwrap()).unwrap();
+        assert_eq!(json["rows"]["found"], 185);
+        assert_eq!(json["rows"]["missing"], 100);
+        assert_eq!(json["files"]["quarantined"], 1);
+        assert_eq!(json["commit_time_source"], "pg_xact_commit_timestamp");
+        let back: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, summary);
+        let leftovers: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn request_defaults() {
+        let r = ReportRequest::new("m.jsonl", "out");
+        assert_eq!(r.table, "events");
+        assert_eq!(r.rejects_table, "events_rejects");
+        assert!(r.database_is_local);
+        assert!(r.run.is_none());
+    }
+}

@@ -1,0 +1,863 @@
+//! `report.md`: the summary, for a person.
+//!
+//! Rendered from the [`Summary`] alone, so the report never states a figure
+//! that `summary.json` lacks. Markdown tables throughout; counts with
+//! thousands separators, milliseconds with three decimals, percentages with
+//! two.
+
+use std::fmt::Write as _;
+
+use crate::summary::Summary;
+
+/// Commit-time source names as they appear in `summary.json`.
+const SOURCE_COMMIT_TS: &str = "pg_xact_commit_timestamp";
+const SOURCE_BATCHES: &str = "sluice_batches.committed_at";
+
+/// The warning line put at the top of a report from a debug build.
+pub const UNOPTIMISED_WARNING: &str =
+    "> ⚠️ **Unoptimised (debug) build.** These figures come from \
+     an unoptimised build of sluice and are not representative of its performance: build with \
+     `cargo build --release` (or run with `cargo run --release`) before measuring.";
+
+/// How to turn on exact commit times; shown wherever the fallback is used.
+pub const TRACK_COMMIT_TIMESTAMP_FIX: &str =
+    "`ALTER SYSTEM SET track_commit_timestamp = on;` then restart PostgreSQL";
+
+/// `1234567` → `1,234,567`.
+pub fn fmt_count(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+fn group_thousands(digits: &str) -> String {
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", digits),
+    };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+/// A number with `decimals` decimals and thousands separators.
+pub fn fmt_decimal(x: f64, decimals: usize) -> String {
+    if !x.is_finite() {
+        return "n/a".to_string();
+    }
+    let s = format!("{x:.decimals$}");
+    match s.split_once('.') {
+        Some((int, frac)) => format!("{}.{frac}", group_thousands(int)),
+        None => group_thousands(&s),
+    }
+}
+
+/// Milliseconds: three decimals (the µs the inputs have).
+pub fn fmt_ms(ms: f64) -> String {
+    fmt_decimal(ms, 3)
+}
+
+/// Percent with two decimals and the sign.
+pub fn fmt_pct(p: f64) -> String {
+    format!("{} %", fmt_decimal(p, 2))
+}
+
+/// Unix µs as an RFC 3339 UTC time with milliseconds.
+pub fn fmt_time_us(us: Option<i64>) -> String {
+    us.and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
+        .unwrap_or_else(|| "n/a".to_string())
+}
+
+/// Escapes text for a table cell (pipes and line breaks would break the row).
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn check(ok: bool) -> &'static str {
+    if ok {
+        "✓"
+    } else {
+        "✗"
+    }
+}
+
+/// Flattens JSON into `(dotted.key, text)` rows for a table.
+fn flatten_json(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_json(&key, v, out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        Value::Null => out.push((prefix.to_string(), "–".to_string())),
+        Value::Number(n) => out.push((
+            prefix.to_string(),
+            match n.as_u64() {
+                Some(u) => fmt_count(u),
+                None => n.to_string(),
+            },
+        )),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// Renders the report.
+pub fn render(s: &Summary) -> String {
+    let mut md = String::new();
+    // Writing to a String cannot fail; the results are ignored below.
+    title(&mut md, s);
+    warnings(&mut md, s);
+    headline(&mut md, s);
+    configuration(&mut md, s);
+    integrity(&mut md, s);
+    latency(&mut md, s);
+    throughput(&mut md, s);
+    batches(&mut md, s);
+    clock(&mut md, s);
+    notes(&mut md, s);
+    let _ = writeln!(
+        md,
+        "\n---\n\nGenerated {} by sluice-reporter. The same figures, for machines: `summary.json`.",
+        s.generated_at
+    );
+    md
+}
+
+fn title(md: &mut String, s: &Summary) {
+    let _ = match (&s.scenario, &s.run_id) {
+        (Some(scenario), Some(run_id)) => {
+            writeln!(md, "# sluice performance report: {scenario} (run {run_id})")
+        }
+        (Some(scenario), None) => writeln!(md, "# sluice performance report: {scenario}"),
+        _ => writeln!(md, "# sluice performance report: `{}`", s.manifest),
+    };
+    md.push('\n');
+}
+
+/// Everything that changes how the figures must be read, before the figures.
+fn warnings(md: &mut String, s: &Summary) {
+    if !s.optimized_build {
+        let _ = writeln!(md, "{UNOPTIMISED_WARNING}\n");
+    }
+    if s.commit_time_source == SOURCE_BATCHES {
+        let _ = writeln!(
+            md,
+            "> ⚠️ **Approximate commit times.** `track_commit_timestamp` is off on the database \
+             server, so commit times come from `{SOURCE_BATCHES}` (written inside each batch's \
+             transaction, just before its commit), not from each row's own commit. Latencies are \
+             slightly low. To measure exactly: {TRACK_COMMIT_TIMESTAMP_FIX}.\n"
+        );
+    } else if s.commit_time_source != SOURCE_COMMIT_TS {
+        let _ = writeln!(
+            md,
+            "> ⚠️ **No commit times.** `track_commit_timestamp` is off and there is no \
+             `sluice_batches` table, so latency could not be measured. To measure it: \
+             {TRACK_COMMIT_TIMESTAMP_FIX}.\n"
+        );
+    }
+    if let Some(l) = s.generator_lateness.as_ref().filter(|l| l.significant) {
+        let _ = writeln!(
+            md,
+            "> ⚠️ **The generator fell behind its schedule** by up to {} ms ({} files late, \
+             interval {} ms). Late files offer less load than configured, so the latency \
+             figures understate what the configured load would give.\n",
+            fmt_ms(l.max_lateness_ms),
+            fmt_count(l.late_files),
+            l.interval_ms.map_or("n/a".to_string(), fmt_ms),
+        );
+    }
+    if !s.clock.local && !s.clock.applied {
+        let _ = writeln!(
+            md,
+            "> ⚠️ **Uncorrected clocks.** The database runs on another host and its clock offset \
+             could not be measured: latencies include the difference between the two clocks.\n"
+        );
+    }
+}
+
+fn headline(md: &mut String, s: &Summary) {
+    let r = &s.rows;
+    let l = &s.latency_ms;
+    let _ = writeln!(md, "## Headline\n");
+    let _ = writeln!(md, "| Metric | Value | Check |");
+    let _ = writeln!(md, "| --- | ---: | :---: |");
+    let _ = writeln!(md, "| Rows generated | {} | |", fmt_count(r.generated));
+    let _ = writeln!(
+        md,
+        "| Rows expected (valid, unique) | {} | |",
+        fmt_count(r.expected)
+    );
+    let found_check = if r.found == r.expected {
+        "✓"
+    } else if r.found > r.expected {
+        "⚠"
+    } else {
+        "✗"
+    };
+    let _ = writeln!(
+        md,
+        "| Rows found in `{}` | {} | {found_check} |",
+        cell(&s.table),
+        fmt_count(r.found)
+    );
+    let _ = writeln!(
+        md,
+        "| Rows missing | {} | {} |",
+        fmt_count(r.missing),
+        check(r.missing == 0)
+    );
+    let rejected_check = if r.rejected == r.bad_input {
+        "✓"
+    } else {
+        "⚠"
+    };
+    let _ = writeln!(
+        md,
+        "| Rows rejected | {} | {rejected_check} |",
+        fmt_count(r.rejected)
+    );
+    let _ = writeln!(
+        md,
+        "| Duplicates in the table | {} | {} |",
+        fmt_count(r.duplicates),
+        check(r.duplicates == 0)
+    );
+    if l.count > 0 {
+        let _ = writeln!(
+            md,
+            "| Latency P50 / P95 / P99 | {} / {} / {} ms | |",
+            fmt_ms(l.p50),
+            fmt_ms(l.p95),
+            fmt_ms(l.p99)
+        );
+    } else {
+        let _ = writeln!(md, "| Latency P50 / P95 / P99 | not measured | |");
+    }
+    let _ = writeln!(
+        md,
+        "| Throughput | {} rows/s | |",
+        fmt_decimal(s.throughput_rows_per_s, 1)
+    );
+    let _ = writeln!(
+        md,
+        "\nChecks: rows found = expected, nothing missing, rejected = the malformed rows \
+         the generator wrote on purpose ({}), no duplicates.\n",
+        fmt_count(r.bad_input)
+    );
+}
+
+fn key_value_table(md: &mut String, header: (&str, &str), rows: &[(String, String)]) {
+    let _ = writeln!(md, "| {} | {} |", header.0, header.1);
+    let _ = writeln!(md, "| --- | --- |");
+    for (k, v) in rows {
+        let _ = writeln!(md, "| {} | {} |", cell(k), cell(v));
+    }
+    md.push('\n');
+}
+
+fn configuration(md: &mut String, s: &Summary) {
+    let _ = writeln!(md, "## Configuration\n");
+    let mut basics = vec![
+        ("Manifest".to_string(), format!("`{}`", s.manifest)),
+        ("Target table".to_string(), format!("`{}`", s.table)),
+        (
+            "Rejects table".to_string(),
+            format!("`{}`", s.rejects_table),
+        ),
+        (
+            "Build".to_string(),
+            if s.optimized_build {
+                "optimised (release)".to_string()
+            } else {
+                "unoptimised (debug): figures not representative".to_string()
+            },
+        ),
+    ];
+    let Some(run) = &s.run else {
+        key_value_table(md, ("Setting", "Value"), &basics);
+        let _ = writeln!(
+            md,
+            "Not made by `sluice run`: no pipeline or generator settings were recorded.\n"
+        );
+        return;
+    };
+    basics.splice(
+        0..0,
+        [
+            ("Scenario".to_string(), run.scenario.clone()),
+            ("Run id".to_string(), run.run_id.clone()),
+        ],
+    );
+    basics.extend(
+        run.settings
+            .iter()
+            .map(|st| (st.name.clone(), st.value.clone())),
+    );
+    key_value_table(md, ("Setting", "Value"), &basics);
+    if let Some(g) = &run.generator {
+        let mut rows = Vec::new();
+        flatten_json("", g, &mut rows);
+        if !rows.is_empty() {
+            let _ = writeln!(md, "### Generator\n");
+            key_value_table(md, ("Figure", "Value"), &rows);
+        }
+    }
+    if let Some(p) = &run.pipeline {
+        let mut rows = Vec::new();
+        flatten_json("", p, &mut rows);
+        if !rows.is_empty() {
+            let _ = writeln!(md, "### Pipeline counters\n");
+            key_value_table(md, ("Counter", "Value"), &rows);
+        }
+    }
+}
+
+fn integrity(md: &mut String, s: &Summary) {
+    let r = &s.rows;
+    let f = &s.files;
+    let _ = writeln!(md, "## Data integrity\n");
+    let _ = writeln!(md, "| Figure | Rows | Meaning |");
+    let _ = writeln!(md, "| --- | ---: | --- |");
+    let rows: [(&str, u64, &str); 8] = [
+        (
+            "Generated",
+            r.generated,
+            "data rows the generator wrote (manifest `rows`)",
+        ),
+        (
+            "Malformed on purpose",
+            r.bad_input,
+            "manifest `bad_rows`: must end up rejected",
+        ),
+        (
+            "Absorbed duplicates",
+            r.absorbed_duplicates,
+            "manifest `dup_rows`: rows repeating an earlier key, absorbed by the upsert",
+        ),
+        (
+            "Expected",
+            r.expected,
+            "generated − absorbed duplicates − malformed",
+        ),
+        (
+            "Found",
+            r.found,
+            "rows in the table whose `source_file` is a manifest file",
+        ),
+        ("Missing", r.missing, "max(0, expected − found)"),
+        (
+            "Rejected",
+            r.rejected,
+            "rows in the rejects table from the manifest's files",
+        ),
+        (
+            "Duplicates",
+            r.duplicates,
+            "copies of an event beyond the first, by `event_id`: must be 0",
+        ),
+    ];
+    for (name, n, meaning) in rows {
+        let _ = writeln!(md, "| {name} | {} | {meaning} |", fmt_count(n));
+    }
+    let _ = writeln!(
+        md,
+        "| Success rate | {} | found / expected |\n",
+        fmt_pct(s.success_rate_pct)
+    );
+
+    if r.missing == 0 && r.duplicates == 0 {
+        let _ = writeln!(
+            md,
+            "**Every expected row is in `{}`, exactly once.**\n",
+            s.table
+        );
+    } else {
+        if r.missing > 0 {
+            let share = if r.expected > 0 {
+                r.missing as f64 * 100.0 / r.expected as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                md,
+                "**✗ {} expected rows are missing ({} of expected).**\n",
+                fmt_count(r.missing),
+                fmt_pct(share)
+            );
+        }
+        if r.duplicates > 0 {
+            let _ = writeln!(
+                md,
+                "**✗ {} duplicate copies of events are in the table: exactly-once was broken.**\n",
+                fmt_count(r.duplicates)
+            );
+        }
+    }
+
+    let _ = writeln!(
+        md,
+        "Files: {} in the manifest, {} quarantined, {} with no rows in the table, {} with fewer \
+         rows than expected.\n",
+        fmt_count(f.manifest),
+        fmt_count(f.quarantined),
+        fmt_count(f.missing_from_db),
+        fmt_count(f.incomplete)
+    );
+
+    if !s.rejected_by_reason.is_empty() {
+        let _ = writeln!(md, "### Rejected rows by reason\n");
+        let _ = writeln!(md, "| Reason | Rows | Share of rejected |");
+        let _ = writeln!(md, "| --- | ---: | ---: |");
+        for rc in &s.rejected_by_reason {
+            let share = if r.rejected > 0 {
+                rc.count as f64 * 100.0 / r.rejected as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                cell(&rc.reason),
+                fmt_count(rc.count),
+                fmt_pct(share)
+            );
+        }
+        md.push('\n');
+    }
+
+    if !f.quarantined_files.is_empty() {
+        let _ = writeln!(md, "### Quarantined files\n");
+        let _ = writeln!(md, "| File | Reason |");
+        let _ = writeln!(md, "| --- | --- |");
+        for q in &f.quarantined_files {
+            let _ = writeln!(md, "| `{}` | {} |", cell(&q.file), cell(&q.reason));
+        }
+        if f.quarantined > f.quarantined_files.len() as u64 {
+            let _ = writeln!(
+                md,
+                "\n… and {} more.",
+                fmt_count(f.quarantined - f.quarantined_files.len() as u64)
+            );
+        }
+        md.push('\n');
+    }
+
+    if !f.missing_files.is_empty() {
+        let _ = writeln!(md, "### Files with no rows in the table\n");
+        for name in &f.missing_files {
+            let _ = writeln!(md, "- `{name}`");
+        }
+        if f.missing_from_db > f.missing_files.len() as u64 {
+            let _ = writeln!(
+                md,
+                "- … and {} more",
+                fmt_count(f.missing_from_db - f.missing_files.len() as u64)
+            );
+        }
+        md.push('\n');
+    }
+}
+
+fn commit_source_line(s: &Summary) -> String {
+    match s.commit_time_source.as_str() {
+        SOURCE_COMMIT_TS => format!(
+            "Commit-time source: `{SOURCE_COMMIT_TS}(xmin)` (`track_commit_timestamp = on`): \
+             the commit of the transaction that made each row visible."
+        ),
+        SOURCE_BATCHES => format!(
+            "Commit-time source: **`{SOURCE_BATCHES}`**, because `track_commit_timestamp` is off \
+             on the server. These times are taken inside each batch's transaction just before \
+             it commits, so latencies are slightly low. Fix: {TRACK_COMMIT_TIMESTAMP_FIX}."
+        ),
+        other => format!(
+            "Commit-time source: **{other}**: `track_commit_timestamp` is off and there is no \
+             `sluice_batches` table. Fix: {TRACK_COMMIT_TIMESTAMP_FIX}."
+        ),
+    }
+}
+
+fn generator_lateness_line(s: &Summary) -> String {
+    match &s.generator_lateness {
+        None => "Generator lateness: not recorded.".to_string(),
+        Some(l) => {
+            let interval = l.interval_ms.map_or("unknown interval".to_string(), |i| {
+                format!("interval {} ms", fmt_ms(i))
+            });
+            let verdict = if l.significant {
+                "more than 10 % of the interval: the offered load was lower than configured and \
+                 these latencies are understated"
+            } else {
+                "within 10 % of the interval: the load was offered as configured"
+            };
+            format!(
+                "Generator lateness ({}): {} files late, max {} ms, mean {} ms ({interval}); {verdict}.",
+                l.source,
+                fmt_count(l.late_files),
+                fmt_ms(l.max_lateness_ms),
+                fmt_ms(l.mean_lateness_ms),
+            )
+        }
+    }
+}
+
+fn latency(md: &mut String, s: &Summary) {
+    let l = &s.latency_ms;
+    let _ = writeln!(md, "## Latency\n");
+    let _ = writeln!(
+        md,
+        "Latency of a row = commit time of the transaction that made it visible − the instant \
+         its file became visible (manifest `created_at_us`).\n"
+    );
+    let _ = writeln!(md, "{}\n", commit_source_line(s));
+    let _ = writeln!(md, "{}\n", generator_lateness_line(s));
+    if l.count == 0 {
+        let _ = writeln!(
+            md,
+            "No latency was measured: no found row has a commit time.\n"
+        );
+        return;
+    }
+    let _ = writeln!(md, "| Percentile | Latency (ms) |");
+    let _ = writeln!(md, "| --- | ---: |");
+    for (name, v) in [
+        ("P50", l.p50),
+        ("P75", l.p75),
+        ("P90", l.p90),
+        ("P95", l.p95),
+        ("P99", l.p99),
+        ("P99.9", l.p999),
+        ("Max", l.max),
+        ("Mean", l.mean),
+        ("Min", l.min),
+    ] {
+        let _ = writeln!(md, "| {name} | {} |", fmt_ms(v));
+    }
+    let _ = writeln!(
+        md,
+        "\n{} rows measured (HdrHistogram, 3 significant digits: figures are at most 0.1 % high).",
+        fmt_count(l.count)
+    );
+    if l.negative_latencies > 0 {
+        let _ = writeln!(
+            md,
+            "{} rows had a negative latency (commit before file creation: clock skew) and are \
+             counted as 0.001 ms.",
+            fmt_count(l.negative_latencies)
+        );
+    }
+    if l.unmeasured > 0 {
+        let _ = writeln!(
+            md,
+            "{} found rows have no commit time and are not included.",
+            fmt_count(l.unmeasured)
+        );
+    }
+    md.push('\n');
+    if !s.latency_distribution.is_empty() {
+        let _ = writeln!(md, "### Distribution\n");
+        let _ = writeln!(md, "| Latency range | Rows | Percent | Cumulative |");
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: |");
+        for row in &s.latency_distribution {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                row.range,
+                fmt_count(row.count),
+                fmt_pct(row.percent),
+                fmt_pct(row.cumulative_percent)
+            );
+        }
+        md.push('\n');
+    }
+}
+
+fn throughput(md: &mut String, s: &Summary) {
+    let sp = &s.span;
+    let _ = writeln!(md, "## Throughput\n");
+    let rows = vec![
+        (
+            "First file created".to_string(),
+            fmt_time_us(sp.first_file_created_us),
+        ),
+        (
+            "Last file created".to_string(),
+            fmt_time_us(sp.last_file_created_us),
+        ),
+        (
+            "First row committed".to_string(),
+            fmt_time_us(sp.first_commit_us),
+        ),
+        (
+            "Last row committed".to_string(),
+            fmt_time_us(sp.last_commit_us),
+        ),
+        (
+            "Run span (first file → last commit)".to_string(),
+            format!("{} s", fmt_decimal(sp.run_s, 3)),
+        ),
+        (
+            "Committed-row span (first → last commit)".to_string(),
+            format!("{} s", fmt_decimal(sp.committed_span_s, 3)),
+        ),
+        (
+            "Throughput (found rows / run span)".to_string(),
+            format!("{} rows/s", fmt_decimal(s.throughput_rows_per_s, 1)),
+        ),
+    ];
+    key_value_table(md, ("Figure", "Value"), &rows);
+}
+
+fn batches(md: &mut String, s: &Summary) {
+    let b = &s.batches;
+    let _ = writeln!(md, "## Batches\n");
+    if b.count == 0 {
+        let _ = writeln!(md, "No batch record mentions the manifest's files.\n");
+        return;
+    }
+    let rows = vec![
+        ("Batches".to_string(), fmt_count(b.count)),
+        (
+            "Processing time P50 / P95 / max (started → committed)".to_string(),
+            format!(
+                "{} / {} / {} ms",
+                fmt_ms(b.time_ms_p50),
+                fmt_ms(b.time_ms_p95),
+                fmt_ms(b.time_ms_max)
+            ),
+        ),
+        (
+            "Processing time mean".to_string(),
+            format!("{} ms", fmt_ms(b.time_ms_mean)),
+        ),
+        (
+            "Rows per batch (mean)".to_string(),
+            fmt_decimal(b.rows_per_batch_mean, 1),
+        ),
+        (
+            "Files per batch (mean)".to_string(),
+            fmt_decimal(b.files_per_batch_mean, 1),
+        ),
+        ("Rows read".to_string(), fmt_count(b.rows_read)),
+        ("Rows rejected".to_string(), fmt_count(b.rows_rejected)),
+        (
+            "Rows deduplicated in the batch".to_string(),
+            fmt_count(b.rows_deduped),
+        ),
+        ("Rows upserted".to_string(), fmt_count(b.rows_upserted)),
+        (
+            "Stage means: parse / transform / write".to_string(),
+            format!(
+                "{} / {} / {} ms",
+                fmt_ms(b.parse_ms_mean),
+                fmt_ms(b.transform_ms_mean),
+                fmt_ms(b.write_ms_mean)
+            ),
+        ),
+        (
+            "Gap between batch starts: P50 / max".to_string(),
+            format!(
+                "{} / {} ms",
+                fmt_ms(b.start_gap_ms_p50),
+                fmt_ms(b.start_gap_ms_max)
+            ),
+        ),
+    ];
+    key_value_table(md, ("Figure", "Value"), &rows);
+}
+
+fn clock(md: &mut String, s: &Summary) {
+    let c = &s.clock;
+    let _ = writeln!(md, "## Clock\n");
+    let _ = if c.local {
+        writeln!(
+            md,
+            "Database on this host: commit times and file times share one clock (offset 0).\n"
+        )
+    } else if c.applied {
+        writeln!(
+            md,
+            "Database on another host: its clock is {} ms {} this host's (± {} ms, best of {} \
+             round trips, {} ms round trip). Commit times were corrected by subtracting the \
+             offset; every latency carries the ± {} ms uncertainty.\n",
+            fmt_ms(c.offset_ms.abs()),
+            if c.offset_ms >= 0.0 {
+                "ahead of"
+            } else {
+                "behind"
+            },
+            fmt_ms(c.uncertainty_ms),
+            c.samples,
+            fmt_ms(c.rtt_ms),
+            fmt_ms(c.uncertainty_ms),
+        )
+    } else {
+        writeln!(
+            md,
+            "Database on another host; its clock offset could not be measured, so commit times \
+             are not corrected.\n"
+        )
+    };
+}
+
+fn notes(md: &mut String, s: &Summary) {
+    if s.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Notes\n");
+    for n in &s.notes {
+        let _ = writeln!(md, "- {n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::sample;
+    use crate::summary::{DistributionRow, GeneratorLateness, RunSummary, Setting};
+
+    #[test]
+    fn numbers() {
+        assert_eq!(fmt_count(0), "0");
+        assert_eq!(fmt_count(999), "999");
+        assert_eq!(fmt_count(1000), "1,000");
+        assert_eq!(fmt_count(1_234_567), "1,234,567");
+        assert_eq!(fmt_ms(1234.5), "1,234.500");
+        assert_eq!(fmt_ms(0.001), "0.001");
+        assert_eq!(fmt_decimal(-1234.56, 1), "-1,234.6");
+        assert_eq!(fmt_pct(99.999), "100.00 %");
+        assert_eq!(fmt_decimal(f64::NAN, 2), "n/a");
+        assert_eq!(fmt_time_us(Some(0)), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(fmt_time_us(None), "n/a");
+    }
+
+    #[test]
+    fn unoptimised_warning_iff_debug_build() {
+        let mut s = sample();
+        s.optimized_build = false;
+        let md = render(&s);
+        assert!(md.contains(UNOPTIMISED_WARNING));
+        // At the very top: right under the title, before any figure.
+        let first_lines: Vec<&str> = md.lines().take(3).collect();
+        assert!(first_lines
+            .iter()
+            .any(|l| l.contains("Unoptimised (debug) build")));
+        s.optimized_build = true;
+        let md = render(&s);
+        assert!(!md.contains("Unoptimised (debug) build"));
+    }
+
+    #[test]
+    fn fallback_commit_time_source_is_explained() {
+        let mut s = sample();
+        s.commit_time_source = "sluice_batches.committed_at".into();
+        let md = render(&s);
+        assert!(md.contains("track_commit_timestamp` is off"));
+        assert!(md.contains("ALTER SYSTEM SET track_commit_timestamp = on"));
+        assert!(md.contains("restart"));
+        // Prominent: before the headline table.
+        let warn = md.find("Approximate commit times").unwrap();
+        assert!(warn < md.find("## Headline").unwrap());
+
+        let s = sample();
+        let md = render(&s);
+        assert!(!md.contains("ALTER SYSTEM"));
+        assert!(md.contains("Commit-time source: `pg_xact_commit_timestamp(xmin)`"));
+    }
+
+    #[test]
+    fn title_and_sections() {
+        let md = render(&sample());
+        assert!(md.starts_with("# sluice performance report: baseline (run r1)\n"));
+        for section in [
+            "## Headline",
+            "## Configuration",
+            "## Data integrity",
+            "## Latency",
+            "## Throughput",
+            "## Batches",
+            "## Clock",
+        ] {
+            assert!(md.contains(section), "missing {section}");
+        }
+        assert!(md.contains("Database on this host: commit times and file times share one clock"));
+        assert!(md.contains("Generator lateness: not recorded."));
+    }
+
+    #[test]
+    fn figures_and_tables() {
+        let mut s = sample();
+        s.rows.generated = 12_000;
+        s.rows.expected = 11_000;
+        s.rows.found = 10_990;
+        s.rows.missing = 10;
+        s.latency_ms.count = 10_990;
+        s.latency_ms.p50 = 12.5;
+        s.latency_ms.p95 = 40.25;
+        s.latency_ms.p99 = 1234.567;
+        s.latency_distribution = vec![DistributionRow {
+            range: "10 ms – 20 ms".into(),
+            from_ms: 10.0,
+            to_ms: Some(20.0),
+            count: 10_990,
+            percent: 100.0,
+            cumulative_percent: 100.0,
+        }];
+        s.run = Some(RunSummary {
+            scenario: "baseline".into(),
+            run_id: "r1".into(),
+            settings: vec![Setting {
+                name: "batch size".into(),
+                value: "1000".into(),
+            }],
+            generator: Some(serde_json::json!({"seed": 42, "rows_per_s": 512.5})),
+            pipeline: Some(serde_json::json!({"batches": 7})),
+        });
+        s.generator_lateness = Some(GeneratorLateness {
+            late_files: 4,
+            max_lateness_ms: 80.0,
+            mean_lateness_ms: 5.0,
+            interval_ms: Some(100.0),
+            significant: true,
+            source: "run".into(),
+        });
+        let md = render(&s);
+        assert!(md.contains("| Rows generated | 12,000 | |"));
+        assert!(md.contains("| Rows missing | 10 | ✗ |"));
+        assert!(md.contains("| Latency P50 / P95 / P99 | 12.500 / 40.250 / 1,234.567 ms | |"));
+        assert!(md.contains("| 10 ms – 20 ms | 10,990 | 100.00 % | 100.00 % |"));
+        assert!(md.contains("| batch size | 1000 |"));
+        assert!(md.contains("| seed | 42 |"));
+        assert!(md.contains("| batches | 7 |"));
+        assert!(md.contains("10 expected rows are missing"));
+        assert!(md.contains("The generator fell behind its schedule"));
+        assert!(md.contains("these latencies are understated"));
+    }
+
+    #[test]
+    fn remote_clock_is_stated() {
+        let mut s = sample();
+        s.clock.local = false;
+        s.clock.applied = true;
+        s.clock.offset_ms = -12.5;
+        s.clock.uncertainty_ms = 0.25;
+        s.clock.samples = 5;
+        let md = render(&s);
+        assert!(md.contains("12.500 ms behind this host's (± 0.250 ms"));
+    }
+
+    #[test]
+    fn cells_are_escaped() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}

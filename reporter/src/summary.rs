@@ -1,0 +1,423 @@
+//! `summary.json`: every figure of the report, for machines.
+//!
+//! The field names are a contract (compare views and CI scripts read them), so
+//! they are spelled out here once, checked by a test, and the markdown report
+//! is rendered from this same structure: what a person reads and what a script
+//! reads cannot disagree.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the `summary.json` layout. Bumped when a field changes meaning
+/// or disappears; adding a field does not bump it.
+pub const SUMMARY_VERSION: u32 = 1;
+
+/// Everything the report states, as written to `summary.json`.
+///
+/// Counts are integers; durations are milliseconds (JSON numbers, three
+/// decimals); rates are rows per second. When no latency could be measured,
+/// the latency figures are `0` and `latency_ms.count` is `0`: read the count
+/// before the figures.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Layout version of this file ([`SUMMARY_VERSION`]).
+    pub summary_version: u32,
+    /// When the report was made (RFC 3339, UTC).
+    pub generated_at: String,
+    /// Scenario name, when the report was made by `sluice run`.
+    pub scenario: Option<String>,
+    /// Run id, when the report was made by `sluice run`.
+    pub run_id: Option<String>,
+    /// Manifest the report was computed from, as given.
+    pub manifest: String,
+    /// Target table, as given (unquoted).
+    pub table: String,
+    /// Rejects table, as given (unquoted).
+    pub rejects_table: String,
+    /// Row figures: what was generated, expected and found.
+    pub rows: RowCounts,
+    /// found / expected in percent (100 when nothing was expected).
+    pub success_rate_pct: f64,
+    /// Rejected rows grouped by the reason's label (text before the first `:`),
+    /// largest first, at most [`crate::gather::REJECT_REASON_GROUPS`].
+    pub rejected_by_reason: Vec<ReasonCount>,
+    /// File figures.
+    pub files: FileCounts,
+    /// Latency from file creation to commit, in milliseconds.
+    pub latency_ms: LatencySummary,
+    /// Latency distribution by ranges.
+    pub latency_distribution: Vec<DistributionRow>,
+    /// found / (last commit − first file created), in seconds; 0 if undefined.
+    pub throughput_rows_per_s: f64,
+    /// Time span of the run as the database saw it.
+    pub span: Span,
+    /// Where commit times came from: `pg_xact_commit_timestamp` or
+    /// `sluice_batches.committed_at`.
+    pub commit_time_source: String,
+    /// Micro-batches that touched the manifest's files.
+    pub batches: BatchSummary,
+    /// Clock relation between this host (file times) and the database (commit times).
+    pub clock: ClockSummary,
+    /// How late the generator wrote its files against its schedule, when known.
+    pub generator_lateness: Option<GeneratorLateness>,
+    /// The run's configuration and counters, when made by `sluice run`.
+    pub run: Option<RunSummary>,
+    /// `false` when the figures come from an unoptimised (debug) build.
+    pub optimized_build: bool,
+    /// Caveats found while gathering (missing optional tables, rows without a
+    /// commit time, ...), each a full sentence.
+    pub notes: Vec<String>,
+}
+
+/// Row figures. See the crate documentation for the exact definitions.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowCounts {
+    /// Sum of the manifest's `rows`.
+    pub generated: u64,
+    /// Sum of `rows − dup_rows − bad_rows`: valid, unique rows.
+    pub expected: u64,
+    /// Rows in the target table whose `source_file` is a manifest file.
+    pub found: u64,
+    /// max(0, expected − found).
+    pub missing: u64,
+    /// Rows of the rejects table whose `source_file` is a manifest file.
+    pub rejected: u64,
+    /// Copies of an event beyond the first, by key, among the found rows
+    /// (`count(*) − count(DISTINCT event_id)`); 0 is the only correct value.
+    pub duplicates: u64,
+    /// Sum of the manifest's `dup_rows`: input rows that repeated a key and
+    /// were absorbed by the upsert (not an error).
+    pub absorbed_duplicates: u64,
+    /// Sum of the manifest's `bad_rows`: malformed rows the generator wrote on purpose.
+    pub bad_input: u64,
+}
+
+/// One group of rejected rows.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ReasonCount {
+    /// The reason's text up to its first `:`.
+    pub reason: String,
+    /// Rejected rows with that label.
+    pub count: u64,
+}
+
+/// File figures.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileCounts {
+    /// Distinct file names in the manifest.
+    pub manifest: u64,
+    /// Manifest files recorded in `sluice_quarantine` (distinct names).
+    pub quarantined: u64,
+    /// Manifest files that should have rows but have none in the target and
+    /// were not quarantined.
+    pub missing_from_db: u64,
+    /// Manifest files with some but fewer rows in the target than expected.
+    pub incomplete: u64,
+    /// The quarantined files and why (first [`crate::gather::LISTED_FILES`]).
+    pub quarantined_files: Vec<QuarantinedFile>,
+    /// Names of the files missing from the database (first [`crate::gather::LISTED_FILES`]).
+    pub missing_files: Vec<String>,
+}
+
+/// A file that could not be read at all.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedFile {
+    /// File name as in the manifest.
+    pub file: String,
+    /// Why the pipeline quarantined it.
+    pub reason: String,
+}
+
+/// Latency percentiles in milliseconds (three decimals).
+///
+/// The values are HdrHistogram "highest equivalent" values at three
+/// significant digits: at most 0.1 % above the true value.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest latency.
+    pub max: f64,
+    /// Mean latency.
+    pub mean: f64,
+    /// Smallest latency.
+    pub min: f64,
+    /// Rows measured.
+    pub count: u64,
+    /// Rows whose commit time was before their file's creation time (clock
+    /// skew); recorded as 1 µs.
+    pub negative_latencies: u64,
+    /// Rows found in the target for which no commit time could be found.
+    pub unmeasured: u64,
+}
+
+/// One row of the latency distribution table.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DistributionRow {
+    /// Human label of the range, e.g. `100 ms – 250 ms`.
+    pub range: String,
+    /// Lower edge (inclusive), ms.
+    pub from_ms: f64,
+    /// Upper edge (exclusive), ms; `None` for the open last range.
+    pub to_ms: Option<f64>,
+    /// Rows in the range.
+    pub count: u64,
+    /// Share of all measured rows, percent.
+    pub percent: f64,
+    /// Share of all measured rows up to and including this range, percent.
+    pub cumulative_percent: f64,
+}
+
+/// Time span of the run.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+pub struct Span {
+    /// Earliest `created_at_us` of the manifest, Unix µs.
+    pub first_file_created_us: Option<i64>,
+    /// Latest `created_at_us` of the manifest, Unix µs.
+    pub last_file_created_us: Option<i64>,
+    /// Earliest commit time of a found row (clock-corrected), Unix µs.
+    pub first_commit_us: Option<i64>,
+    /// Latest commit time of a found row (clock-corrected), Unix µs.
+    pub last_commit_us: Option<i64>,
+    /// last commit − first file created, seconds (the throughput denominator).
+    pub run_s: f64,
+    /// last commit − first commit, seconds: the committed-row span.
+    pub committed_span_s: f64,
+}
+
+/// Figures of the micro-batches that touched the manifest's files.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+pub struct BatchSummary {
+    /// Number of batches.
+    pub count: u64,
+    /// Median processing time (committed_at − started_at), ms.
+    pub time_ms_p50: f64,
+    /// 95th percentile processing time, ms.
+    pub time_ms_p95: f64,
+    /// Longest processing time, ms.
+    pub time_ms_max: f64,
+    /// Mean processing time, ms.
+    pub time_ms_mean: f64,
+    /// Mean `rows_read` per batch.
+    pub rows_per_batch_mean: f64,
+    /// Mean number of files per batch.
+    pub files_per_batch_mean: f64,
+    /// Sum of `rows_read`.
+    pub rows_read: u64,
+    /// Sum of `rows_rejected`.
+    pub rows_rejected: u64,
+    /// Sum of `rows_deduped` (same key within a batch).
+    pub rows_deduped: u64,
+    /// Sum of `rows_upserted`.
+    pub rows_upserted: u64,
+    /// Mean parse stage time, ms.
+    pub parse_ms_mean: f64,
+    /// Mean transform stage time, ms.
+    pub transform_ms_mean: f64,
+    /// Mean write stage time, ms.
+    pub write_ms_mean: f64,
+    /// Median gap between consecutive batch starts, ms (trigger adherence).
+    pub start_gap_ms_p50: f64,
+    /// Largest gap between consecutive batch starts, ms.
+    pub start_gap_ms_max: f64,
+}
+
+/// Clock relation between this host and the database server.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct ClockSummary {
+    /// The database runs on this host: one clock, no correction.
+    pub local: bool,
+    /// Server clock − local clock, ms (0 when local or not measured).
+    pub offset_ms: f64,
+    /// Half the round trip of the best sample, ms.
+    pub uncertainty_ms: f64,
+    /// Whether commit times were corrected by `offset_ms`.
+    pub applied: bool,
+    /// Round trip of the best sample, ms.
+    pub rtt_ms: f64,
+    /// Number of round trips measured.
+    pub samples: u32,
+}
+
+/// How far behind its schedule the generator wrote files.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct GeneratorLateness {
+    /// Files written later than scheduled (as the generator counts them).
+    pub late_files: u64,
+    /// Largest lateness, ms.
+    pub max_lateness_ms: f64,
+    /// Mean lateness, ms.
+    pub mean_lateness_ms: f64,
+    /// Configured interval between files, ms, when known.
+    pub interval_ms: Option<f64>,
+    /// `true` when the largest lateness exceeds 10 % of the interval: the
+    /// offered load was lower than configured and latency is understated.
+    pub significant: bool,
+    /// Where the figures came from: `run` (generator summary) or `manifest`.
+    pub source: String,
+}
+
+/// The run's configuration and counters.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Run id.
+    pub run_id: String,
+    /// Settings shown in the configuration table, in order.
+    pub settings: Vec<Setting>,
+    /// The generator's own summary, as it gave it.
+    pub generator: Option<serde_json::Value>,
+    /// The pipeline's counters, as it gave them.
+    pub pipeline: Option<serde_json::Value>,
+}
+
+/// One configuration setting.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// Setting name (e.g. `trigger`).
+    pub name: String,
+    /// Its value as text.
+    pub value: String,
+}
+
+/// Rounds to three decimals: milliseconds to the microsecond, which is all
+/// the precision the inputs have.
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    pub(crate) fn sample() -> Summary {
+        Summary {
+            summary_version: SUMMARY_VERSION,
+            generated_at: "2026-11-22T10:00:00Z".into(),
+            scenario: Some("baseline".into()),
+            run_id: Some("r1".into()),
+            manifest: "data/manifest.jsonl".into(),
+            table: "events".into(),
+            rejects_table: "events_rejects".into(),
+            rows: RowCounts::default(),
+            success_rate_pct: 100.0,
+            rejected_by_reason: vec![],
+            files: FileCounts::default(),
+            latency_ms: LatencySummary::default(),
+            latency_distribution: vec![],
+            throughput_rows_per_s: 0.0,
+            span: Span::default(),
+            commit_time_source: "pg_xact_commit_timestamp".into(),
+            batches: BatchSummary::default(),
+            clock: crate::clock::local_clock(),
+            generator_lateness: None,
+            run: None,
+            optimized_build: true,
+            notes: vec![],
+        }
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn has_all(v: &Value, want: &[&str]) {
+        let got = keys(v);
+        for k in want {
+            assert!(got.contains(k), "missing key {k:?} in {got:?}");
+        }
+    }
+
+    #[test]
+    fn json_field_names_are_the_contract() {
+        let v = serde_json::to_value(sample()).unwrap();
+        has_all(
+            &v,
+            &[
+                "rows",
+                "files",
+                "latency_ms",
+                "throughput_rows_per_s",
+                "commit_time_source",
+                "batches",
+                "clock",
+                "optimized_build",
+            ],
+        );
+        has_all(
+            &v["rows"],
+            &[
+                "generated",
+                "expected",
+                "found",
+                "missing",
+                "rejected",
+                "duplicates",
+                "absorbed_duplicates",
+            ],
+        );
+        has_all(&v["files"], &["manifest", "quarantined", "missing_from_db"]);
+        has_all(
+            &v["latency_ms"],
+            &[
+                "p50", "p75", "p90", "p95", "p99", "p999", "max", "mean", "min", "count",
+            ],
+        );
+        has_all(
+            &v["batches"],
+            &[
+                "count",
+                "time_ms_p50",
+                "time_ms_p95",
+                "time_ms_max",
+                "rows_per_batch_mean",
+            ],
+        );
+        has_all(
+            &v["clock"],
+            &["local", "offset_ms", "uncertainty_ms", "applied"],
+        );
+    }
+
+    #[test]
+    fn counts_are_integers_and_times_are_numbers() {
+        let mut s = sample();
+        s.rows.found = 7;
+        s.latency_ms.p50 = 12.5;
+        let v = serde_json::to_value(&s).unwrap();
+        assert!(v["rows"]["found"].is_u64());
+        assert!(v["latency_ms"]["count"].is_u64());
+        assert!(v["latency_ms"]["p50"].is_f64());
+        assert!(v["throughput_rows_per_s"].is_number());
+        assert!(v["optimized_build"].is_boolean());
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let s = sample();
+        let text = serde_json::to_string_pretty(&s).unwrap();
+        let back: Summary = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn round3_keeps_microseconds() {
+        assert_eq!(round3(1.23456), 1.235);
+        assert_eq!(round3(500.5), 500.5);
+    }
+}

@@ -1,0 +1,13 @@
+//! Scenarios: one command from a scenario file to a performance report.
+//!
+//! [`ScenarioFile`] is the TOML a user writes (`configs/*.toml`);
+//! [`run::run`] starts the database (the embedded PostgreSQL unless a URL is
+//! given, see [`database`]), the pipeline and the generator, waits for the
+//! pipeline to drain, and has the reporter write `runs/<run-id>/`.
+
+pub mod database;
+mod progress;
+pub mod run;
+mod scenario_file;
+
+pub use scenario_file::{GeneratorSection, Overrides, ScenarioFile};

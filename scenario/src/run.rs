@@ -1,0 +1,210 @@
+//! `sluice run`: database, pipeline and generator together, then the report.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use generator::{GeneratorConfig, GeneratorSummary};
+use pipeline::driver::{self, IngestSummary, PipelineError};
+use reporter::{ReportRequest, RunContext, Summary};
+use tokio_util::sync::CancellationToken;
+
+use crate::database::{self, DatabaseError};
+use crate::progress::Progress;
+use crate::ScenarioFile;
+
+/// What a finished run produced.
+pub struct RunOutcome {
+    pub run_dir: PathBuf,
+    pub summary: Summary,
+    pub ingest: IngestSummary,
+    pub generator: GeneratorSummary,
+    /// Whether the pipeline committed every generated file before the drain timeout.
+    pub drained: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error("the pipeline failed: {0}")]
+    Pipeline(#[from] PipelineError),
+    #[error("the generator failed: {0}")]
+    Generator(#[from] generator::GeneratorError),
+    #[error("the report failed: {0}")]
+    Report(#[from] reporter::ReportError),
+    #[error("cannot create the run folder {path}: {source}")]
+    RunDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot connect for the report: {0}")]
+    ReportConnect(#[from] pipeline::db::DbError),
+    #[error("a task of the run panicked: {0}")]
+    Task(String),
+}
+
+/// Runs a scenario; the report lands in `runs_root/<run-id>/`.
+pub async fn run(
+    scenario: ScenarioFile,
+    runs_root: &Path,
+    cancel: CancellationToken,
+    optimized_build: bool,
+) -> Result<RunOutcome, RunError> {
+    let run_id = format!(
+        "{}-{}",
+        scenario.name,
+        chrono::Local::now().format("%Y%m%d-%H%M%S")
+    );
+    let run_dir = runs_root.join(&run_id);
+    let input = run_dir.join("input");
+    std::fs::create_dir_all(&input).map_err(|source| RunError::RunDir {
+        path: input.clone(),
+        source,
+    })?;
+    let database = database::resolve(scenario.database_url.as_deref())?;
+
+    let mut ingest = scenario.pipeline.clone();
+    ingest.input = input.clone();
+    ingest.checkpoint = run_dir.join("checkpoint");
+    let generator_config = GeneratorConfig {
+        out_dir: input,
+        manifest_path: run_dir.join("manifest.jsonl"),
+        // Names unique to the run: reports select rows by file name.
+        file_prefix: run_id.clone(),
+        id_prefix: format!("{run_id}-"),
+        rows_min: scenario.generator.rows_min,
+        rows_max: scenario.generator.rows_max,
+        interval: scenario.generator.interval,
+        duration: scenario.duration,
+        max_files: None,
+        seed: scenario.generator.seed,
+        dup_rate: scenario.generator.dup_rate,
+        bad_rate: scenario.generator.bad_rate,
+    };
+    generator_config.validate()?;
+
+    let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
+    let pipeline_cancel = CancellationToken::new();
+    let pipeline_task = {
+        let (config, target, cancel, observer) = (
+            ingest.clone(),
+            database.target.clone(),
+            pipeline_cancel.clone(),
+            Arc::clone(&progress),
+        );
+        tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await })
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let generator_task = {
+        let (config, stop, progress) = (
+            generator_config.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&progress),
+        );
+        tokio::task::spawn_blocking(move || {
+            generator::generate(&config, &stop, &mut |entry| {
+                progress.file_created(&entry.file, entry.created_at_us)
+            })
+        })
+    };
+    let stopper = {
+        let (cancel, stop) = (cancel.clone(), Arc::clone(&stop));
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+
+    let generated = generator_task
+        .await
+        .map_err(|e| RunError::Task(e.to_string()))??;
+    // Drain: wait until every generated file is committed (or quarantined).
+    let deadline = tokio::time::Instant::now() + scenario.drain_timeout;
+    let mut drained = false;
+    while !pipeline_task.is_finished()
+        && !cancel.is_cancelled()
+        && tokio::time::Instant::now() < deadline
+    {
+        if progress.files_committed.load(Ordering::Relaxed) >= generated.files {
+            drained = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    pipeline_cancel.cancel();
+    stopper.abort();
+    let ingest_summary = pipeline_task
+        .await
+        .map_err(|e| RunError::Task(e.to_string()))??;
+    progress.finish();
+    if !drained {
+        tracing::warn!(
+            committed = progress.files_committed.load(Ordering::Relaxed),
+            generated = generated.files,
+            "the pipeline did not commit every file before the drain timeout; the report counts what is missing"
+        );
+    }
+
+    let client = database.target.connect().await?;
+    let settings = vec![
+        ("trigger".to_string(), ingest.trigger.to_string()),
+        (
+            "batch size (rows per COPY)".into(),
+            ingest.batch_size.to_string(),
+        ),
+        ("write mode".into(), ingest.write_mode.to_string()),
+        (
+            "max files per trigger".into(),
+            ingest.max_files_per_trigger.to_string(),
+        ),
+        (
+            "max rows per trigger".into(),
+            ingest
+                .max_rows_per_trigger
+                .map_or("unlimited".into(), |n| n.to_string()),
+        ),
+        ("transform partitions".into(), ingest.partitions.to_string()),
+        (
+            "rows per file".into(),
+            format!(
+                "{}–{}",
+                generator_config.rows_min, generator_config.rows_max
+            ),
+        ),
+        (
+            "file interval".into(),
+            humantime::format_duration(generator_config.interval).to_string(),
+        ),
+        (
+            "duration".into(),
+            humantime::format_duration(scenario.duration).to_string(),
+        ),
+        ("database".into(), database.target.display().to_string()),
+    ];
+    let request = ReportRequest {
+        manifest_path: generator_config.manifest_path.clone(),
+        out_dir: run_dir.clone(),
+        table: ingest.table.name.clone(),
+        rejects_table: format!("{}_rejects", ingest.table.name),
+        run: Some(RunContext {
+            scenario: scenario.name.clone(),
+            run_id,
+            settings,
+            generator: serde_json::to_value(&generated).ok(),
+            pipeline: serde_json::to_value(&ingest_summary).ok(),
+        }),
+        optimized_build,
+        database_is_local: database.target.is_local(),
+    };
+    let summary = reporter::report(&client, &request).await?;
+    Ok(RunOutcome {
+        run_dir,
+        summary,
+        ingest: ingest_summary,
+        generator: generated,
+        drained,
+    })
+}

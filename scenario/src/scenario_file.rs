@@ -1,0 +1,143 @@
+//! The scenario file: load shape, pipeline settings and duration.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pipeline::config::{IngestConfig, Trigger};
+use serde::{Deserialize, Serialize};
+
+/// A scenario as written in `configs/NAME.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name shown in the report and used in the run id.
+    pub name: String,
+    /// How long the generator writes files.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    /// Longest wait for the pipeline to drain after the generator stops.
+    #[serde(with = "humantime_serde", default = "default_drain_timeout")]
+    pub drain_timeout: Duration,
+    /// Database URL; the embedded PostgreSQL when absent.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    pub generator: GeneratorSection,
+    #[serde(default)]
+    pub pipeline: IngestConfig,
+}
+
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+
+/// The load: rows per file, pace and data quality.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSection {
+    pub rows_min: u32,
+    pub rows_max: u32,
+    /// Time between two files.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Fraction of rows repeating an earlier file's row.
+    #[serde(default)]
+    pub dup_rate: f64,
+    /// Fraction of malformed rows.
+    #[serde(default)]
+    pub bad_rate: f64,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// Values given on the command line or as `SLUICE_…` variables; they win
+/// over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub duration: Option<Duration>,
+    pub trigger: Option<Trigger>,
+    pub batch_size: Option<usize>,
+    pub database_url: Option<String>,
+}
+
+/// What is wrong with a scenario file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read the scenario file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid scenario file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl ScenarioFile {
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|error| ScenarioError::Invalid {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })
+    }
+
+    /// Applies command-line and environment overrides.
+    pub fn apply(&mut self, overrides: &Overrides) {
+        if let Some(duration) = overrides.duration {
+            self.duration = duration;
+        }
+        if let Some(trigger) = overrides.trigger {
+            self.pipeline.trigger = trigger;
+        }
+        if let Some(batch_size) = overrides.batch_size {
+            self.pipeline.batch_size = batch_size;
+        }
+        if let Some(url) = &overrides.database_url {
+            self.database_url = Some(url.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_scenario_parses() {
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut parsed = 0;
+        for entry in std::fs::read_dir(configs).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let scenario = ScenarioFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                scenario.pipeline.validate().unwrap();
+                parsed += 1;
+            }
+        }
+        assert!(parsed >= 4);
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let mut scenario: ScenarioFile = toml::from_str(
+            "name = 'x'\nduration = '10m'\n[generator]\nrows_min = 1\nrows_max = 2\ninterval = '1s'\n[pipeline]\ntrigger = '30s'\nbatch_size = 1000\n",
+        )
+        .unwrap();
+        scenario.apply(&Overrides {
+            duration: Some(Duration::from_secs(5)),
+            trigger: Some(Trigger::Continuous),
+            batch_size: Some(7),
+            database_url: None,
+        });
+        assert_eq!(scenario.duration, Duration::from_secs(5));
+        assert_eq!(scenario.pipeline.trigger, Trigger::Continuous);
+        assert_eq!(scenario.pipeline.batch_size, 7);
+    }
+}

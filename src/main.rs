@@ -1,0 +1,441 @@
+//! `sluice`: the command-line program. Argument parsing and dispatch only;
+//! the work lives in the `generator`, `pipeline`, `reporter` and `scenario`
+//! crates.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use pipeline::config::{IngestConfig, Trigger};
+use pipeline::embedded::Cluster;
+use pipeline::sink::WriteMode;
+use scenario::{database, Overrides, ScenarioFile};
+use tokio_util::sync::CancellationToken;
+
+/// Exactly-once micro-batch ingest of CSV files into PostgreSQL, with its own
+/// load generator and performance reporter.
+#[derive(Parser)]
+#[command(name = "sluice", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario end to end (database, pipeline, generator) and write a report.
+    Run(RunArgs),
+    /// Write CSV event files at a steady pace, with a manifest.
+    Generate(GenerateArgs),
+    /// Watch a folder and ingest its CSV files into PostgreSQL, exactly once.
+    Ingest(IngestArgs),
+    /// Turn a manifest and the database into report.md and summary.json.
+    Report(ReportArgs),
+    /// Manage the embedded PostgreSQL.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario file, e.g. configs/smoke.toml.
+    config: PathBuf,
+    /// How long the generator writes (e.g. 2m).
+    #[arg(long, env = "SLUICE_DURATION", value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Trigger: an interval (10s), `continuous` or `available-now`.
+    #[arg(long, env = "SLUICE_TRIGGER")]
+    trigger: Option<Trigger>,
+    /// Rows per COPY round trip.
+    #[arg(long, env = "SLUICE_BATCH_SIZE")]
+    batch_size: Option<usize>,
+    /// PostgreSQL URL; the embedded server when absent.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Folder that receives runs/<run-id>/.
+    #[arg(long, env = "SLUICE_RUNS_DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Output folder for the CSV files.
+    #[arg(long)]
+    out: PathBuf,
+    /// Manifest path (JSON lines); default OUT/../manifest.jsonl beside the folder.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    #[arg(long, default_value_t = 50)]
+    rows_min: u32,
+    #[arg(long, default_value_t = 100)]
+    rows_max: u32,
+    /// Time between files.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    interval: Duration,
+    /// How long to write files.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Write exactly this many files (overrides --duration).
+    #[arg(long)]
+    files: Option<u64>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Fraction of rows that repeat an earlier file's row.
+    #[arg(long, default_value_t = 0.0)]
+    dup_rate: f64,
+    /// Fraction of malformed rows.
+    #[arg(long, default_value_t = 0.0)]
+    bad_rate: f64,
+    /// File name prefix: PREFIX-000001.csv.
+    #[arg(long, default_value = "events")]
+    prefix: String,
+    /// Prefix of every event_id (keeps runs apart); default from the clock.
+    #[arg(long)]
+    id_prefix: Option<String>,
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    /// Folder to watch.
+    #[arg(long, env = "SLUICE_INPUT")]
+    input: Option<PathBuf>,
+    /// TOML file with pipeline settings (the keys of a scenario's [pipeline] section).
+    #[arg(long, env = "SLUICE_CONFIG")]
+    config: Option<PathBuf>,
+    /// PostgreSQL URL; the embedded server when absent.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// An interval (10s), `continuous` or `available-now`.
+    #[arg(long, env = "SLUICE_TRIGGER")]
+    trigger: Option<Trigger>,
+    #[arg(long, env = "SLUICE_MAX_FILES_PER_TRIGGER")]
+    max_files_per_trigger: Option<usize>,
+    #[arg(long, env = "SLUICE_MAX_ROWS_PER_TRIGGER")]
+    max_rows_per_trigger: Option<u64>,
+    /// Rows per COPY round trip.
+    #[arg(long, env = "SLUICE_BATCH_SIZE")]
+    batch_size: Option<usize>,
+    /// Checkpoint folder.
+    #[arg(long, env = "SLUICE_CHECKPOINT")]
+    checkpoint: Option<PathBuf>,
+    /// File name pattern.
+    #[arg(long, env = "SLUICE_GLOB")]
+    glob: Option<String>,
+    /// Folder for unreadable files (default INPUT/quarantine).
+    #[arg(long, env = "SLUICE_QUARANTINE")]
+    quarantine: Option<PathBuf>,
+    #[arg(long, env = "SLUICE_WRITE_MODE")]
+    write_mode: Option<WriteMode>,
+    /// Give up after the database was unreachable this long.
+    #[arg(long, env = "SLUICE_RETRY_DEADLINE", value_parser = humantime::parse_duration)]
+    retry_deadline: Option<Duration>,
+    /// Exit non-zero when rows were rejected or files quarantined.
+    #[arg(long)]
+    fail_on_rejects: bool,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The generator's manifest.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// PostgreSQL URL; the embedded server when absent.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Output folder for report.md and summary.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Target table.
+    #[arg(long, default_value = "events")]
+    table: String,
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Create (if needed) and start the embedded PostgreSQL; it keeps running.
+    Start,
+    /// Stop the embedded PostgreSQL.
+    Stop,
+    /// Say whether it runs, and where.
+    Status,
+    /// Print its connection URL.
+    Url,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Run(_)) {
+        "warn"
+    } else {
+        "info"
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run(args) => run(args).await,
+        Command::Generate(args) => generate(args).await,
+        Command::Ingest(args) => ingest(args).await,
+        Command::Report(args) => report(args).await,
+        Command::Db { action } => db(action),
+    }
+}
+
+/// A token cancelled by Ctrl-C (and SIGTERM on Unix).
+fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler installs");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("sluice: stopping: finishing the batch in flight");
+        cancel.cancel();
+    });
+    token
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode> {
+    let mut scenario = ScenarioFile::load(&args.config)?;
+    scenario.apply(&Overrides {
+        duration: args.duration,
+        trigger: args.trigger,
+        batch_size: args.batch_size,
+        database_url: args.database_url,
+    });
+    let optimized = !cfg!(debug_assertions);
+    if !optimized {
+        eprintln!("sluice: note: unoptimised (debug) build: figures are not representative; use --release");
+    }
+    eprintln!(
+        "sluice: running scenario `{}` for {} (trigger {})",
+        scenario.name,
+        humantime::format_duration(scenario.duration),
+        scenario.pipeline.trigger
+    );
+    let outcome = scenario::run::run(scenario, &args.runs_dir, shutdown_token(), optimized).await?;
+    let rows = &outcome.summary.rows;
+    let latency = &outcome.summary.latency_ms;
+    println!(
+        "rows: generated {} expected {} found {} missing {} rejected {} duplicates {}",
+        rows.generated, rows.expected, rows.found, rows.missing, rows.rejected, rows.duplicates
+    );
+    println!(
+        "latency ms: p50 {:.1} p95 {:.1} p99 {:.1} max {:.1}; throughput {:.0} rows/s",
+        latency.p50, latency.p95, latency.p99, latency.max, outcome.summary.throughput_rows_per_s
+    );
+    println!("report: {}", outcome.run_dir.join("report.md").display());
+    Ok(
+        if outcome.drained && rows.missing == 0 && rows.duplicates == 0 {
+            ExitCode::SUCCESS
+        } else {
+            eprintln!(
+                "sluice: the run is incomplete: rows are missing or duplicated (see the report)"
+            );
+            ExitCode::FAILURE
+        },
+    )
+}
+
+async fn generate(args: GenerateArgs) -> Result<ExitCode> {
+    let manifest = args.manifest.unwrap_or_else(|| {
+        args.out.parent().map_or_else(
+            || PathBuf::from("manifest.jsonl"),
+            |p| p.join("manifest.jsonl"),
+        )
+    });
+    let config = generator::GeneratorConfig {
+        out_dir: args.out,
+        manifest_path: manifest,
+        file_prefix: args.prefix,
+        id_prefix: args
+            .id_prefix
+            .unwrap_or_else(|| format!("g{}-", chrono::Utc::now().format("%Y%m%d%H%M%S"))),
+        rows_min: args.rows_min,
+        rows_max: args.rows_max,
+        interval: args.interval,
+        duration: args.duration,
+        max_files: args.files,
+        seed: args.seed,
+        dup_rate: args.dup_rate,
+        bad_rate: args.bad_rate,
+    };
+    config.validate()?;
+    std::fs::create_dir_all(&config.out_dir).with_context(|| {
+        format!(
+            "cannot create the output folder {}",
+            config.out_dir.display()
+        )
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let cancel = shutdown_token();
+    {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let summary =
+        tokio::task::spawn_blocking(move || generator::generate(&config, &stop, &mut |_| {}))
+            .await??;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    if summary.late_files > 0 {
+        eprintln!(
+            "sluice: the generator fell behind: {} files were more than 10% of the interval late (max {:.1} ms)",
+            summary.late_files, summary.max_lateness_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest(args: IngestArgs) -> Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str::<IngestConfig>(&text)
+                .with_context(|| format!("invalid pipeline settings in {}", path.display()))?
+        }
+        None => IngestConfig::default(),
+    };
+    match args.input {
+        Some(input) => config.input = input,
+        None if args.config.is_none() => {
+            bail!("no input folder: pass --input DIR (or SLUICE_INPUT, or `input` in --config)")
+        }
+        None => {}
+    }
+    if let Some(trigger) = args.trigger {
+        config.trigger = trigger;
+    }
+    if let Some(max_files) = args.max_files_per_trigger {
+        config.max_files_per_trigger = max_files;
+    }
+    if let Some(max_rows) = args.max_rows_per_trigger {
+        config.max_rows_per_trigger = Some(max_rows);
+    }
+    if let Some(batch_size) = args.batch_size {
+        config.batch_size = batch_size;
+    }
+    if let Some(checkpoint) = args.checkpoint {
+        config.checkpoint = checkpoint;
+    }
+    if let Some(glob) = args.glob {
+        config.glob = glob;
+    }
+    if let Some(quarantine) = args.quarantine {
+        config.quarantine = Some(quarantine);
+    }
+    if let Some(write_mode) = args.write_mode {
+        config.write_mode = write_mode;
+    }
+    if let Some(deadline) = args.retry_deadline {
+        config.retry.deadline = deadline;
+    }
+    config.fail_on_rejects |= args.fail_on_rejects;
+    let database = database::resolve(args.database_url.as_deref())?;
+    tracing::info!(
+        input = %config.input.display(),
+        database = database.target.display(),
+        trigger = %config.trigger,
+        "ingest starting"
+    );
+    let summary = pipeline::driver::run(
+        &config,
+        &database.target,
+        shutdown_token(),
+        Arc::new(pipeline::driver::LogObserver),
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report(args: ReportArgs) -> Result<ExitCode> {
+    let table = pipeline::schema::Ident::new(&args.table)?;
+    let database = database::resolve(args.database_url.as_deref())?;
+    let client = database.target.connect().await?;
+    let request = reporter::ReportRequest {
+        manifest_path: args.manifest,
+        out_dir: args.out.clone(),
+        table: table.to_string(),
+        rejects_table: format!("{table}_rejects"),
+        run: None,
+        optimized_build: !cfg!(debug_assertions),
+        database_is_local: database.target.is_local(),
+    };
+    let summary = reporter::report(&client, &request).await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    println!("report: {}", args.out.join("report.md").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn db(action: DbAction) -> Result<ExitCode> {
+    let cluster = Cluster::new(Cluster::default_data_dir()?)?;
+    match action {
+        DbAction::Start => {
+            let server = cluster.start()?;
+            println!("{}", server.url());
+            server.detach();
+        }
+        DbAction::Stop => {
+            if cluster.stop()? {
+                println!(
+                    "stopped the embedded PostgreSQL at {}",
+                    cluster.data_dir().display()
+                );
+            } else {
+                println!(
+                    "the embedded PostgreSQL at {} was not running",
+                    cluster.data_dir().display()
+                );
+            }
+        }
+        DbAction::Status => match cluster.running_port() {
+            Some(port) => println!(
+                "running on 127.0.0.1:{port} (data {})",
+                cluster.data_dir().display()
+            ),
+            None => {
+                println!("not running (data {})", cluster.data_dir().display());
+                return Ok(ExitCode::from(3));
+            }
+        },
+        DbAction::Url => println!("{}", cluster.attach()?.url()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

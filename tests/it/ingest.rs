@@ -1,0 +1,237 @@
+//! What the pipeline writes for given input files.
+
+use crate::support::{count, write_file, Scratch, HEADER};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn available_now_ingests_every_valid_row_once_and_exits() {
+    let scratch = Scratch::new();
+    let generated = scratch.generate(30, 0.05, 0.02);
+    let summary = scratch.ingest(&scratch.config()).await.unwrap();
+    let client = scratch.client().await;
+    let expected = generated.expected_rows as i64;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events").await,
+        expected
+    );
+    assert_eq!(
+        count(&client, "SELECT count(DISTINCT event_id) FROM events").await,
+        expected
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events_rejects").await,
+        generated.bad_rows as i64
+    );
+    assert_eq!(summary.files, 30);
+    assert_eq!(summary.rows_read, generated.rows);
+    assert_eq!(summary.rows_rejected, generated.bad_rows);
+    assert_eq!(summary.rows_upserted, generated.expected_rows);
+    // rows read = inserted + absorbed duplicates + rejected
+    assert_eq!(
+        summary.rows_read,
+        summary.rows_upserted
+            + summary.rows_deduped
+            + summary.rows_unchanged
+            + summary.rows_rejected
+    );
+    let batched: i64 = count(
+        &client,
+        "SELECT sum(file_count)::bigint FROM sluice_batches",
+    )
+    .await;
+    assert_eq!(batched, 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_malformed_rows_with_line_and_reason_and_keeps_the_rest() {
+    let scratch = Scratch::new();
+    let content = format!(
+        "{HEADER}\n\
+         a1,page_view,1,2,Books,9.99,1,2026-11-22T10:00:00.000001Z\n\
+         a2,page_view,1,2,Books,9.99,many,2026-11-22T10:00:00.000001Z\n\
+         a3,purchase,5,6,\"Home, Garden\",19.50,2,2026-11-22T10:00:01Z\n\
+         a4,purchase,5,6,,19.50,2\n"
+    );
+    write_file(&scratch.input(), "mixed.csv", &content);
+    let summary = scratch.ingest(&scratch.config()).await.unwrap();
+    assert_eq!(
+        (
+            summary.rows_read,
+            summary.rows_upserted,
+            summary.rows_rejected
+        ),
+        (4, 2, 2)
+    );
+    let client = scratch.client().await;
+    let ids: Vec<String> = client
+        .query("SELECT event_id FROM events ORDER BY event_id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, ["a1", "a3"]);
+    let rejects = client
+        .query(
+            "SELECT source_file, line, raw, reason FROM events_rejects ORDER BY line",
+            &[],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<(String, i64, String, String)> = rejects
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "mixed.csv".to_string(),
+                3,
+                "a2,page_view,1,2,Books,9.99,many,2026-11-22T10:00:00.000001Z".to_string(),
+                "column `quantity`: `many` is not an integer".to_string()
+            ),
+            (
+                "mixed.csv".to_string(),
+                5,
+                "a4,purchase,5,6,,19.50,2".to_string(),
+                "expected 8 fields, found 7".to_string()
+            ),
+        ]
+    );
+    let category: String = client
+        .query_one("SELECT category FROM events WHERE event_id = 'a3'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(category, "Home, Garden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_reads_hidden_temp_files_or_non_matching_names() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let row = "h1,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z";
+    std::fs::write(
+        input.join(".events-9.csv.tmp"),
+        format!("{HEADER}\n{row}\n"),
+    )
+    .unwrap();
+    std::fs::write(input.join(".hidden.csv"), format!("{HEADER}\n{row}\n")).unwrap();
+    std::fs::write(input.join("notes.txt"), format!("{HEADER}\n{row}\n")).unwrap();
+    write_file(
+        &input,
+        "real.csv",
+        &format!("{HEADER}\nr1,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n"),
+    );
+    let summary = scratch.ingest(&scratch.config()).await.unwrap();
+    assert_eq!(
+        (
+            summary.files,
+            summary.rows_upserted,
+            summary.files_quarantined
+        ),
+        (1, 1, 0)
+    );
+    let client = scratch.client().await;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events WHERE event_id = 'h1'").await,
+        0
+    );
+    assert!(input.join(".hidden.csv").exists() && input.join("notes.txt").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantines_unreadable_files_with_a_reason_and_counts_them() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    write_file(&input, "wrong-header.csv", "id,name\n1,x\n");
+    write_file(&input, "empty.csv", "");
+    write_file(
+        &input,
+        "good.csv",
+        &format!("{HEADER}\ng1,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n"),
+    );
+    let summary = scratch.ingest(&scratch.config()).await.unwrap();
+    assert_eq!(
+        (
+            summary.files,
+            summary.files_quarantined,
+            summary.rows_upserted
+        ),
+        (3, 2, 1)
+    );
+    let quarantine = input.join("quarantine");
+    assert!(
+        quarantine.join("wrong-header.csv").exists() && !input.join("wrong-header.csv").exists()
+    );
+    let reason = std::fs::read_to_string(quarantine.join("wrong-header.csv.reason.txt")).unwrap();
+    assert!(
+        reason.starts_with("wrong header `id,name`: expected the columns `event_id,"),
+        "{reason}"
+    );
+    let client = scratch.client().await;
+    let recorded: Vec<String> = client
+        .query("SELECT source_file FROM sluice_quarantine ORDER BY 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(recorded, ["empty.csv", "wrong-header.csv"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupes_within_a_batch_keeping_the_latest_event_time_and_never_rewrites_identical_rows() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    write_file(
+        &input,
+        "a.csv",
+        &format!(
+            "{HEADER}\n\
+             k1,page_view,1,2,,1.00,1,2026-11-22T10:00:05Z\n\
+             k1,purchase,1,2,,1.00,1,2026-11-22T10:00:09Z\n\
+             k1,add_to_cart,1,2,,1.00,1,2026-11-22T10:00:01Z\n\
+             k2,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n"
+        ),
+    );
+    let summary = scratch.ingest(&scratch.config()).await.unwrap();
+    assert_eq!((summary.rows_upserted, summary.rows_deduped), (2, 2));
+    let client = scratch.client().await;
+    let (kind, xmin): (String, String) = {
+        let row = client
+            .query_one(
+                "SELECT event_type, xmin::text FROM events WHERE event_id = 'k1'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(kind, "purchase");
+    // The same row again in a later file: absorbed, not rewritten.
+    write_file(
+        &input,
+        "b.csv",
+        &format!("{HEADER}\nk2,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n"),
+    );
+    let summary = scratch.ingest(&scratch.config()).await.unwrap();
+    assert_eq!(
+        (
+            summary.rows_read,
+            summary.rows_upserted,
+            summary.rows_unchanged
+        ),
+        (1, 0, 1)
+    );
+    let row = client
+        .query_one(
+            "SELECT xmin::text, source_file FROM events WHERE event_id = 'k2'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (k2_xmin, source): (String, String) = (row.get(0), row.get(1));
+    assert_eq!(k2_xmin, xmin, "an identical row keeps its first commit");
+    assert_eq!(source, "a.csv");
+}

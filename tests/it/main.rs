@@ -1,0 +1,10 @@
+//! Integration tests of sluice against a real PostgreSQL that the suite
+//! starts itself (one throw-away cluster per test, as the `postgres` user
+//! when the suite runs as root). One test binary: DataFusion links once.
+
+mod support;
+
+mod cli;
+mod ingest;
+mod recovery;
+mod report;

@@ -1,0 +1,135 @@
+//! Shared fixtures: a scratch PostgreSQL, input folders, generated files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use generator::{GeneratorConfig, GeneratorSummary};
+use pipeline::config::{IngestConfig, Trigger};
+use pipeline::db::DbTarget;
+use pipeline::driver::{self, IngestSummary, PipelineError};
+use pipeline::embedded::{Cluster, EmbeddedPostgres};
+use tokio_util::sync::CancellationToken;
+
+pub const HEADER: &str =
+    "event_id,event_type,user_id,product_id,category,price,quantity,event_time";
+
+/// A scratch folder with its own PostgreSQL, stopped and removed on drop.
+pub struct Scratch {
+    pub server: EmbeddedPostgres,
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        open_to_others(dir.path());
+        let server = Cluster::new(dir.path().join("pg"))
+            .and_then(|cluster| cluster.start())
+            .unwrap_or_else(|error| panic!("cannot start the test PostgreSQL: {error}"));
+        Self { server, dir }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn target(&self) -> DbTarget {
+        DbTarget::parse(&self.url()).unwrap()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn input(&self) -> PathBuf {
+        let input = self.path("input");
+        std::fs::create_dir_all(&input).unwrap();
+        input
+    }
+
+    /// Ingest settings for this scratch folder: available-now, small chunks.
+    pub fn config(&self) -> IngestConfig {
+        IngestConfig {
+            input: self.input(),
+            checkpoint: self.path("checkpoint"),
+            trigger: Trigger::AvailableNow,
+            batch_size: 100,
+            chunk_rows: 500,
+            ..IngestConfig::default()
+        }
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        self.target().connect().await.unwrap()
+    }
+
+    /// Runs the pipeline in this process until it returns.
+    pub async fn ingest(&self, config: &IngestConfig) -> Result<IngestSummary, PipelineError> {
+        driver::run(
+            config,
+            &self.target(),
+            CancellationToken::new(),
+            Arc::new(driver::LogObserver),
+        )
+        .await
+    }
+
+    /// Generates `files` files of 20–40 rows into the input folder.
+    pub fn generate(&self, files: u64, dup_rate: f64, bad_rate: f64) -> GeneratorSummary {
+        generate_into(
+            &self.input(),
+            &self.path("manifest.jsonl"),
+            files,
+            dup_rate,
+            bad_rate,
+        )
+    }
+}
+
+pub fn generate_into(
+    dir: &Path,
+    manifest: &Path,
+    files: u64,
+    dup_rate: f64,
+    bad_rate: f64,
+) -> GeneratorSummary {
+    let config = GeneratorConfig {
+        out_dir: dir.to_path_buf(),
+        manifest_path: manifest.to_path_buf(),
+        file_prefix: "events".into(),
+        id_prefix: "t-".into(),
+        rows_min: 20,
+        rows_max: 40,
+        interval: Duration::from_millis(2),
+        duration: Duration::from_secs(1),
+        max_files: Some(files),
+        seed: 7,
+        dup_rate,
+        bad_rate,
+    };
+    generator::generate(&config, &AtomicBool::new(false), &mut |_| {}).unwrap()
+}
+
+/// Lets the unprivileged server user traverse a root-owned temp folder.
+pub fn open_to_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Writes a file atomically, as the contract says writers do.
+pub fn write_file(dir: &Path, name: &str, content: &str) {
+    let temp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&temp, content).unwrap();
+    std::fs::rename(temp, dir.join(name)).unwrap();
+}
+
+pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}

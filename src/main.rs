@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use pipeline::config::{IngestConfig, Trigger};
+use pipeline::config::{Cleanup, IngestConfig, Trigger};
 use pipeline::embedded::Cluster;
 use pipeline::sink::WriteMode;
 use scenario::{database, Overrides, ScenarioFile};
@@ -35,6 +35,8 @@ enum Command {
     Ingest(IngestArgs),
     /// Turn a manifest and the database into report.md and summary.json.
     Report(ReportArgs),
+    /// Measure the speed bar: PostgreSQL's own COPY vs sluice, latency, memory, CPU.
+    Bench(BenchArgs),
     /// Manage the embedded PostgreSQL.
     Db {
         #[command(subcommand)]
@@ -135,6 +137,12 @@ struct IngestArgs {
     /// Give up after the database was unreachable this long.
     #[arg(long, env = "SLUICE_RETRY_DEADLINE", value_parser = humantime::parse_duration)]
     retry_deadline: Option<Duration>,
+    /// After a file's batch commits: keep, archive (to INPUT/archive or --archive) or delete it.
+    #[arg(long, env = "SLUICE_CLEANUP")]
+    cleanup: Option<Cleanup>,
+    /// Archive folder for --cleanup archive.
+    #[arg(long, env = "SLUICE_ARCHIVE")]
+    archive: Option<PathBuf>,
     /// Exit non-zero when rows were rejected or files quarantined.
     #[arg(long)]
     fail_on_rejects: bool,
@@ -154,6 +162,30 @@ struct ReportArgs {
     /// Target table.
     #[arg(long, default_value = "events")]
     table: String,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Rows for the throughput measurements.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    #[arg(long, default_value_t = 1000)]
+    rows_per_file: u32,
+    /// Rows per second of the steady load for the latency measurements.
+    #[arg(long, default_value_t = 10_000)]
+    load_rows_per_s: u32,
+    /// Seconds of steady load.
+    #[arg(long, default_value_t = 20)]
+    load_seconds: u64,
+    /// Small files waiting at start for the backlog measurement (0 skips it).
+    #[arg(long, default_value_t = 20_000)]
+    backlog_files: u64,
+    /// PostgreSQL URL (needs CREATE DATABASE); the embedded server when absent.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Work folder (generated files, bench.json).
+    #[arg(long, default_value = "runs/bench")]
+    work_dir: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +233,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Generate(args) => generate(args).await,
         Command::Ingest(args) => ingest(args).await,
         Command::Report(args) => report(args).await,
+        Command::Bench(args) => bench(args).await,
         Command::Db { action } => db(action),
     }
 }
@@ -363,6 +396,12 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     if let Some(write_mode) = args.write_mode {
         config.write_mode = write_mode;
     }
+    if let Some(cleanup) = args.cleanup {
+        config.cleanup = cleanup;
+    }
+    if let Some(archive) = args.archive {
+        config.archive = Some(archive);
+    }
     if let Some(deadline) = args.retry_deadline {
         config.retry.deadline = deadline;
     }
@@ -397,10 +436,31 @@ async fn report(args: ReportArgs) -> Result<ExitCode> {
         run: None,
         optimized_build: !cfg!(debug_assertions),
         database_is_local: database.target.is_local(),
+        latency_target_ms: None,
     };
     let summary = reporter::report(&client, &request).await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     println!("report: {}", args.out.join("report.md").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let options = scenario::bench::BenchOptions {
+        rows: args.rows,
+        rows_per_file: args.rows_per_file,
+        database_url: args.database_url,
+        work_dir: args.work_dir.clone(),
+        load_seconds: args.load_seconds,
+        load_rows_per_s: args.load_rows_per_s,
+        backlog_files: args.backlog_files,
+        optimized_build: !cfg!(debug_assertions),
+    };
+    let report = scenario::bench::bench(&options).await?;
+    let json = args.work_dir.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    println!("{}", report.markdown());
+    println!("figures: {}", json.display());
     Ok(ExitCode::SUCCESS)
 }
 

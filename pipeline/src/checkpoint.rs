@@ -423,16 +423,17 @@ mod tests {
     #[test]
     fn recovery_decisions() {
         let p5 = plan(5, &["a.csv"]);
-        // (plan, logged_through, committed in db after log, db max) → (record, replay, next)
-        let cases: Vec<(
-            Option<&Plan>,
+        /// (plan, logged_through, committed in db after log, db max) → (recorded, replayed, next id)
+        type Case<'a> = (
+            Option<&'a Plan>,
             Option<u64>,
             Vec<CommittedBatch>,
             Option<u64>,
             usize,
             bool,
             u64,
-        )> = vec![
+        );
+        let cases: Vec<Case<'_>> = vec![
             // fresh folder, empty database
             (None, None, vec![], None, 0, false, 1),
             // plan written, crash before commit: replay it

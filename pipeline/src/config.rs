@@ -60,6 +60,33 @@ impl std::fmt::Display for Trigger {
     }
 }
 
+/// What happens to an input file after its batch commits (Spark's `cleanSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cleanup {
+    /// Leave it where it is (its name is remembered as processed).
+    #[default]
+    Keep,
+    /// Move it to the archive folder.
+    Archive,
+    /// Delete it.
+    Delete,
+}
+
+impl FromStr for Cleanup {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "keep" => Ok(Self::Keep),
+            "archive" => Ok(Self::Archive),
+            "delete" => Ok(Self::Delete),
+            other => Err(format!(
+                "unknown cleanup `{other}`: use keep, archive or delete"
+            )),
+        }
+    }
+}
+
 /// Retry of a batch when the database is unreachable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -109,6 +136,10 @@ pub struct IngestConfig {
     pub checkpoint: PathBuf,
     /// Where unreadable files go, with a reason file; default `<input>/quarantine`.
     pub quarantine: Option<PathBuf>,
+    /// What to do with a file once its batch committed.
+    pub cleanup: Cleanup,
+    /// Archive folder for `cleanup = "archive"`; default `<input>/archive`.
+    pub archive: Option<PathBuf>,
     pub trigger: Trigger,
     pub max_files_per_trigger: usize,
     /// Cap on rows per batch, estimated from file sizes before reading.
@@ -142,6 +173,8 @@ impl Default for IngestConfig {
             glob: "*.csv".into(),
             checkpoint: PathBuf::from("checkpoints").join("default"),
             quarantine: None,
+            cleanup: Cleanup::Keep,
+            archive: None,
             trigger: Trigger::Interval(Duration::from_secs(10)),
             max_files_per_trigger: 1000,
             max_rows_per_trigger: None,
@@ -165,6 +198,12 @@ impl IngestConfig {
         self.quarantine
             .clone()
             .unwrap_or_else(|| self.input.join("quarantine"))
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.archive
+            .clone()
+            .unwrap_or_else(|| self.input.join("archive"))
     }
 
     pub fn limits(&self) -> ParseLimits {

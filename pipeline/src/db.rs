@@ -101,6 +101,22 @@ impl DbTarget {
         Ok(Self { config, display })
     }
 
+    /// The same server and credentials, another database.
+    pub fn with_database(&self, database: &str) -> Self {
+        let mut config = self.config.clone();
+        config.dbname(database);
+        let display = match self.display.rfind('/') {
+            Some(slash) if slash > self.display.find("://").map_or(0, |i| i + 2) => {
+                let query = self.display[slash..]
+                    .find('?')
+                    .map_or("", |q| &self.display[slash + q..]);
+                format!("{}/{database}{query}", &self.display[..slash])
+            }
+            _ => format!("{} dbname={database}", self.display),
+        };
+        Self { config, display }
+    }
+
     /// The URL with its password replaced by `***`.
     pub fn display(&self) -> &str {
         &self.display

@@ -49,6 +49,9 @@ pub struct Discovery {
     pending: BTreeMap<(i64, String), PlannedFile>,
     /// Names pending or handed to a batch: never queued twice.
     known: HashSet<String>,
+    /// Processed files still in the folder (a crash came between the commit
+    /// and their clean-up): handed to the driver by `take_leftovers`.
+    leftovers: Vec<String>,
     signals: mpsc::UnboundedReceiver<Signal>,
     queued: Vec<Signal>,
     _watcher: Option<RecommendedWatcher>,
@@ -101,6 +104,7 @@ impl Discovery {
             matcher,
             pending: BTreeMap::new(),
             known: HashSet::new(),
+            leftovers: Vec::new(),
             signals,
             queued: Vec::new(),
             _watcher: watcher,
@@ -186,6 +190,11 @@ impl Discovery {
             taken.push(file);
         }
         taken
+    }
+
+    /// Processed files seen in the folder since the last call.
+    pub fn take_leftovers(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.leftovers)
     }
 
     /// Marks names as handed to a batch (a replayed plan) so they are never queued.

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{self, BatchContext, BatchError, BatchOutcome};
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CommittedBatch, Plan, FORMAT_VERSION};
-use crate::config::{IngestConfig, Trigger};
+use crate::config::{Cleanup, IngestConfig, Trigger};
 use crate::db::{self, DbError, DbTarget};
 use crate::discover::{now_us, DiscoverError, Discovery};
 use crate::schema::{SchemaError, TableSchema};
@@ -227,6 +227,8 @@ impl Runner<'_> {
         self.next_batch_id = recovery.next_batch_id;
         let checkpoint = &self.checkpoint;
         self.discovery.list(|name| checkpoint.is_processed(name))?;
+        // Files committed before a crash but not yet cleaned up.
+        clean_up(self.config, &self.discovery.take_leftovers());
         if let Some(plan) = recovery.replay {
             tracing::info!(
                 batch = plan.batch_id,
@@ -307,6 +309,7 @@ impl Runner<'_> {
         if rescan || last_listing.elapsed() >= self.config.listing_interval {
             self.discovery.list(|name| checkpoint.is_processed(name))?;
             *last_listing = Instant::now();
+            clean_up(self.config, &self.discovery.take_leftovers());
         }
         self.observer.backlog(self.discovery.pending_len());
         Ok(())
@@ -368,6 +371,13 @@ impl Runner<'_> {
             self.bytes_per_row = bytes as f64 / outcome.rows_read as f64;
         }
         move_quarantined(&self.config.input, &self.config.quarantine_dir(), &outcome);
+        let ingested: Vec<String> = outcome
+            .files
+            .iter()
+            .filter(|f| f.quarantined.is_none())
+            .map(|f| f.name.clone())
+            .collect();
+        clean_up(self.config, &ingested);
         self.summary.add(&outcome);
         self.observer.batch_committed(&outcome);
         Ok(())
@@ -402,6 +412,29 @@ impl Runner<'_> {
                     })
                 }
                 Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// Archives or deletes committed files. Runs only after the commit (and the
+/// log write), so a crash never loses a file whose rows are not in the database.
+fn clean_up(config: &IngestConfig, names: &[String]) {
+    if config.cleanup == Cleanup::Keep || names.is_empty() {
+        return;
+    }
+    let archive = config.archive_dir();
+    for name in names {
+        let source = config.input.join(name);
+        let done = match config.cleanup {
+            Cleanup::Keep => Ok(()),
+            Cleanup::Delete => std::fs::remove_file(&source),
+            Cleanup::Archive => std::fs::create_dir_all(&archive)
+                .and_then(|()| std::fs::rename(&source, archive.join(name))),
+        };
+        if let Err(error) = done {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = %name, %error, cleanup = ?config.cleanup, "could not clean up a committed file");
             }
         }
     }

@@ -209,6 +209,12 @@ impl Cluster {
     /// to the one already running. Only a server started here is stopped when
     /// the handle drops.
     pub fn start(&self) -> Result<EmbeddedPostgres, EmbeddedError> {
+        self.start_on(None)
+    }
+
+    /// Like [`Cluster::start`], on a given port (a restart after an outage
+    /// keeps its clients' URL), or a free one.
+    pub fn start_on(&self, port: Option<u16>) -> Result<EmbeddedPostgres, EmbeddedError> {
         self.init()?;
         if let Some(port) = self.running_port() {
             return Ok(EmbeddedPostgres {
@@ -217,11 +223,14 @@ impl Cluster {
                 owned: false,
             });
         }
-        let port = free_port().map_err(|source| EmbeddedError::Io {
-            context: "cannot find a free loopback port",
-            path: PathBuf::from("127.0.0.1"),
-            source,
-        })?;
+        let port = match port {
+            Some(port) => port,
+            None => free_port().map_err(|source| EmbeddedError::Io {
+                context: "cannot find a free loopback port",
+                path: PathBuf::from("127.0.0.1"),
+                source,
+            })?,
+        };
         let mut pg_ctl = self.command("pg_ctl");
         pg_ctl
             .arg("start")
@@ -369,6 +378,12 @@ impl EmbeddedPostgres {
 
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
+    }
+
+    /// PID of the postmaster (its children are the server's other processes).
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let pid_file = std::fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
+        pid_file.lines().next()?.trim().parse().ok()
     }
 
     /// Whether dropping this handle stops the server.

@@ -534,7 +534,8 @@ fn raw_text(record: &csv::ByteRecord, limit: usize) -> String {
     if out.last() == Some(&b'\n') {
         out.pop();
     }
-    let mut text = String::from_utf8_lossy(&out).into_owned();
+    // PostgreSQL text cannot hold NUL: keep it visible as `\0`.
+    let mut text = String::from_utf8_lossy(&out).replace('\0', "\\0");
     if text.len() > limit {
         let mut end = limit;
         while !text.is_char_boundary(end) {

@@ -219,7 +219,22 @@ pub fn build_summary(
         run,
         optimized_build: request.optimized_build,
         notes,
+        charts: Vec::new(),
     }
+}
+
+/// Server clock − local clock in µs, as [`build_summary`] subtracts it from
+/// commit times: 0 for a local database or when the offset could not be
+/// measured.
+pub fn clock_offset_us(request: &ReportRequest, gathered: &Gathered) -> i64 {
+    if request.database_is_local {
+        return 0;
+    }
+    gathered
+        .clock_samples
+        .as_deref()
+        .and_then(estimate_offset)
+        .map_or(0, |e| e.offset_us)
 }
 
 fn seconds_between(from_us: Option<i64>, to_us: Option<i64>) -> f64 {
@@ -249,6 +264,7 @@ pub(crate) mod tests {
             run: None,
             optimized_build: true,
             database_is_local: true,
+            latency_target_ms: None,
         }
     }
 
@@ -362,6 +378,8 @@ pub(crate) mod tests {
         let s = build_summary(&req, &facts, &gathered, "t".into());
         assert!(s.clock.applied && !s.clock.local);
         assert_eq!(s.clock.offset_ms, 1000.0);
+        assert_eq!(clock_offset_us(&req, &gathered), 1_000_000);
+        assert_eq!(clock_offset_us(&request(), &gathered), 0);
         assert_eq!(s.clock.uncertainty_ms, 1.0);
         assert!((s.latency_ms.p50 - 250.0).abs() < 0.5);
         assert_eq!(s.span.last_commit_us, Some(2_500_000));

@@ -61,6 +61,14 @@ pub enum ReportError {
         /// The I/O error.
         error: std::io::Error,
     },
+    /// A chart could not be drawn (the report itself is still written).
+    #[error("could not draw the chart `{}`: {detail}", path.display())]
+    Chart {
+        /// The chart's path.
+        path: PathBuf,
+        /// What the drawing library said.
+        detail: String,
+    },
     /// `summary.json` could not be serialised (a non-finite number slipped in).
     #[error("could not serialise summary.json: {0}")]
     Json(#[from] serde_json::Error),

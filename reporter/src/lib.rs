@@ -1,6 +1,7 @@
 //! The sluice reporter: what the generator says it wrote (the manifest) and
 //! what the database holds, turned into a performance report for a person
-//! (`report.md`) and the same figures for machines (`summary.json`).
+//! (`report.md`, with SVG charts beside it) and the same figures for machines
+//! (`summary.json`).
 //!
 //! The database is the only source of truth for what arrived and when: the
 //! reporter counts rows in the target table, reads each row's commit time
@@ -34,6 +35,9 @@
 //! - [`assemble`]: manifest facts + database facts → [`Summary`] (pure).
 //! - [`summary`]: the `summary.json` structure.
 //! - [`markdown`]: `report.md`, rendered from the [`Summary`].
+//! - [`series`]: the numbers behind the charts (pure): moving averages,
+//!   rolling percentiles, histogram bins, the CDF, throughput buckets.
+//! - [`charts`]: draws them as SVG files next to `report.md`.
 //!
 //! # Example
 //!
@@ -52,11 +56,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub mod assemble;
+pub mod charts;
 pub mod clock;
 pub mod error;
 pub mod gather;
 pub mod manifest;
 pub mod markdown;
+pub mod series;
 pub mod stats;
 pub mod summary;
 
@@ -88,12 +94,15 @@ pub struct ReportRequest {
     /// socket): file and commit times share one clock, so no offset is
     /// measured. Otherwise the offset is measured and subtracted.
     pub database_is_local: bool,
+    /// Latency target (ms), drawn as a line on the latency-over-time chart;
+    /// `None` draws no target.
+    pub latency_target_ms: Option<f64>,
 }
 
 impl ReportRequest {
     /// A request with the defaults: table `events`, rejects `events_rejects`,
     /// no run context, optimised build as compiled (`debug_assertions` off),
-    /// local database.
+    /// local database, no latency target.
     pub fn new(manifest_path: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Self {
         ReportRequest {
             manifest_path: manifest_path.into(),
@@ -103,6 +112,7 @@ impl ReportRequest {
             run: None,
             optimized_build: !cfg!(debug_assertions),
             database_is_local: true,
+            latency_target_ms: None,
         }
     }
 }
@@ -124,8 +134,9 @@ pub struct RunContext {
     pub pipeline: Option<serde_json::Value>,
 }
 
-/// Gathers everything, computes the figures, writes `out_dir/report.md` and
-/// `out_dir/summary.json` (creating `out_dir`), and returns the summary.
+/// Gathers everything, computes the figures, writes `out_dir/report.md`,
+/// `out_dir/summary.json` and the charts (creating `out_dir`), and returns
+/// the summary.
 ///
 /// Fails when the manifest is missing, unreadable or empty, when the target
 /// table does not exist, when a query fails, or when the files cannot be
@@ -145,9 +156,46 @@ pub async fn report(
     )
     .await?;
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let summary = assemble::build_summary(request, &facts, &gathered, generated_at);
-    write_outputs(&request.out_dir, &summary)?;
+    let mut summary = assemble::build_summary(request, &facts, &gathered, generated_at);
+    let chart_input = series::ChartInput::from_run(
+        &facts,
+        &gathered.groups,
+        assemble::clock_offset_us(request, &gathered),
+    );
+    write_report(
+        &request.out_dir,
+        &mut summary,
+        &chart_input,
+        request.latency_target_ms,
+    )?;
     Ok(summary)
+}
+
+/// Writes the charts (when there is latency data; a chart that cannot be
+/// drawn becomes a note), lists them in the summary, then writes `report.md`
+/// and `summary.json` with [`write_outputs`]. Charts of an earlier report in
+/// `out_dir` that this one did not draw are removed.
+pub fn write_report(
+    out_dir: &Path,
+    summary: &mut Summary,
+    chart_input: &series::ChartInput,
+    latency_target_ms: Option<f64>,
+) -> Result<(), ReportError> {
+    create_out_dir(out_dir)?;
+    let (written, notes) =
+        charts::write_all(out_dir, chart_input, &summary.latency_ms, latency_target_ms);
+    charts::remove_stale(out_dir, &written);
+    summary.charts = written;
+    summary.notes.extend(notes);
+    write_outputs(out_dir, summary)
+}
+
+fn create_out_dir(out_dir: &Path) -> Result<(), ReportError> {
+    fs::create_dir_all(out_dir).map_err(|error| ReportError::Io {
+        action: "create the report directory",
+        path: out_dir.to_path_buf(),
+        error,
+    })
 }
 
 /// Writes `report.md` and `summary.json` into `out_dir`, creating it.
@@ -155,11 +203,7 @@ pub async fn report(
 /// Each file is written to a temporary name and renamed, so a reader (or a
 /// crash) never sees half a report.
 pub fn write_outputs(out_dir: &Path, summary: &Summary) -> Result<(), ReportError> {
-    fs::create_dir_all(out_dir).map_err(|error| ReportError::Io {
-        action: "create the report directory",
-        path: out_dir.to_path_buf(),
-        error,
-    })?;
+    create_out_dir(out_dir)?;
     let mut json = serde_json::to_string_pretty(summary)?;
     json.push('\n');
     write_atomic(&out_dir.join(SUMMARY_FILE), json.as_bytes())?;
@@ -169,7 +213,7 @@ pub fn write_outputs(out_dir: &Path, summary: &Summary) -> Result<(), ReportErro
     )
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -224,5 +268,52 @@ mod tests {
         assert_eq!(r.rejects_table, "events_rejects");
         assert!(r.database_is_local);
         assert!(r.run.is_none());
+        assert_eq!(r.latency_target_ms, None);
+    }
+
+    #[test]
+    fn writes_charts_and_links_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let (facts, gathered) = scenario();
+        let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let input = series::ChartInput::from_run(&facts, &gathered.groups, 0);
+        write_report(&out, &mut summary, &input, Some(400.0)).unwrap();
+        assert_eq!(summary.charts.len(), 5);
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join(SUMMARY_FILE)).unwrap()).unwrap();
+        assert_eq!(
+            json["charts"],
+            serde_json::json!([
+                "latency_over_time.svg",
+                "latency_histogram.svg",
+                "latency_percentiles_over_time.svg",
+                "latency_cdf.svg",
+                "throughput.svg"
+            ])
+        );
+        let md = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+        assert!(md.contains("## Charts"));
+        for chart in &summary.charts {
+            assert!(md.contains(&format!("]({chart})")), "{chart} not linked");
+            let svg = fs::read_to_string(out.join(chart)).unwrap();
+            assert!(svg.contains("<text"), "{chart} has no text");
+        }
+        assert!(md.contains("![Latency over time](latency_over_time.svg)"));
+
+        // The same folder reported again with no latency data: no charts,
+        // the old ones removed, and the report says why.
+        let mut gathered = gathered;
+        gathered.groups.clear();
+        gathered.found = 0;
+        gathered.distinct_keys = 0;
+        let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let input = series::ChartInput::from_run(&facts, &gathered.groups, 0);
+        write_report(&out, &mut summary, &input, None).unwrap();
+        assert!(summary.charts.is_empty());
+        assert!(!out.join("latency_over_time.svg").exists());
+        let md = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+        assert!(md.contains("No charts: no latency was measured"));
+        assert!(!md.contains(".svg)"));
     }
 }

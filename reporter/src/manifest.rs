@@ -26,6 +26,8 @@ pub struct ManifestFacts {
     pub created_at_us: HashMap<String, i64>,
     /// Expected rows per file name.
     pub expected_per_file: HashMap<String, u64>,
+    /// Generated rows (`rows`) per file name: the offered load over time.
+    pub generated_per_file: HashMap<String, u64>,
     /// Sum of `rows`.
     pub generated: u64,
     /// Sum of `rows − dup_rows − bad_rows`.
@@ -60,6 +62,7 @@ impl ManifestFacts {
                 facts.created_at_us.insert(e.file.clone(), e.created_at_us);
             }
             *facts.expected_per_file.entry(e.file.clone()).or_default() += e.expected_rows();
+            *facts.generated_per_file.entry(e.file.clone()).or_default() += e.rows;
             facts.first_created_us = Some(
                 facts
                     .first_created_us
@@ -204,6 +207,7 @@ pub(crate) mod tests {
         assert_eq!(facts.last_created_us, Some(3_000_000));
         assert_eq!(facts.expected_per_file["events-000002.csv"], 43);
         assert_eq!(facts.expected_per_file["events-000003.csv"], 0);
+        assert_eq!(facts.generated_per_file["events-000002.csv"], 50);
         assert_eq!(facts.interval_us, None);
     }
 
@@ -215,6 +219,7 @@ pub(crate) mod tests {
         assert_eq!(facts.files, vec!["events-000001.csv".to_string()]);
         assert_eq!(facts.created_at_us["events-000001.csv"], 1_000_000);
         assert_eq!(facts.generated, 10);
+        assert_eq!(facts.generated_per_file["events-000001.csv"], 10);
     }
 
     #[test]

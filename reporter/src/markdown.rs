@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use crate::charts::CHARTS;
 use crate::summary::Summary;
 
 /// Commit-time source names as they appear in `summary.json`.
@@ -123,6 +124,7 @@ pub fn render(s: &Summary) -> String {
     integrity(&mut md, s);
     latency(&mut md, s);
     throughput(&mut md, s);
+    charts(&mut md, s);
     batches(&mut md, s);
     clock(&mut md, s);
     notes(&mut md, s);
@@ -618,6 +620,34 @@ fn throughput(md: &mut String, s: &Summary) {
     key_value_table(md, ("Figure", "Value"), &rows);
 }
 
+/// The SVG charts beside the report, linked by relative path so the folder
+/// can be moved or published as a whole.
+fn charts(md: &mut String, s: &Summary) {
+    let _ = writeln!(md, "## Charts\n");
+    if s.charts.is_empty() {
+        let _ = if s.latency_ms.count == 0 {
+            writeln!(
+                md,
+                "No charts: no latency was measured (0 rows with a commit time), so there is \
+                 nothing to plot.\n"
+            )
+        } else {
+            writeln!(md, "No charts were written with this report.\n")
+        };
+        return;
+    }
+    for file in &s.charts {
+        match CHARTS.iter().find(|c| c.file == file.as_str()) {
+            Some(info) => {
+                let _ = writeln!(md, "![{}]({file})\n\n*{}*\n", info.alt, info.caption);
+            }
+            None => {
+                let _ = writeln!(md, "![{file}]({file})\n");
+            }
+        }
+    }
+}
+
 fn batches(md: &mut String, s: &Summary) {
     let b = &s.batches;
     let _ = writeln!(md, "## Batches\n");
@@ -854,6 +884,34 @@ mod tests {
         s.clock.samples = 5;
         let md = render(&s);
         assert!(md.contains("12.500 ms behind this host's (± 0.250 ms"));
+    }
+
+    #[test]
+    fn charts_are_embedded_with_captions() {
+        let mut s = sample();
+        s.latency_ms.count = 10;
+        s.charts = CHARTS.iter().map(|c| c.file.to_string()).collect();
+        let md = render(&s);
+        let section = md.find("## Charts").unwrap();
+        assert!(section > md.find("## Throughput").unwrap());
+        assert!(section < md.find("## Batches").unwrap());
+        assert!(md.contains("![Latency over time](latency_over_time.svg)\n\n*Latency of each"));
+        assert!(md.contains("![Latency histogram](latency_histogram.svg)"));
+        assert!(md.contains("![Latency percentiles over time](latency_percentiles_over_time.svg)"));
+        assert!(md.contains("![Latency cumulative distribution](latency_cdf.svg)"));
+        assert!(md.contains("![Throughput over time](throughput.svg)"));
+        assert_eq!(md.matches("](").count(), 5);
+    }
+
+    #[test]
+    fn no_charts_without_latency() {
+        let s = sample();
+        let md = render(&s);
+        assert!(md.contains("## Charts\n\nNo charts: no latency was measured (0 rows"));
+        assert!(!md.contains(".svg"));
+        let mut s = sample();
+        s.latency_ms.count = 3;
+        assert!(render(&s).contains("No charts were written with this report."));
     }
 
     #[test]

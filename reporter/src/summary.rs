@@ -66,6 +66,11 @@ pub struct Summary {
     /// Caveats found while gathering (missing optional tables, rows without a
     /// commit time, ...), each a full sentence.
     pub notes: Vec<String>,
+    /// SVG charts written next to `report.md` (file names, relative to it),
+    /// in the order the report shows them; empty when no latency was
+    /// measured. Absent from summaries written before charts existed.
+    #[serde(default)]
+    pub charts: Vec<String>,
 }
 
 /// Row figures. See the crate documentation for the exact definitions.
@@ -325,6 +330,7 @@ pub(crate) mod tests {
             run: None,
             optimized_build: true,
             notes: vec![],
+            charts: vec![],
         }
     }
 
@@ -357,6 +363,7 @@ pub(crate) mod tests {
                 "batches",
                 "clock",
                 "optimized_build",
+                "charts",
             ],
         );
         has_all(
@@ -413,6 +420,18 @@ pub(crate) mod tests {
         let text = serde_json::to_string_pretty(&s).unwrap();
         let back: Summary = serde_json::from_str(&text).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn charts_are_listed_and_optional() {
+        let mut s = sample();
+        s.charts = vec!["latency_over_time.svg".into()];
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["charts"], serde_json::json!(["latency_over_time.svg"]));
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("charts");
+        let back: Summary = serde_json::from_value(old).unwrap();
+        assert!(back.charts.is_empty());
     }
 
     #[test]

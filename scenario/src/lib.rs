@@ -5,8 +5,10 @@
 //! given, see [`database`]), the pipeline and the generator, waits for the
 //! pipeline to drain, and has the reporter write `runs/<run-id>/`.
 
+pub mod bench;
 pub mod database;
 mod progress;
+pub mod resources;
 pub mod run;
 mod scenario_file;
 

@@ -198,6 +198,7 @@ pub async fn run(
         }),
         optimized_build,
         database_is_local: database.target.is_local(),
+        latency_target_ms: None,
     };
     let summary = reporter::report(&client, &request).await?;
     Ok(RunOutcome {

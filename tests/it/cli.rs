@@ -142,30 +142,49 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
         .contains("Latency"));
 }
 
-/// SIGKILL at random instants while files arrive; every restart resumes;
-/// at the end every valid row is there once and no row was rewritten.
+/// SIGKILL at random instants while files keep arriving (25 kills, spread
+/// over start-up, discovery, planning, parsing, the COPY and the commit);
+/// every restart resumes; at the end every valid row is there once and every
+/// file was committed in exactly one batch.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_repeated_kill_9_with_exactly_once_effect() {
+    const KILLS: usize = 25;
+    const FILES: u64 = 150;
     let scratch = Scratch::new();
     let input = scratch.input();
-    let generated =
-        crate::support::generate_into(&input, &scratch.path("manifest.jsonl"), 120, 0.03, 0.02);
     let seed: u64 = std::env::var("SLUICE_KILL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand_seed);
     println!("kill schedule seed: {seed} (replay with SLUICE_KILL_SEED={seed})");
+    let generator = {
+        let config = generator::GeneratorConfig {
+            interval: Duration::from_millis(40),
+            dup_rate: 0.03,
+            bad_rate: 0.02,
+            ..crate::support::generator_config(&input, &scratch.path("manifest.jsonl"), FILES)
+        };
+        std::thread::spawn(move || {
+            generator::generate(
+                &config,
+                &std::sync::atomic::AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .unwrap()
+        })
+    };
     let mut state = seed;
     let mut kills = 0;
-    for _ in 0..8 {
+    let mut schedule = Vec::new();
+    while kills < KILLS {
         let mut child = sluice()
             .args([
                 "ingest",
                 "--trigger",
                 "continuous",
                 "--max-files-per-trigger",
-                "5",
+                "3",
                 "--batch-size",
                 "7",
             ])
@@ -181,14 +200,19 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
         state = state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let delay = Duration::from_millis(150 + (state >> 33) % 700);
+        let delay = Duration::from_millis(60 + (state >> 33) % 400);
         tokio::time::sleep(delay).await;
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            kills += 1;
-        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "a continuous ingest exits only when told to"
+        );
+        child.kill().unwrap();
         child.wait().unwrap();
+        kills += 1;
+        schedule.push(delay.as_millis());
     }
+    println!("kill delays (ms after each start): {schedule:?}");
+    let generated = generator.join().unwrap();
     run_ok(
         sluice()
             .args([
@@ -203,7 +227,10 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
             .arg("--checkpoint")
             .arg(scratch.path("checkpoint")),
     );
-    println!("kills: {kills}");
+    println!(
+        "kills survived: {kills}, files: {}, rows expected: {}",
+        generated.files, generated.expected_rows
+    );
     let client = scratch.client().await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM events").await,
@@ -213,14 +240,14 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
         count(&client, "SELECT count(*) FROM events_rejects").await,
         generated.bad_rows as i64
     );
-    // Every file committed exactly once across all batches.
+    // Every file committed in exactly one batch.
     assert_eq!(
         count(
             &client,
             "SELECT count(*) FROM sluice_batches, jsonb_array_elements(files) f"
         )
         .await,
-        120
+        FILES as i64
     );
     assert_eq!(
         count(
@@ -228,7 +255,7 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
             "SELECT count(DISTINCT f->>'name') FROM sluice_batches, jsonb_array_elements(files) f"
         )
         .await,
-        120
+        FILES as i64
     );
 }
 
@@ -238,4 +265,166 @@ fn rand_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_password_never_appears_in_output_logs_or_reports() {
+    const SECRET: &str = "Sup3r-s3cret-pw";
+    let scratch = Scratch::new();
+    let client = scratch.client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE app LOGIN SUPERUSER PASSWORD '{SECRET}'"
+        ))
+        .await
+        .unwrap();
+    let url = format!(
+        "postgres://app:{SECRET}@127.0.0.1:{}/sluice",
+        scratch.server.port()
+    );
+    let input = scratch.input();
+    let manifest = scratch.path("manifest.jsonl");
+    crate::support::generate_into(&input, &manifest, 3, 0.0, 0.3);
+    let mut seen = String::new();
+    for args in [
+        vec![
+            "ingest",
+            "--trigger",
+            "available-now",
+            "--database-url",
+            &url,
+        ],
+        vec!["report", "--database-url", &url],
+    ] {
+        let mut command = sluice();
+        command.args(&args).env("RUST_LOG", "debug");
+        if args[0] == "ingest" {
+            command
+                .arg("--input")
+                .arg(&input)
+                .arg("--checkpoint")
+                .arg(scratch.path("checkpoint"));
+        } else {
+            command
+                .arg("--manifest")
+                .arg(&manifest)
+                .arg("--out")
+                .arg(scratch.path("report"));
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        seen.push_str(&String::from_utf8_lossy(&output.stdout));
+        seen.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    // A failure names the server without the password.
+    let unreachable = format!("postgres://app:{SECRET}@127.0.0.1:1/sluice");
+    let output = sluice()
+        .args([
+            "ingest",
+            "--trigger",
+            "available-now",
+            "--retry-deadline",
+            "1s",
+            "--database-url",
+            &unreachable,
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--checkpoint")
+        .arg(scratch.path("checkpoint-2"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("postgres://app:***@127.0.0.1:1/sluice"),
+        "{stderr}"
+    );
+    seen.push_str(&stderr);
+    for file in ["report.md", "summary.json"] {
+        seen.push_str(&std::fs::read_to_string(scratch.path("report").join(file)).unwrap());
+    }
+    assert!(seen.contains("rows"), "the outputs were captured");
+    assert!(!seen.contains(SECRET), "the password leaked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_archives_or_deletes_only_committed_files() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    crate::support::write_file(&input, "bad-header.csv", "nope\n1\n");
+    crate::support::generate_into(&input, &scratch.path("manifest.jsonl"), 3, 0.0, 0.0);
+    run_ok(
+        sluice()
+            .args([
+                "ingest",
+                "--trigger",
+                "available-now",
+                "--cleanup",
+                "archive",
+                "--database-url",
+                &scratch.url(),
+            ])
+            .arg("--input")
+            .arg(&input)
+            .arg("--checkpoint")
+            .arg(scratch.path("checkpoint")),
+    );
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&input), ["archive", "quarantine"]);
+    assert_eq!(
+        names(&input.join("archive")),
+        [
+            "events-000001.csv",
+            "events-000002.csv",
+            "events-000003.csv"
+        ]
+    );
+    assert_eq!(
+        names(&input.join("quarantine")),
+        ["bad-header.csv", "bad-header.csv.reason.txt"]
+    );
+
+    crate::support::generate_into(
+        &scratch.path("more"),
+        &scratch.path("more.jsonl"),
+        2,
+        0.0,
+        0.0,
+    );
+    for name in ["events-000001.csv", "events-000002.csv"] {
+        std::fs::rename(
+            scratch.path("more").join(name),
+            input.join(format!("more-{name}")),
+        )
+        .unwrap();
+    }
+    run_ok(
+        sluice()
+            .args([
+                "ingest",
+                "--trigger",
+                "available-now",
+                "--cleanup",
+                "delete",
+                "--database-url",
+                &scratch.url(),
+            ])
+            .arg("--input")
+            .arg(&input)
+            .arg("--checkpoint")
+            .arg(scratch.path("checkpoint")),
+    );
+    assert_eq!(names(&input), ["archive", "quarantine"]);
 }

@@ -5,6 +5,8 @@
 mod support;
 
 mod cli;
+mod hostile;
 mod ingest;
+mod outage;
 mod recovery;
 mod report;

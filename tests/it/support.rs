@@ -96,6 +96,17 @@ pub fn generate_into(
     bad_rate: f64,
 ) -> GeneratorSummary {
     let config = GeneratorConfig {
+        dup_rate,
+        bad_rate,
+        ..generator_config(dir, manifest, files)
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    generator::generate(&config, &AtomicBool::new(false), &mut |_| {}).unwrap()
+}
+
+/// 20–40 rows per file, a file every 2 ms, fixed seed, ids prefixed `t-`.
+pub fn generator_config(dir: &Path, manifest: &Path, files: u64) -> GeneratorConfig {
+    GeneratorConfig {
         out_dir: dir.to_path_buf(),
         manifest_path: manifest.to_path_buf(),
         file_prefix: "events".into(),
@@ -106,10 +117,9 @@ pub fn generate_into(
         duration: Duration::from_secs(1),
         max_files: Some(files),
         seed: 7,
-        dup_rate,
-        bad_rate,
-    };
-    generator::generate(&config, &AtomicBool::new(false), &mut |_| {}).unwrap()
+        dup_rate: 0.0,
+        bad_rate: 0.0,
+    }
 }
 
 /// Lets the unprivileged server user traverse a root-owned temp folder.

@@ -5,13 +5,10 @@
 //! The `WHERE … IS DISTINCT FROM` makes a replay of identical rows a no-op:
 //! the row keeps its first `xmin`, hence its first commit time.
 
-use std::pin::pin;
-
 use arrow::record_batch::RecordBatch;
 use deadpool_postgres::Object;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
-use super::encode::{copy_types, write_rows};
+use super::encode::copy_rows;
 use super::SinkError;
 use crate::db::DbError;
 use crate::schema::{TableSchema, SOURCE_FILE};
@@ -90,7 +87,6 @@ pub(super) async fn write(
     batch: &RecordBatch,
     batch_size: usize,
 ) -> Result<u64, SinkError> {
-    let types = copy_types(table);
     let mut start = 0;
     while start < batch.num_rows() {
         let end = (start + batch_size).min(batch.num_rows());
@@ -98,14 +94,9 @@ pub(super) async fn write(
             .copy_in(&statements.copy)
             .await
             .map_err(DbError::query("starting the COPY"))?;
-        let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
-        write_rows(writer.as_mut(), batch, table, start..end)
+        copy_rows(sink, batch, table, start..end)
             .await
             .map_err(SinkError::Encode)?;
-        writer
-            .finish()
-            .await
-            .map_err(DbError::query("finishing the COPY"))?;
         start = end;
     }
     let merge = client

@@ -7,10 +7,10 @@ use arrow::datatypes::{
     Decimal128Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
 use arrow::record_batch::RecordBatch;
-use bytes::BytesMut;
+use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Utc};
+use futures_util::SinkExt;
 use rust_decimal::Decimal;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
 use crate::schema::{ColumnType, TableSchema};
@@ -26,16 +26,6 @@ pub fn pg_type(ty: ColumnType) -> Type {
         ColumnType::Decimal { .. } => Type::NUMERIC,
         ColumnType::Timestamptz => Type::TIMESTAMPTZ,
     }
-}
-
-/// Types of a transformed batch: the columns, then source_file.
-pub fn copy_types(table: &TableSchema) -> Vec<Type> {
-    table
-        .columns
-        .iter()
-        .map(|c| pg_type(c.ty))
-        .chain([Type::TEXT])
-        .collect()
 }
 
 /// One value on its way to PostgreSQL.
@@ -104,32 +94,55 @@ fn cell(array: &dyn Array, ty: ColumnType, row: usize) -> Result<Cell<'_>, Strin
     })
 }
 
-/// Writes rows `range` of a transformed batch (target columns + source_file).
-pub async fn write_rows(
-    mut writer: std::pin::Pin<&mut BinaryCopyInWriter>,
+/// Signature, flags and header extension of PostgreSQL's binary COPY format.
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// Bytes buffered before a chunk is sent to the server.
+const SEND_THRESHOLD: usize = 1 << 20;
+
+/// Streams rows `range` of a transformed batch (target columns + source_file)
+/// as one binary COPY, encoding into large buffers: tokio-postgres'
+/// `BinaryCopyInWriter` sends every 4 KiB, which costs a round of the sink
+/// per few rows.
+pub async fn copy_rows(
+    sink: tokio_postgres::CopyInSink<Bytes>,
     batch: &RecordBatch,
     table: &TableSchema,
     range: std::ops::Range<usize>,
-) -> Result<(), EncodeError> {
+) -> Result<u64, EncodeError> {
     let types: Vec<ColumnType> = table
         .columns
         .iter()
         .map(|c| c.ty)
         .chain([ColumnType::Text])
         .collect();
-    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(types.len());
+    let pg_types: Vec<Type> = types.iter().map(|t| pg_type(*t)).collect();
+    let mut sink = std::pin::pin!(sink);
+    let mut buffer = BytesMut::with_capacity(SEND_THRESHOLD + 64 * 1024);
+    buffer.extend_from_slice(COPY_HEADER);
     for row in range {
-        cells.clear();
-        for (index, ty) in types.iter().enumerate() {
-            cells.push(cell(batch.column(index).as_ref(), *ty, row).map_err(EncodeError::Value)?);
+        buffer.put_i16(types.len() as i16);
+        for (index, (ty, pg)) in types.iter().zip(&pg_types).enumerate() {
+            let value = cell(batch.column(index).as_ref(), *ty, row).map_err(EncodeError::Value)?;
+            let at = buffer.len();
+            buffer.put_i32(0);
+            let length = match value
+                .to_sql(pg, &mut buffer)
+                .map_err(|e| EncodeError::Value(e.to_string()))?
+            {
+                IsNull::Yes => -1,
+                IsNull::No => (buffer.len() - at - 4) as i32,
+            };
+            buffer[at..at + 4].copy_from_slice(&length.to_be_bytes());
         }
-        writer
-            .as_mut()
-            .write_raw(cells.iter())
-            .await
-            .map_err(EncodeError::Db)?;
+        if buffer.len() >= SEND_THRESHOLD {
+            sink.send(buffer.split().freeze())
+                .await
+                .map_err(EncodeError::Db)?;
+        }
     }
-    Ok(())
+    buffer.put_i16(-1);
+    sink.send(buffer.freeze()).await.map_err(EncodeError::Db)?;
+    sink.as_mut().finish().await.map_err(EncodeError::Db)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,1089 @@
+//! SVG charts written next to `report.md`: latency over time, the latency
+//! histogram, percentiles over time, the cumulative distribution and
+//! throughput.
+//!
+//! Each chart is a function of plain data ([`LatencyPoint`]s, [`TimedRows`])
+//! and a path; the numbers come from [`crate::series`] (pure and tested), so
+//! this module only draws. Drawing uses `plotters`' SVG backend alone: text
+//! is written as SVG `<text>` elements that the viewer lays out with its own
+//! fonts, so no font library is linked. Each file is written to a temporary
+//! name and renamed, like the report itself.
+
+use std::path::Path;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::ReportError;
+use crate::markdown::fmt_decimal;
+use crate::series::{
+    cdf, histogram_bins, moving_average, rolling_centers, rolling_percentiles, rolling_window_s,
+    tail_cut, thin_scatter, throughput, throughput_bucket_s, ChartInput, LatencyPoint, TimedRows,
+    HISTOGRAM_TARGET_BINS, MAX_CDF_POINTS, MAX_ROLLING_CENTERS,
+};
+use crate::summary::LatencySummary;
+
+/// Latency of each (file, commit) group by file creation time, with a moving
+/// average and the target.
+pub const LATENCY_OVER_TIME: &str = "latency_over_time.svg";
+/// Histogram of row latencies with the mean and P95.
+pub const LATENCY_HISTOGRAM: &str = "latency_histogram.svg";
+/// P50, P95 and P99 per rolling window.
+pub const LATENCY_PERCENTILES_OVER_TIME: &str = "latency_percentiles_over_time.svg";
+/// Cumulative distribution of row latencies.
+pub const LATENCY_CDF: &str = "latency_cdf.svg";
+/// Generated and committed rows per second.
+pub const THROUGHPUT: &str = "throughput.svg";
+
+/// A chart as the report shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartInfo {
+    /// File name in the output directory.
+    pub file: &'static str,
+    /// The image's alternative text.
+    pub alt: &'static str,
+    /// One-line caption under the image.
+    pub caption: &'static str,
+}
+
+/// The charts, in the order the report shows them.
+pub const CHARTS: [ChartInfo; 5] = [
+    ChartInfo {
+        file: LATENCY_OVER_TIME,
+        alt: "Latency over time",
+        caption: "Latency of each file's rows (one point per file and commit) by when the file \
+                  was created, with a row-weighted moving average (and the target, when one was \
+                  set).",
+    },
+    ChartInfo {
+        file: LATENCY_HISTOGRAM,
+        alt: "Latency histogram",
+        caption: "How many rows had each latency, with the mean and P95 marked.",
+    },
+    ChartInfo {
+        file: LATENCY_PERCENTILES_OVER_TIME,
+        alt: "Latency percentiles over time",
+        caption: "P50, P95 and P99 of the rows of the files created in each rolling window: \
+                  whether the tail grows as the run goes on.",
+    },
+    ChartInfo {
+        file: LATENCY_CDF,
+        alt: "Latency cumulative distribution",
+        caption: "Share of rows committed within a given latency (read P-anything off the \
+                  y axis).",
+    },
+    ChartInfo {
+        file: THROUGHPUT,
+        alt: "Throughput over time",
+        caption: "Rows per second generated (manifest rows at file creation) and committed \
+                  (found rows at commit time); committed excludes rejected and repeated rows.",
+    },
+];
+
+/// Width of every chart, px.
+pub const WIDTH: u32 = 1000;
+/// Height of every chart, px.
+pub const HEIGHT: u32 = 560;
+
+const FONT: &str = "sans-serif";
+const TITLE_SIZE: f64 = 24.0;
+const DESC_SIZE: f64 = 18.0;
+const TICK_SIZE: f64 = 15.0;
+const LEGEND_SIZE: f64 = 16.0;
+
+// Colour-blind-safe, high-contrast (Okabe–Ito).
+const C_BLUE: RGBColor = RGBColor(0, 114, 178);
+const C_ORANGE: RGBColor = RGBColor(230, 159, 0);
+const C_VERMILION: RGBColor = RGBColor(213, 94, 0);
+const C_GREEN: RGBColor = RGBColor(0, 158, 115);
+const C_PURPLE: RGBColor = RGBColor(204, 121, 167);
+const C_GREY: RGBColor = RGBColor(80, 80, 80);
+
+/// Most dots of the latency-over-time scatter (about 90 bytes each).
+pub const MAX_SCATTER_POINTS: usize = 6000;
+
+/// Room above the highest value for the legend, as a share of it.
+const HEADROOM: f64 = 0.3;
+
+/// A point in chart coordinates.
+type Xy = (f64, f64);
+type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws every chart into `out_dir` and returns the names written, in
+/// [`CHARTS`] order, and a note per chart that failed (a failed chart never
+/// stops the report). Nothing is drawn when there is no latency point.
+///
+/// `latency` gives the mean and percentiles marked on the histogram and the
+/// cumulative distribution (the report's own HdrHistogram figures, so the
+/// charts and the tables agree); `target_ms` draws the target line.
+pub fn write_all(
+    out_dir: &Path,
+    input: &ChartInput,
+    latency: &LatencySummary,
+    target_ms: Option<f64>,
+) -> (Vec<String>, Vec<String>) {
+    let mut written = Vec::new();
+    let mut notes = Vec::new();
+    if input.points.is_empty() {
+        return (written, notes);
+    }
+    let results = [
+        (
+            LATENCY_OVER_TIME,
+            latency_over_time(&out_dir.join(LATENCY_OVER_TIME), &input.points, target_ms),
+        ),
+        (
+            LATENCY_HISTOGRAM,
+            latency_histogram(
+                &out_dir.join(LATENCY_HISTOGRAM),
+                &input.points,
+                latency.mean,
+                latency.p95,
+            ),
+        ),
+        (
+            LATENCY_PERCENTILES_OVER_TIME,
+            latency_percentiles_over_time(
+                &out_dir.join(LATENCY_PERCENTILES_OVER_TIME),
+                &input.points,
+            ),
+        ),
+        (
+            LATENCY_CDF,
+            latency_cdf(
+                &out_dir.join(LATENCY_CDF),
+                &input.points,
+                &[
+                    (50.0, latency.p50),
+                    (95.0, latency.p95),
+                    (99.0, latency.p99),
+                ],
+            ),
+        ),
+        (
+            THROUGHPUT,
+            throughput_chart(
+                &out_dir.join(THROUGHPUT),
+                &input.generated,
+                &input.committed,
+            ),
+        ),
+    ];
+    for (file, result) in results {
+        match result {
+            Ok(()) => written.push(file.to_string()),
+            Err(e) => notes.push(format!("The chart {file} could not be written: {e}.")),
+        }
+    }
+    (written, notes)
+}
+
+/// Removes chart files of an earlier report in `out_dir` that this report
+/// did not write, so the folder never shows a chart of another run.
+pub fn remove_stale(out_dir: &Path, written: &[String]) {
+    for info in CHARTS {
+        if !written.iter().any(|w| w == info.file) {
+            // Absent is the usual case; anything else leaves an unlinked file.
+            let _ = std::fs::remove_file(out_dir.join(info.file));
+        }
+    }
+}
+
+fn chart_error(path: &Path) -> impl FnOnce(Box<dyn std::error::Error>) -> ReportError + '_ {
+    move |e| ReportError::Chart {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+fn write_chart(path: &Path, svg: DrawResult<String>) -> Result<(), ReportError> {
+    let svg = svg.map_err(chart_error(path))?;
+    crate::write_atomic(path, svg.as_bytes())
+}
+
+/// Renders into an SVG string of [`WIDTH`] × [`HEIGHT`] on white.
+fn svg_string(
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> DrawResult<()>,
+) -> DrawResult<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// `lo..hi` padded by `share` of its width on each side; a zero-width range
+/// becomes ± half its value (± 0.5 around 0), so one point sits mid-axis.
+fn padded(lo: f64, hi: f64, share: f64) -> (f64, f64) {
+    if hi > lo {
+        let pad = (hi - lo) * share;
+        (lo - pad, hi + pad)
+    } else {
+        let pad = if lo != 0.0 { lo.abs() * 0.5 } else { 0.5 };
+        (lo - pad, hi + pad)
+    }
+}
+
+fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })
+}
+
+/// `0..max × (1 + HEADROOM)`, or `0..1` when `max` is not positive.
+fn value_range(max: f64) -> (f64, f64) {
+    if max > 0.0 && max.is_finite() {
+        (0.0, max * (1.0 + HEADROOM))
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// Tick labels for an axis of the given width: as many decimals as the
+/// width needs (none from 100 up), trailing zeros trimmed, thousands
+/// grouped.
+fn tick_formatter(width: f64) -> impl Fn(&f64) -> String {
+    let decimals = if width > 0.0 && width.is_finite() {
+        (2 - width.log10().floor() as i32).clamp(0, 6) as usize
+    } else {
+        3
+    };
+    move |v: &f64| trimmed(*v, decimals)
+}
+
+/// `v` with `decimals` decimals, trailing zeros (and a bare point) removed,
+/// thousands grouped; never `-0`.
+fn trimmed(v: f64, decimals: usize) -> String {
+    let s = fmt_decimal(v, decimals);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s
+    }
+}
+
+/// Milliseconds for a legend: three significant decimals at most.
+fn ms_label(ms: f64) -> String {
+    let decimals = if ms >= 100.0 {
+        1
+    } else if ms >= 1.0 {
+        2
+    } else {
+        3
+    };
+    format!("{} ms", trimmed(ms, decimals))
+}
+
+/// `1 point`, `2,400 points`.
+fn plural(n: usize, what: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {what}{s}", fmt_decimal(n as f64, 0))
+}
+
+fn seconds_label(s: f64) -> String {
+    format!("{} s", trimmed(s, 3))
+}
+
+/// A chart with the house style: title, margins, label areas.
+fn build<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> DrawResult<Chart<'a, 'b>> {
+    Ok(ChartBuilder::on(root)
+        .caption(title, (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold))
+        .margin(18)
+        .margin_right(32)
+        .x_label_area_size(64)
+        .y_label_area_size(96)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?)
+}
+
+/// Grid, ticks and axis titles (with units).
+fn mesh<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    x_desc: &str,
+    y_desc: &str,
+    x_labels: usize,
+    y_labels: usize,
+) -> DrawResult<()> {
+    let (x, y) = (chart.x_range(), chart.y_range());
+    let fx = tick_formatter((x.end - x.start) / x_labels.max(1) as f64 * 10.0);
+    let fy = tick_formatter((y.end - y.start) / y_labels.max(1) as f64 * 10.0);
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(x_labels)
+        .y_labels(y_labels)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .axis_desc_style((FONT, DESC_SIZE))
+        .label_style((FONT, TICK_SIZE))
+        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(BLACK.mix(0.04))
+        .axis_style(C_GREY)
+        .draw()?;
+    Ok(())
+}
+
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .margin(12)
+        .legend_area_size(28)
+        .label_font((FONT, LEGEND_SIZE))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.35))
+        .draw()?;
+    Ok(())
+}
+
+/// A line through the points (a dot when there is only one), labelled.
+fn line<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    points: &[(f64, f64)],
+    style: ShapeStyle,
+    label: &str,
+) -> DrawResult<()> {
+    let annotation = if points.len() == 1 {
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 4, style.color.filled())),
+        )?
+    } else {
+        chart.draw_series(LineSeries::new(points.iter().copied(), style))?
+    };
+    annotation
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+    Ok(())
+}
+
+/// A dashed line from `a` to `b`, labelled.
+fn dashed<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    a: (f64, f64),
+    b: (f64, f64),
+    color: RGBColor,
+    label: &str,
+) -> DrawResult<()> {
+    let style = color.stroke_width(2);
+    chart
+        .draw_series(DashedLineSeries::new(vec![a, b], 9, 6, style))?
+        .label(label)
+        .legend(move |(x, y)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (8, 0)], style)
+                + PathElement::new(vec![(13, 0), (21, 0)], style)
+        });
+    Ok(())
+}
+
+/// Seconds-since-start axis for creation times, from 0 (or the earliest
+/// instant, if before) to the last, padded.
+fn time_axis(times: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = min_max(times).unwrap_or((0.0, 0.0));
+    let lo = lo.min(0.0);
+    if hi > lo {
+        padded(lo, hi, 0.02)
+    } else {
+        // No span: the instant at the left, a second of axis after it
+        // (time since the first file is never much below zero).
+        (lo - 0.05, lo + 1.0)
+    }
+}
+
+const X_TIME_DESC: &str = "Time since the first file was created (s)";
+
+/// Chart 1: one point per (file, commit) group at the file's creation time,
+/// the row-weighted moving average over [`rolling_window_s`], and a
+/// horizontal target line when `target_ms` is given.
+pub fn latency_over_time(
+    path: &Path,
+    points: &[LatencyPoint],
+    target_ms: Option<f64>,
+) -> Result<(), ReportError> {
+    write_chart(path, render_latency_over_time(points, target_ms))
+}
+
+fn render_latency_over_time(points: &[LatencyPoint], target_ms: Option<f64>) -> DrawResult<String> {
+    let window = rolling_window_s(points);
+    let centers = rolling_centers(points, MAX_ROLLING_CENTERS);
+    let x = time_axis(points.iter().map(|p| p.created_s));
+    let values: Vec<(f64, u64)> = points.iter().map(|p| (p.latency_ms, p.rows)).collect();
+    // A few far stragglers would flatten every other point onto the axis:
+    // the axis then stops at P99.9 and they are drawn as ▲ on a line above.
+    let cut = tail_cut(&values);
+    let data_top = cut.unwrap_or_else(|| values.iter().map(|v| v.0).fold(0.0, f64::max));
+    let data_top = data_top.max(target_ms.unwrap_or(0.0));
+    let above_at = data_top * 1.08;
+    let y = value_range(if cut.is_some() { above_at } else { data_top });
+    let (shown, above): (Vec<Xy>, Vec<Xy>) = points
+        .iter()
+        .map(|p| (p.created_s, p.latency_ms))
+        .partition(|&(_, ms)| cut.is_none_or(|c| ms <= c));
+    // Points sharing a cell of a few pixels draw the same picture: keep one.
+    let scatter = thin_scatter(
+        &shown,
+        x,
+        y,
+        (WIDTH as usize, HEIGHT as usize),
+        MAX_SCATTER_POINTS,
+    );
+    // A moving average of one instant is that instant's point again.
+    let average: Vec<(f64, f64)> = if centers.len() > 1 {
+        moving_average(points, window, &centers)
+            .into_iter()
+            .map(|(t, ms)| (t, ms.min(y.1)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    svg_string(|root| {
+        let mut chart = build(root, "Latency over time", x, y)?;
+        mesh(&mut chart, X_TIME_DESC, "Latency (ms)", 10, 8)?;
+        chart
+            .draw_series(
+                scatter
+                    .iter()
+                    .map(|&p| Circle::new(p, 3, C_BLUE.mix(0.45).filled())),
+            )?
+            .label(format!(
+                "rows of one file committed together ({}{})",
+                plural(shown.len(), "point"),
+                if scatter.len() < shown.len() {
+                    "; overlapping ones merged"
+                } else {
+                    ""
+                }
+            ))
+            .legend(|(x, y)| Circle::new((x + 12, y), 4, C_BLUE.mix(0.6).filled()));
+        if let Some(c) = cut {
+            chart
+                .draw_series(
+                    above
+                        .iter()
+                        .map(|&(t, _)| TriangleMarker::new((t, above_at), 6, C_PURPLE.filled())),
+                )?
+                .label(format!(
+                    "{} above {} (off the scale)",
+                    plural(above.len(), "point"),
+                    ms_label(c)
+                ))
+                .legend(|(x, y)| TriangleMarker::new((x + 12, y), 6, C_PURPLE.filled()));
+        }
+        if !average.is_empty() {
+            line(
+                &mut chart,
+                &average,
+                C_VERMILION.stroke_width(3),
+                &format!(
+                    "moving average, row-weighted ({} window)",
+                    seconds_label(window)
+                ),
+            )?;
+        }
+        if let Some(t) = target_ms {
+            dashed(
+                &mut chart,
+                (x.0, t),
+                (x.1, t),
+                C_GREEN,
+                &format!("target {}", ms_label(t)),
+            )?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+/// Chart 2: rows per latency bin ([`histogram_bins`]), with dashed vertical
+/// lines at the mean and P95.
+pub fn latency_histogram(
+    path: &Path,
+    points: &[LatencyPoint],
+    mean_ms: f64,
+    p95_ms: f64,
+) -> Result<(), ReportError> {
+    write_chart(path, render_latency_histogram(points, mean_ms, p95_ms))
+}
+
+fn render_latency_histogram(
+    points: &[LatencyPoint],
+    mean_ms: f64,
+    p95_ms: f64,
+) -> DrawResult<String> {
+    let h = histogram_bins(points, HISTOGRAM_TARGET_BINS);
+    let (lo, hi) = match (h.bins.first(), h.bins.last()) {
+        (Some(first), Some(last)) => (first.from_ms, last.to_ms),
+        _ => (0.0, 1.0),
+    };
+    let x = padded(
+        lo.min(mean_ms).min(p95_ms),
+        hi.max(mean_ms).max(p95_ms),
+        0.03,
+    );
+    let most = h.bins.iter().map(|b| b.rows).max().unwrap_or(0) as f64;
+    let y = value_range(most);
+    let x_desc = if h.overflow_rows > 0 {
+        format!(
+            "Latency (ms), bins of {}; {} rows above {} not shown",
+            ms_label(h.width_ms),
+            fmt_decimal(h.overflow_rows as f64, 0),
+            ms_label(hi)
+        )
+    } else {
+        format!("Latency (ms), bins of {}", ms_label(h.width_ms))
+    };
+    // Whole rows: no more tick marks than there are integers on the axis.
+    let y_labels = (y.1.floor() as usize + 1).clamp(2, 8);
+    svg_string(|root| {
+        let mut chart = build(root, "Latency histogram", x, y)?;
+        mesh(&mut chart, &x_desc, "Rows (count)", 10, y_labels)?;
+        chart
+            .draw_series(h.bins.iter().filter(|b| b.rows > 0).map(|b| {
+                Rectangle::new(
+                    [(b.from_ms, 0.0), (b.to_ms, b.rows as f64)],
+                    C_BLUE.mix(0.55).filled(),
+                )
+            }))?
+            .label("rows per bin")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 24, y + 6)], C_BLUE.mix(0.55).filled())
+            });
+        chart.draw_series(h.bins.iter().filter(|b| b.rows > 0).map(|b| {
+            Rectangle::new(
+                [(b.from_ms, 0.0), (b.to_ms, b.rows as f64)],
+                C_BLUE.stroke_width(1),
+            )
+        }))?;
+        dashed(
+            &mut chart,
+            (mean_ms, 0.0),
+            (mean_ms, y.1),
+            C_ORANGE,
+            &format!("mean {}", ms_label(mean_ms)),
+        )?;
+        dashed(
+            &mut chart,
+            (p95_ms, 0.0),
+            (p95_ms, y.1),
+            C_VERMILION,
+            &format!("P95 {}", ms_label(p95_ms)),
+        )?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+/// Chart 3: P50, P95 and P99 of each rolling window ([`rolling_percentiles`]).
+pub fn latency_percentiles_over_time(
+    path: &Path,
+    points: &[LatencyPoint],
+) -> Result<(), ReportError> {
+    write_chart(path, render_latency_percentiles_over_time(points))
+}
+
+fn render_latency_percentiles_over_time(points: &[LatencyPoint]) -> DrawResult<String> {
+    let window = rolling_window_s(points);
+    let rolling = rolling_percentiles(
+        points,
+        window,
+        &rolling_centers(points, MAX_ROLLING_CENTERS),
+    );
+    let x = time_axis(points.iter().map(|p| p.created_s));
+    let y = value_range(rolling.iter().map(|r| r.p99).fold(0.0, f64::max));
+    let series = |f: fn(&crate::series::PercentilesAt) -> f64| -> Vec<(f64, f64)> {
+        rolling.iter().map(|r| (r.at_s, f(r))).collect()
+    };
+    svg_string(|root| {
+        let mut chart = build(
+            root,
+            &format!(
+                "Latency percentiles over time ({} rolling window)",
+                seconds_label(window)
+            ),
+            x,
+            y,
+        )?;
+        mesh(&mut chart, X_TIME_DESC, "Latency (ms)", 10, 8)?;
+        line(
+            &mut chart,
+            &series(|r| r.p99),
+            C_VERMILION.stroke_width(2),
+            "P99",
+        )?;
+        line(
+            &mut chart,
+            &series(|r| r.p95),
+            C_ORANGE.stroke_width(2),
+            "P95",
+        )?;
+        line(
+            &mut chart,
+            &series(|r| r.p50),
+            C_BLUE.stroke_width(2),
+            "P50",
+        )?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+/// Chart 4: the cumulative distribution ([`cdf`]) as a staircase, with the
+/// given `(percent, latency ms)` marks (P50, P95, P99) as dots.
+pub fn latency_cdf(
+    path: &Path,
+    points: &[LatencyPoint],
+    marks: &[(f64, f64)],
+) -> Result<(), ReportError> {
+    write_chart(path, render_latency_cdf(points, marks))
+}
+
+fn render_latency_cdf(points: &[LatencyPoint], marks: &[(f64, f64)]) -> DrawResult<String> {
+    let curve = cdf(points, MAX_CDF_POINTS);
+    let (lo, hi) = min_max(curve.iter().map(|c| c.0)).unwrap_or((0.0, 1.0));
+    let x = padded(lo, hi, 0.03);
+    // A staircase: up at each latency, flat until the next.
+    let mut stairs = Vec::with_capacity(curve.len() * 2 + 1);
+    let mut previous = 0.0;
+    for &(v, pct) in &curve {
+        stairs.push((v, previous));
+        stairs.push((v, pct));
+        previous = pct;
+    }
+    if let Some(&(v, _)) = curve.last() {
+        stairs.push((x.1.max(v), 100.0));
+    }
+    let colors = [C_BLUE, C_ORANGE, C_VERMILION, C_GREEN, C_PURPLE];
+    svg_string(|root| {
+        let mut chart = build(root, "Latency cumulative distribution", x, (0.0, 101.0))?;
+        mesh(
+            &mut chart,
+            "Latency (ms)",
+            "Rows with latency ≤ x (%)",
+            10,
+            11,
+        )?;
+        line(&mut chart, &stairs, C_GREY.stroke_width(2), "share of rows")?;
+        for (i, &(pct, ms)) in marks.iter().enumerate() {
+            let color = colors[i % colors.len()];
+            chart
+                .draw_series(std::iter::once(Circle::new((ms, pct), 6, color.filled())))?
+                .label(format!("P{} {}", trimmed(pct, 1), ms_label(ms)))
+                .legend(move |(x, y)| Circle::new((x + 12, y), 6, color.filled()));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
+    })
+}
+
+/// Chart 5: generated vs committed rows per second, in buckets of
+/// [`throughput_bucket_s`], as steps.
+pub fn throughput_chart(
+    path: &Path,
+    generated: &[TimedRows],
+    committed: &[TimedRows],
+) -> Result<(), ReportError> {
+    write_chart(path, render_throughput(generated, committed))
+}
+
+fn render_throughput(generated: &[TimedRows], committed: &[TimedRows]) -> DrawResult<String> {
+    let bucket = throughput_bucket_s(generated, committed);
+    let tp = throughput(generated, committed, bucket);
+    let steps = |rows: &[u64]| -> Vec<(f64, f64)> {
+        let mut out = Vec::with_capacity(rows.len() * 2);
+        for (i, &n) in rows.iter().enumerate() {
+            out.push((tp.bucket_start(i), tp.rate(n)));
+            out.push((tp.bucket_start(i + 1), tp.rate(n)));
+        }
+        out
+    };
+    let (g, c) = (steps(&tp.generated), steps(&tp.committed));
+    let x = padded(
+        tp.start_s.min(0.0),
+        tp.bucket_start(tp.generated.len().max(1)),
+        0.01,
+    );
+    let top = g.iter().chain(&c).map(|p| p.1).fold(0.0, f64::max);
+    let y = value_range(top);
+    let total = |rows: &[u64]| fmt_decimal(rows.iter().sum::<u64>() as f64, 0);
+    svg_string(|root| {
+        let mut chart = build(
+            root,
+            &format!("Throughput ({} buckets)", seconds_label(bucket)),
+            x,
+            y,
+        )?;
+        mesh(&mut chart, X_TIME_DESC, "Throughput (rows/s)", 10, 8)?;
+        // Generated wide and light underneath, so it shows where the two
+        // lines coincide.
+        line(
+            &mut chart,
+            &g,
+            C_ORANGE.mix(0.8).stroke_width(5),
+            &format!(
+                "generated ({} rows, at file creation)",
+                total(&tp.generated)
+            ),
+        )?;
+        line(
+            &mut chart,
+            &c,
+            C_BLUE.stroke_width(2),
+            &format!("committed ({} rows, at commit)", total(&tp.committed)),
+        )?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(created_s: f64, latency_ms: f64, rows: u64) -> LatencyPoint {
+        LatencyPoint {
+            created_s,
+            latency_ms,
+            rows,
+        }
+    }
+
+    /// Texts of the SVG's `<text>` elements.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let body = t.split_once('>')?.1;
+                Some(body.split_once("</text>")?.0.trim().to_string())
+            })
+            .collect()
+    }
+
+    /// A minute-long run: a file every 0.5 s of 200 rows, latency about
+    /// 600 ms with a slow stretch in the middle, committed by a 1 s trigger.
+    pub(crate) fn sample_input() -> ChartInput {
+        let mut input = ChartInput::default();
+        for i in 0..120u32 {
+            let created = f64::from(i) * 0.5;
+            let slow = if (50..70).contains(&i) { 900.0 } else { 0.0 };
+            let jitter = f64::from((i * 37) % 100) * 4.0;
+            let latency = 400.0 + jitter + slow;
+            input.points.push(p(created, latency, 150));
+            input.points.push(p(created, latency + 250.0, 40));
+            input.generated.push(TimedRows {
+                at_s: created,
+                rows: 200,
+            });
+            input.committed.push(TimedRows {
+                at_s: created + latency / 1000.0,
+                rows: 150,
+            });
+            input.committed.push(TimedRows {
+                at_s: created + (latency + 250.0) / 1000.0,
+                rows: 40,
+            });
+        }
+        input
+    }
+
+    fn latency_of(input: &ChartInput) -> LatencySummary {
+        let values: Vec<(f64, u64)> = input
+            .points
+            .iter()
+            .map(|p| (p.latency_ms, p.rows))
+            .collect();
+        let q = crate::series::weighted_percentiles(&values, &[0.5, 0.95, 0.99]);
+        let rows = input.latency_rows();
+        LatencySummary {
+            p50: q[0],
+            p95: q[1],
+            p99: q[2],
+            mean: values.iter().map(|v| v.0 * v.1 as f64).sum::<f64>() / rows as f64,
+            count: rows,
+            ..LatencySummary::default()
+        }
+    }
+
+    #[test]
+    fn writes_all_five_charts_with_text_titles_and_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = sample_input();
+        let (written, notes) = write_all(dir.path(), &input, &latency_of(&input), Some(1000.0));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(written, CHARTS.map(|c| c.file.to_string()).to_vec());
+        let expect: [(&str, &[&str]); 5] = [
+            (
+                LATENCY_OVER_TIME,
+                &[
+                    "Latency over time",
+                    "Latency (ms)",
+                    "(s)",
+                    "target 1,000 ms",
+                    "moving average",
+                ],
+            ),
+            (
+                LATENCY_HISTOGRAM,
+                &[
+                    "Latency histogram",
+                    "Latency (ms)",
+                    "Rows (count)",
+                    "mean",
+                    "P95",
+                ],
+            ),
+            (
+                LATENCY_PERCENTILES_OVER_TIME,
+                &[
+                    "Latency percentiles over time",
+                    "(s)",
+                    "Latency (ms)",
+                    "P50",
+                    "P95",
+                    "P99",
+                ],
+            ),
+            (
+                LATENCY_CDF,
+                &[
+                    "Latency cumulative distribution",
+                    "Latency (ms)",
+                    "(%)",
+                    "P99",
+                ],
+            ),
+            (
+                THROUGHPUT,
+                &["Throughput", "(rows/s)", "(s)", "generated", "committed"],
+            ),
+        ];
+        for (file, wanted) in expect {
+            let svg = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            assert!(svg.starts_with("<svg"), "{file}");
+            let texts = texts(&svg);
+            for w in wanted {
+                let w = w.replace('&', "&amp;");
+                assert!(
+                    texts.iter().any(|t| t.contains(&w)),
+                    "{file}: no <text> with {w:?} in {texts:?}"
+                );
+            }
+            // Tick labels: numbers on both axes.
+            assert!(
+                texts
+                    .iter()
+                    .filter(|t| t.parse::<f64>().is_ok() || t.contains(','))
+                    .count()
+                    >= 6,
+                "{file}: {texts:?}"
+            );
+        }
+        // No temporary files left behind.
+        let hidden = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
+            .count();
+        assert_eq!(hidden, 0);
+    }
+
+    #[test]
+    fn target_line_only_when_a_target_is_set() {
+        let input = sample_input();
+        let svg = render_latency_over_time(&input.points, None).unwrap();
+        assert!(!texts(&svg).iter().any(|t| t.contains("target")));
+        let svg = render_latency_over_time(&input.points, Some(750.0)).unwrap();
+        assert!(texts(&svg).iter().any(|t| t == "target 750 ms"));
+    }
+
+    #[test]
+    fn far_stragglers_are_drawn_off_the_scale() {
+        let mut input = sample_input();
+        input.points.push(p(20.0, 30_000.0, 2));
+        let svg = render_latency_over_time(&input.points, None).unwrap();
+        let texts = texts(&svg);
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("1 point above ") && t.ends_with("(off the scale)")),
+            "{texts:?}"
+        );
+        // The axis stops near the bulk (≈ 2 s), not at 30 s.
+        assert!(!texts.iter().any(|t| t == "30,000"), "{texts:?}");
+        let svg = render_latency_over_time(&sample_input().points, None).unwrap();
+        assert!(!svg.contains("off the scale"));
+    }
+
+    #[test]
+    fn nothing_is_drawn_without_latency_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = ChartInput {
+            generated: vec![TimedRows { at_s: 0.0, rows: 5 }],
+            ..ChartInput::default()
+        };
+        let (written, notes) = write_all(dir.path(), &input, &LatencySummary::default(), None);
+        assert!(written.is_empty() && notes.is_empty());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn edge_cases_draw_without_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let single = ChartInput {
+            points: vec![p(0.0, 42.0, 7)],
+            generated: vec![TimedRows { at_s: 0.0, rows: 7 }],
+            committed: vec![TimedRows {
+                at_s: 0.042,
+                rows: 7,
+            }],
+        };
+        let equal = ChartInput {
+            points: (0..10).map(|i| p(f64::from(i), 250.0, 10)).collect(),
+            generated: (0..10)
+                .map(|i| TimedRows {
+                    at_s: f64::from(i),
+                    rows: 10,
+                })
+                .collect(),
+            committed: (0..10)
+                .map(|i| TimedRows {
+                    at_s: f64::from(i) + 0.25,
+                    rows: 10,
+                })
+                .collect(),
+        };
+        let zero_span = ChartInput {
+            points: vec![p(0.0, 0.001, 3), p(0.0, 0.002, 1)],
+            generated: vec![TimedRows { at_s: 0.0, rows: 4 }],
+            committed: vec![TimedRows { at_s: 0.0, rows: 4 }],
+        };
+        for (name, input) in [
+            ("single", single),
+            ("equal", equal),
+            ("zero_span", zero_span),
+        ] {
+            let out = dir.path().join(name);
+            std::fs::create_dir_all(&out).unwrap();
+            let (written, notes) = write_all(&out, &input, &latency_of(&input), Some(100.0));
+            assert!(notes.is_empty(), "{name}: {notes:?}");
+            assert_eq!(written.len(), 5, "{name}");
+            for file in &written {
+                let svg = std::fs::read_to_string(out.join(file)).unwrap();
+                assert!(
+                    !svg.contains("NaN") && !svg.contains("=\"inf") && !svg.contains("=\"-inf"),
+                    "{name}/{file}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stale_charts_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(THROUGHPUT), "old").unwrap();
+        std::fs::write(dir.path().join(LATENCY_CDF), "new").unwrap();
+        remove_stale(dir.path(), &[LATENCY_CDF.to_string()]);
+        assert!(!dir.path().join(THROUGHPUT).exists());
+        assert!(dir.path().join(LATENCY_CDF).exists());
+    }
+
+    #[test]
+    fn tick_and_legend_labels() {
+        assert_eq!(tick_formatter(100.0)(&1500.0), "1,500");
+        assert_eq!(tick_formatter(10.0)(&2.5), "2.5");
+        assert_eq!(tick_formatter(10.0)(&0.30000000000000004), "0.3");
+        assert_eq!(tick_formatter(0.01)(&0.0015), "0.0015");
+        assert_eq!(tick_formatter(1.0)(&-0.0001), "0");
+        assert_eq!(ms_label(1234.56), "1,234.6 ms");
+        assert_eq!(ms_label(12.346), "12.35 ms");
+        assert_eq!(ms_label(0.001), "0.001 ms");
+        assert_eq!(seconds_label(2.0), "2 s");
+        assert_eq!(plural(1, "point"), "1 point");
+        assert_eq!(plural(2400, "point"), "2,400 points");
+        assert_eq!(padded(0.0, 0.0, 0.1), (-0.5, 0.5));
+        assert_eq!(padded(10.0, 10.0, 0.1), (5.0, 15.0));
+        assert_eq!(padded(0.0, 100.0, 0.1), (-10.0, 110.0));
+        assert_eq!(value_range(0.0), (0.0, 1.0));
+    }
+
+    /// Writes the sample charts to /tmp/sluice-charts for a person to look
+    /// at: `cargo test -p sluice-reporter -- --ignored sample_charts`.
+    #[test]
+    #[ignore]
+    fn sample_charts() {
+        let base = std::path::PathBuf::from("/tmp/sluice-charts");
+        let input = sample_input();
+        let single = ChartInput {
+            points: vec![p(0.0, 42.0, 7)],
+            generated: vec![TimedRows { at_s: 0.0, rows: 7 }],
+            committed: vec![TimedRows {
+                at_s: 0.042,
+                rows: 7,
+            }],
+        };
+        let mut tail = sample_input();
+        tail.points.push(p(20.0, 30_000.0, 2));
+        let equal = ChartInput {
+            points: (0..10).map(|i| p(f64::from(i), 250.0, 10)).collect(),
+            generated: (0..10)
+                .map(|i| TimedRows {
+                    at_s: f64::from(i),
+                    rows: 10,
+                })
+                .collect(),
+            committed: (0..10)
+                .map(|i| TimedRows {
+                    at_s: f64::from(i) + 0.25,
+                    rows: 10,
+                })
+                .collect(),
+        };
+        // An hour at ten files a second, committed by a 1 s trigger.
+        let mut long = ChartInput::default();
+        for i in 0..36_000u32 {
+            let created = f64::from(i) / 10.0;
+            let commit = created.floor() + 1.0 + f64::from(i % 7) * 0.01;
+            let drift = created / 3600.0 * 300.0;
+            long.points
+                .push(p(created, (commit - created) * 1000.0 + drift, 500));
+            long.generated.push(TimedRows {
+                at_s: created,
+                rows: 520,
+            });
+            long.committed.push(TimedRows {
+                at_s: commit,
+                rows: 500,
+            });
+        }
+        for (name, input, target) in [
+            ("run", input, Some(1000.0)),
+            ("single", single, None),
+            ("tail", tail, None),
+            ("equal", equal, Some(200.0)),
+            ("long", long, Some(1500.0)),
+        ] {
+            let out = base.join(name);
+            std::fs::create_dir_all(&out).unwrap();
+            let (written, notes) = write_all(&out, &input, &latency_of(&input), target);
+            assert!(notes.is_empty(), "{notes:?}");
+            assert_eq!(written.len(), 5);
+        }
+    }
+}

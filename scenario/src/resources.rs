@@ -1,0 +1,173 @@
+//! Resource sampling: CPU and memory of this process (the pipeline), of the
+//! PostgreSQL server processes, and of the whole system, at a fixed interval,
+//! with `sysinfo` so it works on Windows as on Linux.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// One sample. CPU is in % of one core (100 = one core busy).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sample {
+    pub t_s: f64,
+    pub pipeline_cpu_pct: f32,
+    pub pipeline_rss_bytes: u64,
+    pub postgres_cpu_pct: f32,
+    pub postgres_rss_bytes: u64,
+    pub system_cpu_pct: f32,
+}
+
+/// Peak and mean of a run's samples.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Profile {
+    pub interval_ms: u64,
+    pub samples: usize,
+    pub logical_cpus: usize,
+    pub pipeline_rss_peak_mb: f64,
+    pub pipeline_rss_mean_mb: f64,
+    pub pipeline_cpu_peak_pct: f64,
+    pub pipeline_cpu_mean_pct: f64,
+    pub postgres_rss_peak_mb: f64,
+    pub postgres_cpu_peak_pct: f64,
+    pub postgres_cpu_mean_pct: f64,
+    pub system_cpu_peak_pct: f64,
+    pub system_cpu_mean_pct: f64,
+}
+
+/// Samples on a background thread until stopped.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Vec<Sample>>,
+    interval: Duration,
+}
+
+impl Sampler {
+    /// Starts sampling this process and, when given, the PostgreSQL
+    /// postmaster `postgres_pid` with all its children.
+    pub fn start(interval: Duration, postgres_pid: Option<u32>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || sample_until(&stop, interval, postgres_pid))
+        };
+        Self {
+            stop,
+            handle,
+            interval,
+        }
+    }
+
+    pub fn finish(self) -> (Vec<Sample>, Profile) {
+        self.stop.store(true, Ordering::Relaxed);
+        let samples = self.handle.join().unwrap_or_default();
+        let profile = profile(&samples, self.interval);
+        (samples, profile)
+    }
+}
+
+fn sample_until(stop: &AtomicBool, interval: Duration, postgres_pid: Option<u32>) -> Vec<Sample> {
+    let Ok(mut system) = System::new() else {
+        return Vec::new();
+    };
+    let Ok(me) = sysinfo::get_current_pid() else {
+        return Vec::new();
+    };
+    let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    // sysinfo needs two refreshes to compute CPU usage: the first is a warm-up.
+    system.refresh_cpu_usage();
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(interval);
+        system.refresh_cpu_usage();
+        system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+        let (pipeline_cpu_pct, pipeline_rss_bytes) = system
+            .process(me)
+            .map_or((0.0, 0), |p| (p.cpu_usage(), p.memory()));
+        let (mut postgres_cpu_pct, mut postgres_rss_bytes) = (0.0, 0);
+        if let Some(root) = postgres_pid.map(Pid::from_u32) {
+            for process in system.processes().values() {
+                if process.pid() == root || process.parent() == Some(root) {
+                    postgres_cpu_pct += process.cpu_usage();
+                    postgres_rss_bytes += process.memory();
+                }
+            }
+        }
+        samples.push(Sample {
+            t_s: started.elapsed().as_secs_f64(),
+            pipeline_cpu_pct,
+            pipeline_rss_bytes,
+            postgres_cpu_pct,
+            postgres_rss_bytes,
+            system_cpu_pct: system.global_cpu_usage(),
+        });
+    }
+    samples
+}
+
+/// Peak and mean figures of samples.
+pub fn profile(samples: &[Sample], interval: Duration) -> Profile {
+    let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let peak = |f: &dyn Fn(&Sample) -> f64| samples.iter().map(f).fold(0.0, f64::max);
+    let mean = |f: &dyn Fn(&Sample) -> f64| {
+        if samples.is_empty() {
+            0.0
+        } else {
+            samples.iter().map(f).sum::<f64>() / samples.len() as f64
+        }
+    };
+    Profile {
+        interval_ms: interval.as_millis() as u64,
+        samples: samples.len(),
+        logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        pipeline_rss_peak_mb: peak(&|s| mb(s.pipeline_rss_bytes)),
+        pipeline_rss_mean_mb: mean(&|s| mb(s.pipeline_rss_bytes)),
+        pipeline_cpu_peak_pct: peak(&|s| f64::from(s.pipeline_cpu_pct)),
+        pipeline_cpu_mean_pct: mean(&|s| f64::from(s.pipeline_cpu_pct)),
+        postgres_rss_peak_mb: peak(&|s| mb(s.postgres_rss_bytes)),
+        postgres_cpu_peak_pct: peak(&|s| f64::from(s.postgres_cpu_pct)),
+        postgres_cpu_mean_pct: mean(&|s| f64::from(s.postgres_cpu_pct)),
+        system_cpu_peak_pct: peak(&|s| f64::from(s.system_cpu_pct)),
+        system_cpu_mean_pct: mean(&|s| f64::from(s.system_cpu_pct)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_takes_peaks_and_means() {
+        let sample = |rss_mb: u64, cpu: f32| Sample {
+            t_s: 0.0,
+            pipeline_cpu_pct: cpu,
+            pipeline_rss_bytes: rss_mb * 1024 * 1024,
+            postgres_cpu_pct: cpu * 2.0,
+            postgres_rss_bytes: 0,
+            system_cpu_pct: 50.0,
+        };
+        let profile = profile(
+            &[sample(10, 20.0), sample(30, 40.0)],
+            Duration::from_millis(250),
+        );
+        assert_eq!(profile.pipeline_rss_peak_mb, 30.0);
+        assert_eq!(profile.pipeline_rss_mean_mb, 20.0);
+        assert_eq!(profile.pipeline_cpu_mean_pct, 30.0);
+        assert_eq!(profile.postgres_cpu_peak_pct, 80.0);
+        assert_eq!((profile.samples, profile.interval_ms), (2, 250));
+    }
+
+    #[test]
+    fn samples_this_process() {
+        let sampler = Sampler::start(Duration::from_millis(50), None);
+        std::thread::sleep(Duration::from_millis(220));
+        let (samples, profile) = sampler.finish();
+        assert!(!samples.is_empty());
+        assert!(profile.pipeline_rss_peak_mb > 1.0);
+    }
+}

@@ -1,0 +1,269 @@
+//! A corpus of hostile input files, each with its expected outcome. The
+//! pipeline stays up through all of it, every valid row lands once, every bad
+//! row is rejected with an actionable reason, every unreadable file is
+//! quarantined, and the counters add up.
+
+use std::collections::BTreeMap;
+
+use pipeline::checkpoint::{Checkpoint, Plan, PlannedFile, FORMAT_VERSION};
+
+use crate::support::{write_file, Scratch, HEADER};
+
+const GOOD: &str = "2026-11-22T10:00:00.000001Z";
+
+fn row(id: &str) -> String {
+    format!("{id},page_view,1,2,Books,9.99,1,{GOOD}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_file_has_its_expected_outcome() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let text_files: Vec<(&str, String)> = vec![
+        ("01-bom-crlf.csv", format!("\u{feff}{HEADER}\r\n{}\r\n{}\r\n", row("bom1"), row("bom2"))),
+        (
+            "02-quoted.csv",
+            format!(
+                "{HEADER}\nq1,page_view,1,2,\"Home, Garden\",9.99,1,{GOOD}\nq2,page_view,1,2,\"two\nlines \"\"quoted\"\"\",9.99,1,{GOOD}\n"
+            ),
+        ),
+        ("03-no-final-newline.csv", format!("{HEADER}\n{}", row("nl1"))),
+        (
+            "04-bad-values.csv",
+            [
+                HEADER.to_string(),
+                row("ok4"),
+                format!("b1,page_view,abc,2,,9.99,1,{GOOD}"),
+                format!("b2,page_view,1,2,,9.99,99999999999,{GOOD}"),
+                "b3,page_view,1,2,,9.99,1,yesterday".to_string(),
+                "b4,page_view,1,2,,9.99,1,2026-11-22T10:00:00".to_string(),
+                format!("b5,page_view,,2,,9.99,1,{GOOD}"),
+                format!("b6,page_view,1,2,,9.999,1,{GOOD}"),
+                format!("b7,page_view,1,2,{},9.99,1,{GOOD}", "x".repeat(200)),
+                format!("b8,page_view,1,2,,9.99,1,{GOOD},extra"),
+                format!("b9,page_view,99999999999999999999,2,,9.99,1,{GOOD}"),
+            ]
+            .join("\n")
+                + "\n",
+        ),
+        ("05-cut-mid-row.csv", format!("{HEADER}\n{}\nc2,page_view,1,2,Bo", row("c1"))),
+        ("06-cut-in-quote.csv", format!("{HEADER}\n{}\nu2,page_view,1,2,\"Boo", row("u1"))),
+        ("07-header-only.csv", format!("{HEADER}\n")),
+        ("08-empty.csv", String::new()),
+        ("09-wrong-header.csv", format!("id,type,user\n{}\n", row("w1"))),
+        ("10-no-header.csv", format!("{}\n{}\n", row("n1"), row("n2"))),
+        (
+            "11-dup-within.csv",
+            format!(
+                "{HEADER}\n{}\n{}\nd2,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\nd2,purchase,1,2,,1.00,1,2026-11-22T11:00:00Z\n",
+                row("d1"),
+                row("d1")
+            ),
+        ),
+        ("12-dup-across-a.csv", format!("{HEADER}\n{}\n", row("x1"))),
+        ("13-dup-across-b.csv", format!("{HEADER}\n{}\n", row("x1"))),
+    ];
+    for (name, content) in &text_files {
+        write_file(&input, name, content);
+    }
+    // Bytes that are not text: a NUL in a field, invalid UTF-8, UTF-16.
+    std::fs::write(input.join("14-binary.csv"), {
+        let mut bytes = format!("{HEADER}\n{}\n", row("bin1")).into_bytes();
+        bytes.extend_from_slice(format!("nul1,page\0view,1,2,,9.99,1,{GOOD}\n").as_bytes());
+        bytes.extend_from_slice(b"utf1,page_view,1,2,Caf\xe9,9.99,1,2026-11-22T10:00:00Z\n");
+        bytes
+    })
+    .unwrap();
+    let utf16: Vec<u8> = format!("{HEADER}\n{}\n", row("w16"))
+        .encode_utf16()
+        .flat_map(|unit| unit.to_le_bytes())
+        .collect();
+    std::fs::write(
+        input.join("15-utf16.csv"),
+        [&[0xff, 0xfe][..], &utf16].concat(),
+    )
+    .unwrap();
+    std::fs::create_dir(input.join("16-directory.csv")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(input.join("01-bom-crlf.csv"), input.join("17-symlink.csv"))
+        .unwrap();
+
+    let mut config = scratch.config();
+    config.max_files_per_trigger = 1; // one file per batch: cross-file duplicates meet the upsert
+    config.max_field_bytes = 100;
+    // A file planned, then deleted before it was read (the plan survives a crash).
+    let (checkpoint, _) = Checkpoint::open(&config.checkpoint).unwrap();
+    checkpoint
+        .write_plan(&Plan {
+            version: FORMAT_VERSION,
+            batch_id: 1,
+            planned_at_us: 1,
+            files: vec![PlannedFile {
+                name: "00-vanished.csv".into(),
+                size: 10,
+                mtime_us: 1,
+                discovered_at_us: 1,
+            }],
+        })
+        .unwrap();
+    drop(checkpoint);
+
+    let summary = scratch.ingest(&config).await.unwrap();
+    let client = scratch.client().await;
+
+    let landed: BTreeMap<String, i64> = client
+        .query("SELECT source_file, count(*) FROM events GROUP BY 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected_landed: BTreeMap<String, i64> = [
+        ("01-bom-crlf.csv", 2),
+        ("02-quoted.csv", 2),
+        ("03-no-final-newline.csv", 1),
+        ("04-bad-values.csv", 1),
+        ("05-cut-mid-row.csv", 1),
+        ("06-cut-in-quote.csv", 1),
+        ("11-dup-within.csv", 2),
+        ("12-dup-across-a.csv", 1),
+        ("14-binary.csv", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(landed, expected_landed);
+
+    let rejects: Vec<(String, i64, String)> = client
+        .query(
+            "SELECT source_file, line, reason FROM events_rejects ORDER BY source_file, line",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let expected_reasons = [
+        (
+            "04-bad-values.csv",
+            3,
+            "column `user_id`: `abc` is not an integer",
+        ),
+        (
+            "04-bad-values.csv",
+            4,
+            "column `quantity`: `99999999999` is out of range for integer",
+        ),
+        (
+            "04-bad-values.csv",
+            5,
+            "column `event_time`: `yesterday` is not an RFC 3339 timestamp",
+        ),
+        (
+            "04-bad-values.csv",
+            6,
+            "column `event_time`: `2026-11-22T10:00:00` is not an RFC 3339 timestamp",
+        ),
+        (
+            "04-bad-values.csv",
+            7,
+            "column `user_id`: empty, but a value is required",
+        ),
+        (
+            "04-bad-values.csv",
+            8,
+            "column `price`: `9.999` has more than 2 decimal places",
+        ),
+        (
+            "04-bad-values.csv",
+            9,
+            "column `category`: field is 200 bytes, over the limit of 100",
+        ),
+        ("04-bad-values.csv", 10, "expected 8 fields, found 9"),
+        (
+            "04-bad-values.csv",
+            11,
+            "column `user_id`: `99999999999999999999` is out of range for bigint",
+        ),
+        ("05-cut-mid-row.csv", 3, "expected 8 fields, found 5"),
+        ("06-cut-in-quote.csv", 3, "expected 8 fields, found 5"),
+        (
+            "14-binary.csv",
+            3,
+            "column `event_type`: contains a NUL byte",
+        ),
+        ("14-binary.csv", 4, "column `category`: invalid UTF-8"),
+    ];
+    assert_eq!(rejects.len(), expected_reasons.len(), "{rejects:#?}");
+    for ((file, line, reason), (want_file, want_line, want_reason)) in
+        rejects.iter().zip(expected_reasons)
+    {
+        assert_eq!((file.as_str(), *line), (want_file, want_line));
+        assert!(
+            reason.starts_with(want_reason),
+            "{file}:{line}: `{reason}` should start with `{want_reason}`"
+        );
+    }
+
+    let quarantined: Vec<(String, String)> = client
+        .query(
+            "SELECT source_file, reason FROM sluice_quarantine ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let names: Vec<&str> = quarantined.iter().map(|(n, _)| n.as_str()).collect();
+    let mut expected_quarantine = vec![
+        "00-vanished.csv",
+        "08-empty.csv",
+        "09-wrong-header.csv",
+        "10-no-header.csv",
+        "15-utf16.csv",
+        "16-directory.csv",
+    ];
+    if cfg!(unix) {
+        expected_quarantine.push("17-symlink.csv");
+    }
+    assert_eq!(names, expected_quarantine);
+    assert!(quarantined[0].1.contains("disappeared"));
+    assert!(quarantined[1].1.starts_with("empty file"));
+    assert!(quarantined[5].1.starts_with("not a regular file"));
+    let quarantine_dir = input.join("quarantine");
+    for name in &expected_quarantine[1..] {
+        assert!(
+            quarantine_dir.join(name).exists(),
+            "{name} moved to quarantine"
+        );
+        assert!(quarantine_dir.join(format!("{name}.reason.txt")).exists());
+    }
+
+    let category: String = client
+        .query_one("SELECT category FROM events WHERE event_id = 'q2'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(category, "two\nlines \"quoted\"");
+    let d2: String = client
+        .query_one("SELECT event_type FROM events WHERE event_id = 'd2'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(d2, "purchase", "the latest event_time wins within a batch");
+
+    // The counters add up: every row read is upserted, deduped, absorbed or rejected.
+    assert_eq!(summary.rows_rejected, 13);
+    assert_eq!(summary.rows_upserted, 12);
+    assert_eq!(
+        summary.rows_read,
+        summary.rows_upserted
+            + summary.rows_deduped
+            + summary.rows_unchanged
+            + summary.rows_rejected
+    );
+    assert_eq!((summary.rows_deduped, summary.rows_unchanged), (2, 1));
+    assert_eq!(summary.files_quarantined, expected_quarantine.len() as u64);
+}

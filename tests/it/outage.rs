@@ -1,0 +1,128 @@
+//! Database outages: the pipeline keeps discovering, retries with back-off,
+//! resumes by itself and loses nothing; past the deadline it stops with a
+//! clear error and a restart continues exactly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pipeline::config::{RetryConfig, Trigger};
+use pipeline::driver::{self, PipelineError};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{count, write_file, Scratch, HEADER};
+
+fn file_of(prefix: &str, rows: usize) -> String {
+    let mut content = format!("{HEADER}\n");
+    for index in 0..rows {
+        content.push_str(&format!(
+            "{prefix}-{index},page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n"
+        ));
+    }
+    content
+}
+
+async fn wait_for_rows(scratch: &Scratch, rows: i64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Ok(client) = scratch.target().connect().await {
+            if let Ok(row) = client.query_one("SELECT count(*) FROM events", &[]).await {
+                if row.get::<_, i64>(0) == rows {
+                    return;
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{rows} rows not ingested within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_a_ten_second_database_outage_and_resumes_by_itself() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let mut config = scratch.config();
+    config.trigger = Trigger::Interval(Duration::from_millis(200));
+    config.listing_interval = Duration::from_millis(300);
+    config.retry = RetryConfig {
+        initial: Duration::from_millis(100),
+        max: Duration::from_secs(1),
+        deadline: Duration::from_secs(60),
+    };
+    let cancel = CancellationToken::new();
+    let run = {
+        let (config, target, cancel) = (config.clone(), scratch.target(), cancel.clone());
+        tokio::spawn(async move {
+            driver::run(&config, &target, cancel, Arc::new(driver::LogObserver)).await
+        })
+    };
+    for index in 0..3 {
+        write_file(
+            &input,
+            &format!("before-{index}.csv"),
+            &file_of(&format!("b{index}"), 50),
+        );
+    }
+    wait_for_rows(&scratch, 150, Duration::from_secs(30)).await;
+
+    let port = scratch.server.port();
+    scratch.server.cluster().stop_immediately().unwrap();
+    for index in 0..4 {
+        write_file(
+            &input,
+            &format!("during-{index}.csv"),
+            &file_of(&format!("d{index}"), 50),
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let restarted = scratch.server.cluster().start_on(Some(port)).unwrap();
+    wait_for_rows(&scratch, 350, Duration::from_secs(30)).await;
+    cancel.cancel();
+    let summary = run.await.unwrap().unwrap();
+    assert!(summary.database_retries > 0, "the outage was noticed");
+    assert_eq!(summary.rows_upserted, 350);
+    assert_eq!(summary.files, 7);
+    let client = scratch.client().await;
+    assert_eq!(
+        count(&client, "SELECT count(DISTINCT event_id) FROM events").await,
+        350
+    );
+    drop(restarted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stops_with_a_clear_error_past_the_retry_deadline_and_a_restart_continues() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let mut config = scratch.config();
+    write_file(&input, "first.csv", &file_of("f", 10));
+    scratch.ingest(&config).await.unwrap();
+
+    let port = scratch.server.port();
+    scratch.server.cluster().stop_immediately().unwrap();
+    write_file(&input, "second.csv", &file_of("s", 10));
+    config.retry = RetryConfig {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+        deadline: Duration::from_secs(2),
+    };
+    let error = scratch.ingest(&config).await.unwrap_err();
+    assert!(
+        matches!(error, PipelineError::DatabaseUnavailable { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("stayed unreachable") && message.contains("replayed exactly"),
+        "{message}"
+    );
+
+    let _restarted = scratch.server.cluster().start_on(Some(port)).unwrap();
+    let summary = scratch.ingest(&config).await.unwrap();
+    assert_eq!((summary.files, summary.rows_upserted), (1, 10));
+    let client = scratch.client().await;
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await, 20);
+}

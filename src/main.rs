@@ -202,10 +202,11 @@ enum DbAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Run(_)) {
+    // tokio_postgres logs every server NOTICE at info: keep those out.
+    let default_level = if matches!(cli.command, Command::Run(_) | Command::Bench(_)) {
         "warn"
     } else {
-        "info"
+        "info,tokio_postgres=warn"
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

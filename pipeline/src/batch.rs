@@ -1,8 +1,9 @@
-//! One micro-batch, from its plan to its commit: parse (on a blocking
-//! thread, streaming each file in chunks) → transform → write, all inside one
-//! database transaction. Parsing the next chunk overlaps with writing the
-//! previous one; the channel between them holds one chunk, so memory stays
-//! bounded by `chunk_rows` whatever the files' sizes.
+//! One micro-batch, from its plan to its commit, in three stages that run
+//! at once on successive chunks: parse (a blocking thread streaming each file
+//! in chunks of `chunk_rows` rows) → transform (a task running DataFusion) →
+//! write (this task, inside the batch's one database transaction). Each
+//! channel between stages holds one chunk, so memory stays bounded by a few
+//! chunks whatever the files' sizes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,13 +75,16 @@ impl BatchOutcome {
     }
 }
 
-/// Messages from the parse thread.
+/// Messages from the parse thread. File outcomes ride with the chunks: a
+/// message per file would fill the one-slot channels and stall parsing
+/// while the writer is busy.
 enum Parsed {
     Chunk {
         rows: RecordBatch,
         rejects: Vec<RejectedRow>,
+        /// Files finished since the previous chunk.
+        files: Vec<FileOutcome>,
     },
-    File(FileOutcome),
     Done {
         parse_ms: f64,
     },
@@ -90,7 +94,7 @@ enum Parsed {
 pub struct BatchContext<'a> {
     pub table: &'a Arc<TableSchema>,
     pub sink: &'a Sink,
-    pub transform: &'a Transform,
+    pub transform: &'a Arc<Transform>,
     pub input: &'a Path,
     pub chunk_rows: usize,
     pub limits: ParseLimits,
@@ -104,7 +108,7 @@ pub async fn execute(
     started_at_us: i64,
 ) -> Result<BatchOutcome, BatchError> {
     let mut transaction = context.sink.begin(plan.batch_id).await?;
-    let (sender, mut receiver) = mpsc::channel(1);
+    let (sender, receiver) = mpsc::channel(1);
     let parser = {
         let table = Arc::clone(context.table);
         let files: Vec<(PathBuf, PlannedFile)> = plan
@@ -115,33 +119,49 @@ pub async fn execute(
         let (chunk_rows, limits) = (context.chunk_rows, context.limits);
         tokio::task::spawn_blocking(move || parse_files(&files, table, chunk_rows, limits, &sender))
     };
+    let mut transformed = spawn_transform(Arc::clone(context.transform), receiver);
     let mut files = Vec::with_capacity(plan.files.len());
     let (mut parse_ms, mut transform_ms, mut write_ms) = (0.0, 0.0, 0.0);
     let (mut rows_valid, mut rows_kept) = (0u64, 0u64);
-    while let Some(message) = receiver.recv().await {
-        match message {
-            Parsed::Chunk { rows, rejects } => {
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        let waiting = Instant::now();
+        let Some(message) = transformed.recv().await else {
+            break;
+        };
+        waited += waiting.elapsed();
+        match message? {
+            Ready::Rows {
+                out,
+                rejects,
+                files: finished,
+                valid,
+                ms,
+            } => {
+                rows_valid += valid;
+                transform_ms += ms;
                 let started = Instant::now();
-                rows_valid += rows.num_rows() as u64;
-                let transformed = context.transform.apply(rows).await?;
-                transform_ms += ms_since(started);
-                let started = Instant::now();
-                for out in &transformed {
+                for out in &out {
                     rows_kept += out.num_rows() as u64;
                     transaction.write(out).await?;
                 }
                 transaction.reject(&rejects).await?;
+                for outcome in finished {
+                    if let Some(reason) = &outcome.quarantined {
+                        transaction.quarantine(&outcome.name, reason).await?;
+                    }
+                    files.push(outcome);
+                }
                 write_ms += ms_since(started);
             }
-            Parsed::File(outcome) => {
-                if let Some(reason) = &outcome.quarantined {
-                    transaction.quarantine(&outcome.name, reason).await?;
-                }
-                files.push(outcome);
-            }
-            Parsed::Done { parse_ms: ms } => parse_ms = ms,
+            Ready::Done { parse_ms: ms } => parse_ms = ms,
         }
     }
+    tracing::debug!(
+        batch = plan.batch_id,
+        waited_ms = waited.as_secs_f64() * 1000.0,
+        "writer idle, waiting for transformed chunks"
+    );
     parser
         .await
         .map_err(|error| BatchError::ParseThread(error.to_string()))?;
@@ -178,6 +198,62 @@ pub async fn execute(
     })
 }
 
+/// What the transform stage hands the writer.
+enum Ready {
+    Rows {
+        out: Vec<RecordBatch>,
+        rejects: Vec<RejectedRow>,
+        files: Vec<FileOutcome>,
+        /// Valid rows that went into the transform.
+        valid: u64,
+        ms: f64,
+    },
+    Done {
+        parse_ms: f64,
+    },
+}
+
+/// The transform stage as its own task, so DataFusion works on chunk N+1
+/// while PostgreSQL merges chunk N. Stops at the first error, or quietly
+/// when the writer is gone (the batch failed).
+fn spawn_transform(
+    transform: Arc<Transform>,
+    mut parsed: mpsc::Receiver<Parsed>,
+) -> mpsc::Receiver<Result<Ready, TransformError>> {
+    let (sender, ready) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while let Some(message) = parsed.recv().await {
+            let next = match message {
+                Parsed::Chunk {
+                    rows,
+                    rejects,
+                    files,
+                } => {
+                    let started = Instant::now();
+                    let valid = rows.num_rows() as u64;
+                    transform.apply(rows).await.map(|out| Ready::Rows {
+                        out,
+                        rejects,
+                        files,
+                        valid,
+                        ms: ms_since(started),
+                    })
+                }
+                Parsed::Done { parse_ms } => Ok(Ready::Done { parse_ms }),
+            };
+            let failed = next.is_err();
+            if sender.send(next).await.is_err() || failed {
+                return;
+            }
+            // The send woke the writer into this worker's LIFO slot, which
+            // other workers cannot steal from: yield so it runs now instead
+            // of after the next chunk's CPU-bound transform.
+            tokio::task::yield_now().await;
+        }
+    });
+    ready
+}
+
 /// The parse thread: every file of the plan in order, in chunks of at most
 /// `chunk_rows` good rows. Stops quietly when the receiver is gone (the
 /// batch failed).
@@ -192,6 +268,7 @@ fn parse_files(
     let mut busy = std::time::Duration::ZERO;
     let mut builder = BatchBuilder::new(table.clone());
     let mut rejects = Vec::new();
+    let mut finished = Vec::new();
     let send = |message: Parsed| sender.blocking_send(message).is_ok();
     for (index, (path, planned)) in files.iter().enumerate() {
         let mut outcome = FileOutcome {
@@ -220,6 +297,7 @@ fn parse_files(
                             let chunk = Parsed::Chunk {
                                 rows: builder.finish(),
                                 rejects: std::mem::take(&mut rejects),
+                                files: std::mem::take(&mut finished),
                             };
                             if !send(chunk) {
                                 return;
@@ -241,14 +319,13 @@ fn parse_files(
                 outcome.rejected = reader.rows_rejected();
             }
         }
-        if !send(Parsed::File(outcome)) {
-            return;
-        }
+        finished.push(outcome);
     }
-    if !builder.is_empty() || !rejects.is_empty() {
+    if !builder.is_empty() || !rejects.is_empty() || !finished.is_empty() {
         let chunk = Parsed::Chunk {
             rows: builder.finish(),
             rejects,
+            files: finished,
         };
         if !send(chunk) {
             return;

@@ -94,6 +94,11 @@ pub trait Observer: Send + Sync {
     fn database_unavailable(&self, _error: &str, _retry_in: Duration) {}
 }
 
+/// An observer that reports nothing (benchmarks).
+pub struct QuietObserver;
+
+impl Observer for QuietObserver {}
+
 /// An observer that logs through `tracing`.
 pub struct LogObserver;
 
@@ -146,7 +151,7 @@ pub async fn run(
             config.batch_size,
         ),
         table,
-        transform,
+        transform: Arc::new(transform),
         checkpoint,
         next_batch_id: 1,
         bytes_per_row: 100.0,
@@ -184,7 +189,7 @@ struct Runner<'a> {
     table: Arc<TableSchema>,
     discovery: Discovery,
     sink: Sink,
-    transform: Transform,
+    transform: Arc<Transform>,
     checkpoint: Checkpoint,
     next_batch_id: u64,
     /// Running estimate for the rows-per-trigger cap.

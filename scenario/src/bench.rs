@@ -379,7 +379,7 @@ async fn measure_ingest(
         config,
         target,
         CancellationToken::new(),
-        Arc::new(driver::LogObserver),
+        Arc::new(driver::QuietObserver),
     )
     .await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -428,7 +428,7 @@ async fn measure_latency(
     let pipeline = {
         let (config, target, cancel) = (config.clone(), target.clone(), cancel.clone());
         tokio::spawn(async move {
-            driver::run(&config, &target, cancel, Arc::new(driver::LogObserver)).await
+            driver::run(&config, &target, cancel, Arc::new(driver::QuietObserver)).await
         })
     };
     // Let the pipeline start (connect, migrate, first listing) before the load.

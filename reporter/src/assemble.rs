@@ -187,6 +187,7 @@ pub fn build_summary(
             .collect(),
         generator: r.generator.clone(),
         pipeline: r.pipeline.clone(),
+        resources: r.resources.clone(),
     });
 
     Summary {
@@ -397,6 +398,7 @@ pub(crate) mod tests {
             settings: vec![("trigger".into(), "1s".into())],
             generator: Some(serde_json::json!({"interval_ms": 100.0, "max_lateness_ms": 50.0})),
             pipeline: None,
+            resources: None,
         });
         let s = build_summary(&req, &facts, &gathered, "t".into());
         assert_eq!(s.commit_time_source, "sluice_batches.committed_at");

@@ -132,6 +132,9 @@ pub struct RunContext {
     pub generator: Option<serde_json::Value>,
     /// The pipeline's counters as JSON.
     pub pipeline: Option<serde_json::Value>,
+    /// The resource profile sampled during the run (CPU, memory of the
+    /// pipeline and PostgreSQL, system CPU) as JSON.
+    pub resources: Option<serde_json::Value>,
 }
 
 /// Gathers everything, computes the figures, writes `out_dir/report.md`,

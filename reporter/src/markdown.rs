@@ -323,6 +323,19 @@ fn configuration(md: &mut String, s: &Summary) {
             key_value_table(md, ("Counter", "Value"), &rows);
         }
     }
+    if let Some(r) = &run.resources {
+        let mut rows = Vec::new();
+        flatten_json("", r, &mut rows);
+        if !rows.is_empty() {
+            let _ = writeln!(
+                md,
+                "### Resources\n\nSampled every `interval_ms` during the run with `sysinfo`. CPU % is of one core \
+                 (100 = one core busy); `_normalised` figures divide by the logical CPUs. Memory is resident set size. \
+                 PostgreSQL = the postmaster and all its children (embedded server only).\n"
+            );
+            key_value_table(md, ("Figure", "Value"), &rows);
+        }
+    }
 }
 
 fn integrity(md: &mut String, s: &Summary) {
@@ -852,6 +865,7 @@ mod tests {
             }],
             generator: Some(serde_json::json!({"seed": 42, "rows_per_s": 512.5})),
             pipeline: Some(serde_json::json!({"batches": 7})),
+            resources: Some(serde_json::json!({"pipeline_rss_peak_mb": 31.5})),
         });
         s.generator_lateness = Some(GeneratorLateness {
             late_files: 4,

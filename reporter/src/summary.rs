@@ -284,6 +284,9 @@ pub struct RunSummary {
     pub generator: Option<serde_json::Value>,
     /// The pipeline's counters, as it gave them.
     pub pipeline: Option<serde_json::Value>,
+    /// The resource profile sampled during the run.
+    #[serde(default)]
+    pub resources: Option<serde_json::Value>,
 }
 
 /// One configuration setting.

@@ -12,14 +12,14 @@ use futures_util::SinkExt;
 use generator::{GeneratorConfig, GeneratorSummary};
 use pipeline::config::{IngestConfig, Trigger};
 use pipeline::db::DbTarget;
-use pipeline::driver::{self, IngestSummary};
+use pipeline::driver;
 use pipeline::schema::TableSchema;
 use pipeline::sink::WriteMode;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, Database};
-use crate::resources::{Profile, Sampler};
+use crate::resources::Sampler;
 use crate::run::RunError;
 
 /// What to measure.
@@ -152,19 +152,8 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
             write_mode: mode,
             ..IngestConfig::default()
         };
-        let _ = std::fs::remove_dir_all(&config.checkpoint);
-        let measured = measure_ingest(&config, &target, postgres_pid).await?;
-        throughput.push(Throughput {
-            name: format!("sluice {mode} (exactly-once upsert)"),
-            rows: measured.summary.rows_upserted,
-            seconds: measured.seconds,
-            rows_per_s: measured.summary.rows_upserted as f64 / measured.seconds,
-            ratio_to_ceiling: measured.summary.rows_upserted as f64
-                / measured.seconds
-                / ceiling_rate,
-            cpu_s_per_million_rows: measured.cpu_s * 1e6 / measured.summary.rows_read.max(1) as f64,
-            peak_rss_mb: measured.profile.pipeline_rss_peak_mb,
-        });
+        let name = format!("sluice {mode} (exactly-once upsert)");
+        throughput.push(measure_ingest(name, &config, &target, postgres_pid, ceiling_rate).await?);
     }
     if options.backlog_files > 0 {
         eprintln!(
@@ -188,22 +177,11 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
             trigger: Trigger::AvailableNow,
             ..IngestConfig::default()
         };
-        let _ = std::fs::remove_dir_all(&config.checkpoint);
-        let measured = measure_ingest(&config, &target, postgres_pid).await?;
-        throughput.push(Throughput {
-            name: format!(
-                "sluice, backlog of {} files × 10 rows",
-                options.backlog_files
-            ),
-            rows: measured.summary.rows_upserted,
-            seconds: measured.seconds,
-            rows_per_s: measured.summary.rows_upserted as f64 / measured.seconds,
-            ratio_to_ceiling: measured.summary.rows_upserted as f64
-                / measured.seconds
-                / ceiling_rate,
-            cpu_s_per_million_rows: measured.cpu_s * 1e6 / measured.summary.rows_read.max(1) as f64,
-            peak_rss_mb: measured.profile.pipeline_rss_peak_mb,
-        });
+        let name = format!(
+            "sluice, backlog of {} files × 10 rows",
+            options.backlog_files
+        );
+        throughput.push(measure_ingest(name, &config, &target, postgres_pid, ceiling_rate).await?);
     }
 
     let mut latency = Vec::new();
@@ -360,18 +338,15 @@ async fn copy_ceiling(target: &DbTarget, files_dir: &Path) -> Result<Throughput,
     })
 }
 
-struct Measured {
-    summary: IngestSummary,
-    seconds: f64,
-    cpu_s: f64,
-    profile: Profile,
-}
-
+/// Runs one available-now ingest from a fresh checkpoint and measures it.
 async fn measure_ingest(
+    name: String,
     config: &IngestConfig,
     target: &DbTarget,
     postgres_pid: Option<u32>,
-) -> Result<Measured, RunError> {
+    ceiling_rate: f64,
+) -> Result<Throughput, RunError> {
+    let _ = std::fs::remove_dir_all(&config.checkpoint);
     let sampler = Sampler::start(Duration::from_millis(100), postgres_pid);
     let cpu = cpu_time::ProcessTime::now();
     let started = Instant::now();
@@ -385,11 +360,15 @@ async fn measure_ingest(
     let seconds = started.elapsed().as_secs_f64();
     let cpu_s = cpu.elapsed().as_secs_f64();
     let (_, profile) = sampler.finish();
-    Ok(Measured {
-        summary,
+    let rows_per_s = summary.rows_upserted as f64 / seconds;
+    Ok(Throughput {
+        name,
+        rows: summary.rows_upserted,
         seconds,
-        cpu_s,
-        profile,
+        rows_per_s,
+        ratio_to_ceiling: rows_per_s / ceiling_rate,
+        cpu_s_per_million_rows: cpu_s * 1e6 / summary.rows_read.max(1) as f64,
+        peak_rss_mb: profile.pipeline_rss_peak_mb,
     })
 }
 

@@ -31,9 +31,12 @@ pub struct Profile {
     pub pipeline_rss_mean_mb: f64,
     pub pipeline_cpu_peak_pct: f64,
     pub pipeline_cpu_mean_pct: f64,
+    /// Mean pipeline CPU divided by the logical CPUs (100 = the whole machine).
+    pub pipeline_cpu_mean_pct_normalised: f64,
     pub postgres_rss_peak_mb: f64,
     pub postgres_cpu_peak_pct: f64,
     pub postgres_cpu_mean_pct: f64,
+    pub postgres_cpu_mean_pct_normalised: f64,
     pub system_cpu_peak_pct: f64,
     pub system_cpu_mean_pct: f64,
 }
@@ -121,17 +124,22 @@ pub fn profile(samples: &[Sample], interval: Duration) -> Profile {
             samples.iter().map(f).sum::<f64>() / samples.len() as f64
         }
     };
+    let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pipeline_cpu_mean_pct = mean(&|s| f64::from(s.pipeline_cpu_pct));
+    let postgres_cpu_mean_pct = mean(&|s| f64::from(s.postgres_cpu_pct));
     Profile {
         interval_ms: interval.as_millis() as u64,
         samples: samples.len(),
-        logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        logical_cpus,
+        pipeline_cpu_mean_pct,
+        pipeline_cpu_mean_pct_normalised: pipeline_cpu_mean_pct / logical_cpus as f64,
+        postgres_cpu_mean_pct,
+        postgres_cpu_mean_pct_normalised: postgres_cpu_mean_pct / logical_cpus as f64,
         pipeline_rss_peak_mb: peak(&|s| mb(s.pipeline_rss_bytes)),
         pipeline_rss_mean_mb: mean(&|s| mb(s.pipeline_rss_bytes)),
         pipeline_cpu_peak_pct: peak(&|s| f64::from(s.pipeline_cpu_pct)),
-        pipeline_cpu_mean_pct: mean(&|s| f64::from(s.pipeline_cpu_pct)),
         postgres_rss_peak_mb: peak(&|s| mb(s.postgres_rss_bytes)),
         postgres_cpu_peak_pct: peak(&|s| f64::from(s.postgres_cpu_pct)),
-        postgres_cpu_mean_pct: mean(&|s| f64::from(s.postgres_cpu_pct)),
         system_cpu_peak_pct: peak(&|s| f64::from(s.system_cpu_pct)),
         system_cpu_mean_pct: mean(&|s| f64::from(s.system_cpu_pct)),
     }

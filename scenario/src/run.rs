@@ -12,6 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, DatabaseError};
 use crate::progress::Progress;
+use crate::resources::Sampler;
+
+/// How often `sluice run` samples CPU and memory.
+const RESOURCE_SAMPLE_INTERVAL: Duration = Duration::from_millis(500);
 use crate::ScenarioFile;
 
 /// What a finished run produced.
@@ -86,6 +90,11 @@ pub async fn run(
     };
     generator_config.validate()?;
 
+    let postgres_pid = database
+        .embedded
+        .as_ref()
+        .and_then(|server| server.postmaster_pid());
+    let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, postgres_pid);
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
     let pipeline_cancel = CancellationToken::new();
     let pipeline_task = {
@@ -139,6 +148,7 @@ pub async fn run(
     let ingest_summary = pipeline_task
         .await
         .map_err(|e| RunError::Task(e.to_string()))??;
+    let (_, resources) = sampler.finish();
     progress.finish();
     if !drained {
         tracing::warn!(
@@ -195,6 +205,7 @@ pub async fn run(
             settings,
             generator: serde_json::to_value(&generated).ok(),
             pipeline: serde_json::to_value(&ingest_summary).ok(),
+            resources: serde_json::to_value(resources).ok(),
         }),
         optimized_build,
         database_is_local: database.target.is_local(),

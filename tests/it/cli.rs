@@ -137,9 +137,15 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
     let p50 = summary["latency_ms"]["p50"].as_f64().unwrap();
     let p99 = summary["latency_ms"]["p99"].as_f64().unwrap();
     assert!(p50 > 0.0 && p99 >= p50, "p50 {p50} p99 {p99}");
-    assert!(std::fs::read_to_string(run_dir.join("report.md"))
-        .unwrap()
-        .contains("Latency"));
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("## Latency") && report.contains("### Resources"));
+    let resources = &summary["run"]["resources"];
+    assert!(resources["samples"].as_u64().unwrap() >= 2, "{resources}");
+    assert!(resources["pipeline_rss_peak_mb"].as_f64().unwrap() > 1.0);
+    assert!(
+        resources["postgres_rss_peak_mb"].as_f64().unwrap() == 0.0,
+        "an external database is not sampled"
+    );
 }
 
 /// SIGKILL at random instants while files keep arriving (25 kills, spread

@@ -96,6 +96,14 @@ impl DbTarget {
                     url: display.clone(),
                     reason: redact_in(&error.to_string(), url),
                 })?;
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            return Err(DbError::Url {
+                url: display,
+                reason: "sslmode=require asks for TLS, which this build of sluice does not support yet \
+                         (connections are plain TCP); use a server on a trusted network with sslmode=disable or prefer"
+                    .into(),
+            });
+        }
         config.connect_timeout(Duration::from_secs(10));
         config.application_name("sluice");
         Ok(Self { config, display })
@@ -344,5 +352,13 @@ mod tests {
         let target = DbTarget::parse("postgres://app:hunter2@127.0.0.1:1/x").unwrap();
         assert!(!format!("{target:?}").contains("hunter2"));
         assert!(target.is_local());
+    }
+
+    #[test]
+    fn refuses_tls_urls_with_a_clear_error_instead_of_retrying() {
+        let error = DbTarget::parse("postgres://app:pw@db/x?sslmode=require").unwrap_err();
+        assert!(!error.is_transient());
+        assert!(error.to_string().contains("sslmode=require"), "{error}");
+        assert!(!error.to_string().contains("pw@"));
     }
 }

@@ -63,6 +63,9 @@ struct RunArgs {
     /// Folder that receives runs/<run-id>/.
     #[arg(long, env = "SLUICE_RUNS_DIR", default_value = "runs")]
     runs_dir: PathBuf,
+    /// Exit 0 even when the scenario's [targets] are missed (the report still says so).
+    #[arg(long)]
+    no_fail_on_targets: bool,
 }
 
 #[derive(Args)]
@@ -291,17 +294,42 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         "latency ms: p50 {:.1} p95 {:.1} p99 {:.1} max {:.1}; throughput {:.0} rows/s",
         latency.p50, latency.p95, latency.p99, latency.max, outcome.summary.throughput_rows_per_s
     );
+    let targets = &outcome.summary.targets;
+    if !targets.is_empty() {
+        let met = targets
+            .iter()
+            .filter(|t| t.status == reporter::summary::TargetStatus::Pass)
+            .count();
+        println!(
+            "targets: {met} of {} met; {}",
+            targets.len(),
+            if outcome.summary.passed {
+                "passed"
+            } else {
+                "FAILED"
+            }
+        );
+    }
     println!("report: {}", outcome.run_dir.join("report.md").display());
-    Ok(
-        if outcome.drained && rows.missing == 0 && rows.duplicates == 0 {
-            ExitCode::SUCCESS
+    let complete = outcome.drained && rows.missing == 0 && rows.duplicates == 0;
+    if !complete {
+        eprintln!("sluice: the run is incomplete: rows are missing or duplicated (see the report)");
+    }
+    let targets_failed = !outcome.summary.passed;
+    if targets_failed {
+        let failed = reporter::targets::failed_line(targets);
+        if args.no_fail_on_targets {
+            eprintln!("sluice: targets missed (ignored: --no-fail-on-targets): {failed}");
         } else {
-            eprintln!(
-                "sluice: the run is incomplete: rows are missing or duplicated (see the report)"
-            );
-            ExitCode::FAILURE
-        },
-    )
+            eprintln!("sluice: targets missed: {failed}");
+        }
+    }
+    let targets_ok = !targets_failed || args.no_fail_on_targets;
+    Ok(if complete && targets_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn generate(args: GenerateArgs) -> Result<ExitCode> {
@@ -438,6 +466,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode> {
         optimized_build: !cfg!(debug_assertions),
         database_is_local: database.target.is_local(),
         latency_target_ms: None,
+        targets: None,
     };
     let summary = reporter::report(&client, &request).await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);

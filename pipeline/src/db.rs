@@ -19,15 +19,18 @@ pub enum DbError {
         "invalid database URL {url}: {reason}. Use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
     )]
     Url { url: String, reason: String },
-    #[error("cannot connect to the database at {url}: {source}. Check that PostgreSQL is running and the URL is right")]
+    #[error("cannot connect to the database at {url}: {detail}. Check that PostgreSQL is running and the URL is right")]
     Connect {
         url: String,
+        detail: String,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: tokio_postgres::Error,
     },
-    #[error("database error while {context}: {source}")]
+    #[error("database error while {context}: {detail}")]
     Query {
         context: String,
+        /// The server's own message (tokio-postgres alone prints "db error").
+        detail: String,
         #[source]
         source: tokio_postgres::Error,
     },
@@ -41,18 +44,42 @@ pub enum DbError {
 impl DbError {
     pub fn query(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Self {
         let context = context.into();
-        move |source| Self::Query { context, source }
+        move |source| Self::Query {
+            context,
+            detail: describe(&source),
+            source,
+        }
     }
 
     /// Whether retrying later may help: the server is unreachable or went
     /// away, as opposed to a mistake that will fail again.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Connect { .. } => true,
+            // Unreachable servers come back; wrong credentials or a missing
+            // database do not.
+            Self::Connect { source, .. } => !source
+                .code()
+                .is_some_and(|code| code.code().starts_with("28") || code.code().starts_with("3D")),
             Self::Query { source, .. } => is_transient(source),
             Self::Url { .. } | Self::TableMismatch { .. } => false,
         }
     }
+}
+
+/// A PostgreSQL error as a person needs it: the server's message, its
+/// SQLSTATE, and its detail and hint when it gave them.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return error.to_string();
+    };
+    let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    if let Some(detail) = db.detail() {
+        text.push_str(&format!("; {detail}"));
+    }
+    if let Some(hint) = db.hint() {
+        text.push_str(&format!("; hint: {hint}"));
+    }
+    text
 }
 
 /// Whether a PostgreSQL error is worth a retry with back-off.
@@ -149,7 +176,8 @@ impl DbTarget {
                 .await
                 .map_err(|source| DbError::Connect {
                     url: self.display.clone(),
-                    source: Box::new(source),
+                    detail: describe(&source),
+                    source,
                 })?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {

@@ -208,18 +208,35 @@ impl Runner<'_> {
         db: &DbTarget,
         loaded: checkpoint::Loaded,
     ) -> Result<(), PipelineError> {
-        let mut client = self.with_retry(|| db.connect()).await?;
-        db::migrate(&mut client, &self.table).await?;
-        let checkpoint = &mut self.checkpoint;
-        let target = checkpoint.id().to_string();
-        if !loaded.damage.is_empty() {
+        let checkpoint_id = self.checkpoint.id().to_string();
+        let damaged = !loaded.damage.is_empty();
+        if damaged {
             tracing::warn!(damage = ?loaded.damage, "checkpoint damaged; rebuilding the processed files from sluice_batches");
-            let files = ledger::committed_files(&client, &target).await?;
-            let last = ledger::max_batch_id(&client).await?;
-            checkpoint.rebuild(files, last)?;
         }
-        let after = ledger::committed_after(&client, &target, checkpoint.logged_through()).await?;
-        let max = ledger::max_batch_id(&client).await?;
+        let logged_through = self.checkpoint.logged_through();
+        let table = &self.table;
+        // Everything start needs from the database, retried as one unit: a
+        // connection lost half-way (an outage, a terminated backend) starts over.
+        let facts = self
+            .with_retry(|| async {
+                let mut client = db.connect().await?;
+                db::migrate(&mut client, table).await?;
+                let rebuilt = if damaged {
+                    Some(ledger::committed_files(&client, &checkpoint_id).await?)
+                } else {
+                    None
+                };
+                let max = ledger::max_batch_id(&client).await?;
+                let after_from = if damaged { max } else { logged_through };
+                let after = ledger::committed_after(&client, &checkpoint_id, after_from).await?;
+                Ok((rebuilt, max, after))
+            })
+            .await?;
+        let (rebuilt, max, after) = facts;
+        let checkpoint = &mut self.checkpoint;
+        if let Some(files) = rebuilt {
+            checkpoint.rebuild(files, max)?;
+        }
         let recovery = checkpoint::decide(
             loaded.plan.as_ref(),
             checkpoint.logged_through(),

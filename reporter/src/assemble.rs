@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use crate::clock::{estimate_offset, local_clock, remote_clock};
 use crate::gather::{CommitTimeSource, Gathered, LISTED_FILES};
 use crate::manifest::{generator_lateness, ManifestFacts};
+use crate::stages::{slowest_batches, stage_breakdown, trigger_adherence, SLOWEST_BATCHES};
 use crate::stats::{
     batch_summary, distribution, missing_rows, success_rate_pct, throughput_rows_per_s,
     BatchRecord, Latencies,
@@ -14,7 +15,10 @@ use crate::stats::{
 use crate::summary::{
     round3, FileCounts, RowCounts, RunSummary, Setting, Span, Summary, SUMMARY_VERSION,
 };
-use crate::ReportRequest;
+use crate::{findings, targets, ReportRequest};
+
+/// Name of the [`crate::RunContext`] setting that holds the trigger.
+pub const TRIGGER_SETTING: &str = "trigger";
 
 /// Builds the summary. `generated_at` is the report's timestamp (RFC 3339).
 pub fn build_summary(
@@ -190,7 +194,17 @@ pub fn build_summary(
         resources: r.resources.clone(),
     });
 
-    Summary {
+    let configured_trigger = request.run.as_ref().and_then(|r| {
+        r.settings
+            .iter()
+            .find(|(name, _)| name == TRIGGER_SETTING)
+            .map(|(_, value)| value.as_str())
+    });
+    if let Some(db) = &gathered.database {
+        notes.extend(db.notes.iter().map(|n| format!("Database: {n}")));
+    }
+
+    let mut summary = Summary {
         summary_version: SUMMARY_VERSION,
         generated_at,
         scenario: request.run.as_ref().map(|r| r.scenario.clone()),
@@ -221,7 +235,25 @@ pub fn build_summary(
         optimized_build: request.optimized_build,
         notes,
         charts: Vec::new(),
+        stages: stage_breakdown(
+            &gathered.file_stages,
+            &facts.created_at_us,
+            offset_us,
+            &batches,
+        ),
+        slowest_batches: slowest_batches(&batches, SLOWEST_BATCHES),
+        trigger_adherence: trigger_adherence(&batches, configured_trigger),
+        database: gathered.database.clone(),
+        targets: Vec::new(),
+        passed: true,
+        findings: Vec::new(),
+    };
+    if let Some(t) = &request.targets {
+        summary.targets = targets::evaluate(t, &summary);
+        summary.passed = targets::passed(&summary.targets);
     }
+    summary.findings = findings::analyse(&summary);
+    summary
 }
 
 /// Server clock − local clock in µs, as [`build_summary`] subtracts it from
@@ -251,6 +283,7 @@ pub(crate) mod tests {
     use crate::clock::ClockSample;
     use crate::gather::TablesPresent;
     use crate::manifest::tests::entry;
+    use crate::stages::FileStageRecord;
     use crate::stats::CommitGroup;
     use crate::summary::{QuarantinedFile, ReasonCount};
     use crate::RunContext;
@@ -266,6 +299,7 @@ pub(crate) mod tests {
             optimized_build: true,
             database_is_local: true,
             latency_target_ms: None,
+            targets: None,
         }
     }
 
@@ -311,6 +345,38 @@ pub(crate) mod tests {
                 committed_us: 2_500_000,
                 ..BatchRecord::default()
             }],
+            file_stages: vec![
+                FileStageRecord {
+                    file: "events-000001.csv".into(),
+                    batch_id: 1,
+                    rows: 100,
+                    rejected: 0,
+                    discovered_us: Some(1_050_000),
+                    started_us: 2_400_000,
+                    committed_us: 2_500_000,
+                    quarantined: false,
+                },
+                FileStageRecord {
+                    file: "events-000002.csv".into(),
+                    batch_id: 1,
+                    rows: 95,
+                    rejected: 5,
+                    discovered_us: Some(2_010_000),
+                    started_us: 2_400_000,
+                    committed_us: 2_500_000,
+                    quarantined: false,
+                },
+                FileStageRecord {
+                    file: "events-000003.csv".into(),
+                    batch_id: 1,
+                    quarantined: true,
+                    discovered_us: Some(3_000_000),
+                    started_us: 2_400_000,
+                    committed_us: 2_500_000,
+                    ..FileStageRecord::default()
+                },
+            ],
+            database: None,
             clock_samples: None,
             tables: TablesPresent {
                 rejects: true,
@@ -348,6 +414,69 @@ pub(crate) mod tests {
         assert!(s.clock.local && !s.clock.applied);
         assert!(s.notes.is_empty(), "{:?}", s.notes);
         assert_eq!(s.success_rate_pct, 64.912);
+    }
+
+    #[test]
+    fn stages_findings_and_targets_from_a_known_run() {
+        let (facts, gathered) = scenario();
+        let s = build_summary(&request(), &facts, &gathered, "t".into());
+        let st = s.stages.as_ref().unwrap();
+        // File 1 (100 rows): visible 1.0 s, discovered 1.05 s; file 2 (90
+        // valid rows): visible 2.0 s, discovered 2.01 s; both in the batch
+        // started 2.4 s, committed 2.5 s. File 3 is quarantined.
+        assert_eq!((st.files, st.rows, st.files_unmeasured), (2, 190, 1));
+        let means: Vec<(&str, f64, Option<f64>)> = st
+            .latency
+            .iter()
+            .map(|f| (f.stage.as_str(), f.mean_ms, f.share_pct))
+            .collect();
+        assert_eq!(
+            means,
+            vec![
+                ("visible_to_discovered", 31.053, Some(3.026)),
+                ("discovered_to_batch_start", 895.263, Some(87.231)),
+                ("batch_start_to_committed", 100.0, Some(9.744)),
+                ("visible_to_committed", 1026.316, Some(100.0)),
+            ]
+        );
+        assert_eq!(st.latency[3].p50_ms, 1500.0);
+        assert_eq!(st.latency[3].max_ms, 1500.0);
+        assert_eq!(s.slowest_batches.len(), 1);
+        assert_eq!(s.slowest_batches[0].time_ms, 100.0);
+        // No run context: the trigger is unknown.
+        let t = s.trigger_adherence.as_ref().unwrap();
+        assert_eq!((t.configured.as_deref(), t.overran), (None, None));
+        let rules: Vec<&str> = s.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            vec!["rows_missing", "trigger_wait_dominates", "rows_rejected"]
+        );
+        assert!(s.targets.is_empty() && s.passed);
+
+        let mut req = request();
+        req.targets = Some(crate::Targets {
+            p99_ms: Some(600.0),
+            error_rate_pct: Some(1.0),
+            ..crate::Targets::default()
+        });
+        req.run = Some(RunContext {
+            settings: vec![("trigger".into(), "50ms".into())],
+            ..RunContext::default()
+        });
+        let s = build_summary(&req, &facts, &gathered, "t".into());
+        let got: Vec<(&str, crate::summary::TargetStatus)> = s
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.status))
+            .collect();
+        use crate::summary::TargetStatus::{Fail, Pass};
+        assert_eq!(got, vec![("p99_ms", Pass), ("error_rate_pct", Fail)]);
+        // 100 missing of 285 expected.
+        assert_eq!(s.targets[1].measured, Some(35.088));
+        assert!(!s.passed);
+        let t = s.trigger_adherence.as_ref().unwrap();
+        assert_eq!((t.interval_ms, t.overran), (Some(50.0), Some(1)));
+        assert!(s.findings.iter().any(|f| f.rule == "falling_behind"));
     }
 
     #[test]

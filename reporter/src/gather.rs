@@ -14,9 +14,11 @@
 use tokio_postgres::Client;
 
 use crate::clock::{now_us, ClockSample, CLOCK_SAMPLES};
+use crate::database::gather_database;
 use crate::error::ReportError;
+use crate::stages::FileStageRecord;
 use crate::stats::{BatchRecord, CommitGroup};
-use crate::summary::{QuarantinedFile, ReasonCount};
+use crate::summary::{DatabaseSummary, QuarantinedFile, ReasonCount};
 
 /// Reject reasons listed in the report (largest groups first).
 pub const REJECT_REASON_GROUPS: i64 = 10;
@@ -60,6 +62,23 @@ pub const SQL_BATCHES: &str = "SELECT batch_id, file_count::bigint, files_quaran
      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(b.files) f \
                    WHERE f->>'name' = ANY($1::text[])) \
      ORDER BY batch_id";
+
+/// Each manifest file as the batch that carried it recorded it:
+/// `sluice_batches` expanded by `jsonb_array_elements(files)`, joined to the
+/// manifest's names. Times as Unix µs: `discovered_at_us` and `started_at`
+/// from the pipeline's clock, `committed_at` from the server's. A name
+/// recorded by two batches (two runs with the same file names) keeps its
+/// first commit.
+pub const SQL_FILE_STAGES: &str = "SELECT DISTINCT ON (f->>'name') \
+            f->>'name', b.batch_id, \
+            COALESCE((f->>'rows')::bigint, 0), COALESCE((f->>'rejected')::bigint, 0), \
+            (f->>'discovered_at_us')::bigint, \
+            (extract(epoch FROM b.started_at) * 1000000)::bigint, \
+            (extract(epoch FROM b.committed_at) * 1000000)::bigint, \
+            f->>'quarantined' IS NOT NULL \
+     FROM sluice_batches b CROSS JOIN LATERAL jsonb_array_elements(b.files) AS f \
+     WHERE f->>'name' = ANY($1::text[]) \
+     ORDER BY f->>'name', b.committed_at, b.batch_id";
 
 /// Quotes an identifier for SQL: `events` → `"events"`, `app.events` →
 /// `"app"."events"` (a dot separates schema and table; identifiers are
@@ -211,6 +230,10 @@ pub struct Gathered {
     pub quarantined: Vec<QuarantinedFile>,
     /// The batches that carried manifest files.
     pub batches: Vec<BatchRecord>,
+    /// Each manifest file as its batch recorded it (stage timings).
+    pub file_stages: Vec<FileStageRecord>,
+    /// The target table's size, indexes and query timings.
+    pub database: Option<DatabaseSummary>,
     /// Clock round trips, when the database is on another host.
     pub clock_samples: Option<Vec<ClockSample>>,
     /// Optional tables that exist.
@@ -392,6 +415,30 @@ pub async fn gather(
         Vec::new()
     };
 
+    let file_stages = if tables.batches {
+        client
+            .query(SQL_FILE_STAGES, &[&files])
+            .await
+            .map_err(ReportError::db("reading the files' stage times"))?
+            .into_iter()
+            .map(|r| FileStageRecord {
+                file: r.get(0),
+                batch_id: r.get(1),
+                rows: count(r.get(2)),
+                rejected: count(r.get(3)),
+                discovered_us: r.get(4),
+                started_us: r.get(5),
+                committed_us: r.get(6),
+                quarantined: r.get(7),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Last: the timed queries load the server and warm its cache.
+    let database = Some(gather_database(client, &target).await);
+
     Ok(Gathered {
         found,
         distinct_keys,
@@ -402,6 +449,8 @@ pub async fn gather(
         rejected_by_reason,
         quarantined,
         batches,
+        file_stages,
+        database,
         clock_samples,
         tables,
     })
@@ -436,6 +485,8 @@ mod tests {
             .contains("FROM \"events_rejects\" WHERE source_file = ANY($1::text[])"));
         assert!(sql_rejected_by_reason(&r).contains("LIMIT 10"));
         assert!(SQL_BATCHES.contains("f->>'name' = ANY($1::text[])"));
+        assert!(SQL_FILE_STAGES.contains("jsonb_array_elements(b.files)"));
+        assert!(SQL_FILE_STAGES.contains("f->>'name' = ANY($1::text[])"));
         assert!(SQL_QUARANTINED_FILES.contains("source_file = ANY($1::text[])"));
     }
 

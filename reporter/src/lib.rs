@@ -32,6 +32,11 @@
 //! - [`gather`]: every SQL query, and the code that runs them.
 //! - [`clock`]: the clock offset to a database on another host.
 //! - [`stats`]: histogram, percentiles, distribution table, batch figures.
+//! - [`database`]: the target table's size, indexes and query timings.
+//! - [`stages`]: where the time goes: latency by stage, batch busy times,
+//!   slowest batches, trigger adherence (pure).
+//! - [`targets`]: pass/fail against the scenario's [`Targets`] (pure).
+//! - [`findings`]: bottlenecks and recommendations from the figures (pure).
 //! - [`assemble`]: manifest facts + database facts → [`Summary`] (pure).
 //! - [`summary`]: the `summary.json` structure.
 //! - [`markdown`]: `report.md`, rendered from the [`Summary`].
@@ -58,16 +63,21 @@ use std::path::{Path, PathBuf};
 pub mod assemble;
 pub mod charts;
 pub mod clock;
+pub mod database;
 pub mod error;
+pub mod findings;
 pub mod gather;
 pub mod manifest;
 pub mod markdown;
 pub mod series;
+pub mod stages;
 pub mod stats;
 pub mod summary;
+pub mod targets;
 
 pub use error::ReportError;
 pub use summary::Summary;
+pub use targets::Targets;
 
 /// Name of the markdown report in the output directory.
 pub const REPORT_FILE: &str = "report.md";
@@ -97,6 +107,9 @@ pub struct ReportRequest {
     /// Latency target (ms), drawn as a line on the latency-over-time chart;
     /// `None` draws no target.
     pub latency_target_ms: Option<f64>,
+    /// The scenario's targets: each is judged against its measured figure
+    /// (`summary.json` `targets`, `passed`); `None` judges nothing.
+    pub targets: Option<Targets>,
 }
 
 impl ReportRequest {
@@ -113,6 +126,7 @@ impl ReportRequest {
             optimized_build: !cfg!(debug_assertions),
             database_is_local: true,
             latency_target_ms: None,
+            targets: None,
         }
     }
 }
@@ -272,6 +286,7 @@ mod tests {
         assert!(r.database_is_local);
         assert!(r.run.is_none());
         assert_eq!(r.latency_target_ms, None);
+        assert_eq!(r.targets, None);
     }
 
     #[test]

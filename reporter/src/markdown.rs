@@ -8,7 +8,12 @@
 use std::fmt::Write as _;
 
 use crate::charts::CHARTS;
-use crate::summary::Summary;
+use crate::stages::{
+    BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
+    VISIBLE_TO_DISCOVERED,
+};
+use crate::summary::{Severity, Summary, TargetStatus};
+use crate::targets::WARN_FRACTION;
 
 /// Commit-time source names as they appear in `summary.json`.
 const SOURCE_COMMIT_TS: &str = "pg_xact_commit_timestamp";
@@ -120,12 +125,16 @@ pub fn render(s: &Summary) -> String {
     title(&mut md, s);
     warnings(&mut md, s);
     headline(&mut md, s);
+    targets(&mut md, s);
     configuration(&mut md, s);
     integrity(&mut md, s);
     latency(&mut md, s);
+    where_the_time_goes(&mut md, s);
     throughput(&mut md, s);
     charts(&mut md, s);
     batches(&mut md, s);
+    database(&mut md, s);
+    bottlenecks(&mut md, s);
     clock(&mut md, s);
     notes(&mut md, s);
     let _ = writeln!(
@@ -251,6 +260,19 @@ fn headline(md: &mut String, s: &Summary) {
         "| Throughput | {} rows/s | |",
         fmt_decimal(s.throughput_rows_per_s, 1)
     );
+    if !s.targets.is_empty() {
+        let met = s
+            .targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Pass)
+            .count();
+        let _ = writeln!(
+            md,
+            "| Targets met | {met} of {} | {} |",
+            s.targets.len(),
+            check(s.passed)
+        );
+    }
     let _ = writeln!(
         md,
         "\nChecks: rows found = expected, nothing missing, rejected = the malformed rows \
@@ -699,7 +721,7 @@ fn batches(md: &mut String, s: &Summary) {
         ),
         ("Rows upserted".to_string(), fmt_count(b.rows_upserted)),
         (
-            "Stage means: parse / transform / write".to_string(),
+            "Busy-time means: parse / transform / write (overlapping)".to_string(),
             format!(
                 "{} / {} / {} ms",
                 fmt_ms(b.parse_ms_mean),
@@ -707,16 +729,383 @@ fn batches(md: &mut String, s: &Summary) {
                 fmt_ms(b.write_ms_mean)
             ),
         ),
+    ];
+    key_value_table(md, ("Figure", "Value"), &rows);
+    trigger_adherence(md, s);
+    slowest_batches(md, s);
+}
+
+/// Label and unit of a target, by its name in `[targets]`.
+fn target_label(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "p50_ms" => ("Latency P50", "ms"),
+        "p95_ms" => ("Latency P95", "ms"),
+        "p99_ms" => ("Latency P99", "ms"),
+        "throughput_rows_per_s" => ("Throughput", "rows/s"),
+        "batch_ms_p95" => ("Batch processing time P95", "ms"),
+        "pipeline_cpu_pct" => ("Pipeline CPU (mean, % of one core)", "%"),
+        "pipeline_rss_mb" => ("Pipeline memory (peak RSS)", "MB"),
+        "postgres_rss_mb" => ("PostgreSQL memory (peak RSS)", "MB"),
+        "error_rate_pct" => ("Error rate: (missing + duplicates) / expected", "%"),
+        "duplicate_rate_pct" => ("Duplicate rate: duplicates / found", "%"),
+        _ => ("", ""),
+    }
+}
+
+fn targets(md: &mut String, s: &Summary) {
+    let _ = writeln!(md, "## Targets\n");
+    if s.targets.is_empty() {
+        let _ = writeln!(
+            md,
+            "No targets were set (a scenario's `[targets]` section sets them).\n"
+        );
+        return;
+    }
+    let _ = writeln!(md, "| Target | Limit | Measured | Status |");
+    let _ = writeln!(md, "| --- | ---: | ---: | :---: |");
+    for t in &s.targets {
+        let (label, unit) = target_label(&t.name);
+        let bound = if t.bound == "min" { "≥" } else { "≤" };
+        let measured = t.measured.map_or("not measured".to_string(), |m| {
+            format!("{} {unit}", fmt_decimal(m, 3))
+        });
+        let _ = writeln!(
+            md,
+            "| {label} (`{}`) | {bound} {} {unit} | {measured} | {} |",
+            t.name,
+            fmt_decimal(t.target, 3),
+            t.status.symbol()
+        );
+    }
+    let failed: Vec<&str> = s
+        .targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Fail)
+        .map(|t| t.name.as_str())
+        .collect();
+    let _ = if failed.is_empty() {
+        writeln!(md, "\n**✓ Passed: no target failed.**\n")
+    } else {
+        writeln!(
+            md,
+            "\n**✗ Failed: {} target(s) missed by more than {} %: {}.**\n",
+            failed.len(),
+            WARN_FRACTION * 100.0,
+            failed.join(", ")
+        )
+    };
+    let _ = writeln!(
+        md,
+        "✓ within the target, ⚠ beyond it by at most {} %, ✗ beyond it by more, – not measured \
+         in this run (neither passes nor fails). The error rate counts rows lost or stored twice; \
+         the malformed rows the generator writes on purpose are not errors.\n",
+        WARN_FRACTION * 100.0
+    );
+}
+
+fn stage_label(id: &str) -> &str {
+    match id {
+        VISIBLE_TO_DISCOVERED => "File visible → discovered",
+        DISCOVERED_TO_BATCH_START => "Discovered → batch start (trigger wait)",
+        BATCH_START_TO_COMMITTED => "Batch start → committed (batch wall time)",
+        VISIBLE_TO_COMMITTED => "**End to end** (visible → committed)",
+        other => other,
+    }
+}
+
+/// A bar of `share` percent, 20 characters for 100 %.
+fn share_bar(share: f64) -> String {
+    let n = (share.clamp(0.0, 100.0) / 5.0).round() as usize;
+    "█".repeat(n)
+}
+
+fn where_the_time_goes(md: &mut String, s: &Summary) {
+    let _ = writeln!(md, "## Where the time goes\n");
+    let Some(st) = &s.stages else {
+        let _ = writeln!(
+            md,
+            "No batch record mentions the manifest's files, so latency cannot be broken down.\n"
+        );
+        return;
+    };
+    if !st.latency.is_empty() {
+        let _ = writeln!(
+            md,
+            "A row's way from its file becoming visible to its commit, per file weighted by the \
+             file's valid rows ({} files, {} rows). Committed here is the batch's `committed_at`, \
+             so the end-to-end figures differ slightly from the Latency section's per-row commit \
+             times. The share is each stage's mean over the end-to-end mean.\n",
+            fmt_count(st.files),
+            fmt_count(st.rows)
+        );
+        let _ = writeln!(
+            md,
+            "| Stage | P50 (ms) | P95 (ms) | P99 (ms) | Max (ms) | Mean (ms) | Share of mean latency |"
+        );
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        for f in &st.latency {
+            let share = f.share_pct.map_or("n/a".to_string(), |p| {
+                if f.stage == VISIBLE_TO_COMMITTED {
+                    fmt_pct(p)
+                } else {
+                    format!("{} {}", fmt_pct(p), share_bar(p))
+                }
+            });
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {share} |",
+                stage_label(&f.stage),
+                fmt_ms(f.p50_ms),
+                fmt_ms(f.p95_ms),
+                fmt_ms(f.p99_ms),
+                fmt_ms(f.max_ms),
+                fmt_ms(f.mean_ms),
+            );
+        }
+        md.push('\n');
+        if st.files_unmeasured > 0 {
+            let _ = writeln!(
+                md,
+                "{} files of these batches are left out (quarantined, no valid row, or no \
+                 discovery time recorded).\n",
+                fmt_count(st.files_unmeasured)
+            );
+        }
+    }
+    if !st.busy.is_empty() {
+        let b = &s.batches;
+        let _ = writeln!(
+            md,
+            "Inside a batch, parse, transform and write run at once on successive chunks, so \
+             their busy times overlap: each is shown over the {} batches beside the batch's wall \
+             time, and the shares of wall time do not add up to 100 %.\n",
+            fmt_count(st.batches)
+        );
+        let _ = writeln!(
+            md,
+            "| Batch stage | P50 (ms) | P95 (ms) | Max (ms) | Mean (ms) | Share of batch wall time |"
+        );
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
+        for f in &st.busy {
+            let _ = writeln!(
+                md,
+                "| {} busy | {} | {} | {} | {} | {} |",
+                f.stage,
+                fmt_ms(f.p50_ms),
+                fmt_ms(f.p95_ms),
+                fmt_ms(f.max_ms),
+                fmt_ms(f.mean_ms),
+                f.share_of_wall_pct.map_or("n/a".to_string(), fmt_pct)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| **Batch wall time** (started → committed) | {} | {} | {} | {} | 100.00 % |\n",
+            fmt_ms(b.time_ms_p50),
+            fmt_ms(b.time_ms_p95),
+            fmt_ms(b.time_ms_max),
+            fmt_ms(b.time_ms_mean)
+        );
+    }
+}
+
+fn trigger_adherence(md: &mut String, s: &Summary) {
+    let Some(t) = &s.trigger_adherence else {
+        return;
+    };
+    let _ = writeln!(md, "### Trigger adherence\n");
+    let configured = match (&t.configured, t.interval_ms) {
+        (Some(c), Some(i)) => format!("{c} ({} ms)", fmt_ms(i)),
+        (Some(c), None) => format!("{c} (no interval)"),
+        (None, _) => "not recorded".to_string(),
+    };
+    let mut rows = vec![
+        ("Configured trigger".to_string(), configured),
         (
-            "Gap between batch starts: P50 / max".to_string(),
+            "Actual gap between batch starts: P50 / max".to_string(),
             format!(
                 "{} / {} ms",
-                fmt_ms(b.start_gap_ms_p50),
-                fmt_ms(b.start_gap_ms_max)
+                fmt_ms(t.start_gap_ms_p50),
+                fmt_ms(t.start_gap_ms_max)
             ),
         ),
     ];
+    if let (Some(n), Some(p)) = (t.overran, t.overran_pct) {
+        rows.push((
+            "Batches longer than the interval (overran: falling behind)".to_string(),
+            format!(
+                "{} of {} ({}) {}",
+                fmt_count(n),
+                fmt_count(t.batches),
+                fmt_pct(p),
+                check(n == 0)
+            ),
+        ));
+    }
     key_value_table(md, ("Figure", "Value"), &rows);
+    if t.interval_ms.is_some() {
+        let _ = writeln!(
+            md,
+            "A batch starts every interval while files wait; gaps longer than the interval mean \
+             no file waited, or the previous batch overran.\n"
+        );
+    }
+}
+
+fn slowest_batches(md: &mut String, s: &Summary) {
+    if s.slowest_batches.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "### Slowest batches\n");
+    let _ = writeln!(
+        md,
+        "| Batch | Time (ms) | Files | Rows | Parse busy (ms) | Transform busy (ms) | Write busy (ms) | Started |"
+    );
+    let _ = writeln!(
+        md,
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for b in &s.slowest_batches {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            b.batch_id,
+            fmt_ms(b.time_ms),
+            fmt_count(b.files),
+            fmt_count(b.rows),
+            fmt_ms(b.parse_ms),
+            fmt_ms(b.transform_ms),
+            fmt_ms(b.write_ms),
+            fmt_time_us(Some(b.started_at_us))
+        );
+    }
+    md.push('\n');
+}
+
+/// Bytes with a binary unit: `512 B`, `1.5 KiB`, `12.3 MiB`, `1.1 GiB`.
+pub fn fmt_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{} {}", fmt_decimal(value, 1), UNITS[unit])
+}
+
+fn database(md: &mut String, s: &Summary) {
+    let Some(db) = &s.database else {
+        return;
+    };
+    let _ = writeln!(md, "## Database\n");
+    let rows = db.rows.map_or(String::new(), |n| {
+        format!(", {} rows (all runs)", fmt_count(n))
+    });
+    let _ = writeln!(
+        md,
+        "Table `{}`: {} in all (table {}, indexes {}){rows}.\n",
+        s.table,
+        fmt_bytes(db.total_bytes),
+        fmt_bytes(db.table_bytes),
+        fmt_bytes(db.indexes_bytes)
+    );
+    if !db.indexes.is_empty() {
+        let _ = writeln!(md, "| Index | Size | Scans (`idx_scan`) |");
+        let _ = writeln!(md, "| --- | ---: | ---: |");
+        for i in &db.indexes {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} |",
+                cell(&i.name),
+                fmt_bytes(i.bytes),
+                fmt_count(i.idx_scan)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nScans counted before the report's own queries: the pipeline's upserts and \
+             anything else since the statistics were last reset. Every index is maintained on \
+             every write.\n"
+        );
+    }
+    if !db.queries.is_empty() {
+        let _ = writeln!(md, "### Query timings\n");
+        let _ = writeln!(
+            md,
+            "The queries users run against the table, each run {} times (sent → last row \
+             received); the plan is the top node of `EXPLAIN (FORMAT JSON)`.\n",
+            db.queries.first().map_or(0, |q| q.runs_ms.len())
+        );
+        let _ = writeln!(
+            md,
+            "| Query | Median (ms) | Runs (ms) | Rows | Plan | SQL |"
+        );
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: | --- | --- |");
+        for q in &db.queries {
+            let runs = q
+                .runs_ms
+                .iter()
+                .map(|r| fmt_ms(*r))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            let mut plan = q.plan_node.clone();
+            if let Some(index) = &q.plan_index {
+                plan.push_str(&format!(" using {index}"));
+            }
+            if let Some(scan) = &q.plan_scan {
+                plan.push_str(&format!(" ← {scan}"));
+            }
+            let _ = writeln!(
+                md,
+                "| {} | {} | {runs} | {} | {} | `{}` |",
+                cell(&q.name),
+                fmt_ms(q.median_ms),
+                fmt_count(q.rows),
+                cell(&plan),
+                cell(&q.sql)
+            );
+        }
+        md.push('\n');
+    }
+    for n in &db.notes {
+        let _ = writeln!(md, "- {n}");
+    }
+    if !db.notes.is_empty() {
+        md.push('\n');
+    }
+}
+
+fn bottlenecks(md: &mut String, s: &Summary) {
+    let _ = writeln!(md, "## Bottlenecks and recommendations\n");
+    if s.findings.is_empty() {
+        let _ = writeln!(
+            md,
+            "No bottleneck stands out: no rule over the figures above fired (rows complete, the \
+             trigger wait and each batch stage within their thresholds, the database not \
+             saturated).\n"
+        );
+        return;
+    }
+    for (i, f) in s.findings.iter().enumerate() {
+        let mark = match f.severity {
+            Severity::Critical => "✗",
+            Severity::Warning => "⚠",
+            Severity::Info => "ℹ",
+        };
+        let _ = writeln!(
+            md,
+            "{}. {mark} {} **What to do:** {} *(rule `{}`)*",
+            i + 1,
+            f.finding,
+            f.recommendation,
+            f.rule
+        );
+    }
+    md.push('\n');
 }
 
 fn clock(md: &mut String, s: &Summary) {
@@ -926,6 +1315,193 @@ mod tests {
         let mut s = sample();
         s.latency_ms.count = 3;
         assert!(render(&s).contains("No charts were written with this report."));
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(fmt_bytes(0), "0 B");
+        assert_eq!(fmt_bytes(1023), "1023 B");
+        assert_eq!(fmt_bytes(1536), "1.5 KiB");
+        assert_eq!(fmt_bytes(12 * 1024 * 1024 + 300 * 1024), "12.3 MiB");
+        assert_eq!(fmt_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+
+    #[test]
+    fn targets_table_after_the_headline() {
+        use crate::summary::TargetResult;
+        let mut s = sample();
+        let md = render(&s);
+        assert!(md.contains("## Targets\n\nNo targets were set"));
+        assert!(!md.contains("Targets met"));
+        s.targets = vec![
+            TargetResult {
+                name: "p99_ms".into(),
+                target: 1500.0,
+                measured: Some(1612.5),
+                bound: "max".into(),
+                status: TargetStatus::Warn,
+            },
+            TargetResult {
+                name: "throughput_rows_per_s".into(),
+                target: 300.0,
+                measured: Some(120.0),
+                bound: "min".into(),
+                status: TargetStatus::Fail,
+            },
+            TargetResult {
+                name: "postgres_rss_mb".into(),
+                target: 500.0,
+                measured: None,
+                bound: "max".into(),
+                status: TargetStatus::Unmeasured,
+            },
+        ];
+        s.passed = false;
+        let md = render(&s);
+        let targets = md.find("## Targets").unwrap();
+        assert!(md.find("## Headline").unwrap() < targets);
+        assert!(targets < md.find("## Configuration").unwrap());
+        assert!(md.contains("| Targets met | 0 of 3 | ✗ |"));
+        assert!(md.contains("| Latency P99 (`p99_ms`) | ≤ 1,500.000 ms | 1,612.500 ms | ⚠ |"));
+        assert!(md.contains(
+            "| Throughput (`throughput_rows_per_s`) | ≥ 300.000 rows/s | 120.000 rows/s | ✗ |"
+        ));
+        assert!(md.contains("| not measured | – |"));
+        assert!(md.contains(
+            "**✗ Failed: 1 target(s) missed by more than 10 %: throughput_rows_per_s.**"
+        ));
+    }
+
+    #[test]
+    fn where_the_time_goes_and_batches() {
+        use crate::summary::{
+            BusyFigures, SlowBatch, StageBreakdown, StageFigures, TriggerAdherence,
+        };
+        let fig = |stage: &str, mean: f64, share: f64| StageFigures {
+            stage: stage.into(),
+            p50_ms: mean,
+            p95_ms: mean * 2.0,
+            p99_ms: mean * 3.0,
+            max_ms: mean * 4.0,
+            mean_ms: mean,
+            share_pct: Some(share),
+        };
+        let mut s = sample();
+        let md = render(&s);
+        assert!(md.contains("## Where the time goes\n\nNo batch record mentions"));
+        s.batches.count = 2;
+        s.batches.time_ms_p50 = 300.0;
+        s.stages = Some(StageBreakdown {
+            files: 4,
+            rows: 1000,
+            files_unmeasured: 1,
+            latency: vec![
+                fig(VISIBLE_TO_DISCOVERED, 10.0, 1.0),
+                fig(DISCOVERED_TO_BATCH_START, 700.0, 70.0),
+                fig(BATCH_START_TO_COMMITTED, 290.0, 29.0),
+                fig(VISIBLE_TO_COMMITTED, 1000.0, 100.0),
+            ],
+            batches: 2,
+            busy: vec![BusyFigures {
+                stage: "write".into(),
+                p50_ms: 200.0,
+                p95_ms: 250.0,
+                max_ms: 250.0,
+                mean_ms: 225.0,
+                share_of_wall_pct: Some(75.0),
+            }],
+        });
+        s.trigger_adherence = Some(TriggerAdherence {
+            configured: Some("1s".into()),
+            interval_ms: Some(1000.0),
+            batches: 2,
+            start_gap_ms_p50: 1000.0,
+            start_gap_ms_max: 1000.0,
+            overran: Some(0),
+            overran_pct: Some(0.0),
+        });
+        s.slowest_batches = vec![SlowBatch {
+            batch_id: 9,
+            time_ms: 350.0,
+            files: 3,
+            rows: 1234,
+            parse_ms: 20.0,
+            transform_ms: 30.0,
+            write_ms: 300.0,
+            started_at_us: 0,
+        }];
+        let md = render(&s);
+        let section = md.find("## Where the time goes").unwrap();
+        assert!(md.find("## Latency").unwrap() < section);
+        assert!(section < md.find("## Throughput").unwrap());
+        assert!(md.contains(
+            "| Discovered → batch start (trigger wait) | 700.000 | 1,400.000 | 2,100.000 | 2,800.000 | 700.000 | 70.00 % ██████████████ |"
+        ));
+        assert!(md.contains("| **End to end** (visible → committed) | 1,000.000 |"));
+        assert!(md.contains("| 1,000.000 | 100.00 % |"));
+        assert!(md.contains("1 files of these batches are left out"));
+        assert!(md.contains("| write busy | 200.000 | 250.000 | 250.000 | 225.000 | 75.00 % |"));
+        assert!(md.contains("| **Batch wall time** (started → committed) | 300.000 |"));
+        assert!(md.contains("### Trigger adherence"));
+        assert!(md.contains("| Configured trigger | 1s (1,000.000 ms) |"));
+        assert!(md.contains(
+            "| Batches longer than the interval (overran: falling behind) | 0 of 2 (0.00 %) ✓ |"
+        ));
+        assert!(md.contains(
+            "| 9 | 350.000 | 3 | 1,234 | 20.000 | 30.000 | 300.000 | 1970-01-01 00:00:00.000 UTC |"
+        ));
+    }
+
+    #[test]
+    fn database_and_bottlenecks() {
+        use crate::summary::{DatabaseSummary, Finding, IndexStat, QueryTiming};
+        let mut s = sample();
+        let md = render(&s);
+        assert!(!md.contains("## Database"));
+        assert!(md.contains("## Bottlenecks and recommendations\n\nNo bottleneck stands out"));
+        s.database = Some(DatabaseSummary {
+            table_bytes: 8 * 1024 * 1024,
+            indexes_bytes: 4 * 1024 * 1024,
+            total_bytes: 12 * 1024 * 1024,
+            rows: Some(123_456),
+            indexes: vec![IndexStat {
+                name: "events_pkey".into(),
+                bytes: 2048,
+                idx_scan: 5000,
+            }],
+            queries: vec![QueryTiming {
+                name: "count(*)".into(),
+                sql: "SELECT count(*) FROM \"events\"".into(),
+                runs_ms: vec![3.0, 2.0, 2.5],
+                median_ms: 2.5,
+                rows: 1,
+                plan_node: "Aggregate".into(),
+                plan_index: None,
+                plan_scan: Some("Index Only Scan using events_pkey".into()),
+            }],
+            notes: vec!["The table has no user_id column: the queries on it were skipped.".into()],
+        });
+        s.findings = vec![Finding {
+            rule: "database_bound".into(),
+            severity: Severity::Warning,
+            finding: "Writes dominate.".into(),
+            recommendation: "Fewer indexes.".into(),
+        }];
+        let md = render(&s);
+        let db = md.find("## Database").unwrap();
+        assert!(md.find("## Batches").unwrap() < db);
+        assert!(db < md.find("## Bottlenecks and recommendations").unwrap());
+        assert!(md.contains(
+            "Table `events`: 12.0 MiB in all (table 8.0 MiB, indexes 4.0 MiB), 123,456 rows (all runs)."
+        ));
+        assert!(md.contains("| `events_pkey` | 2.0 KiB | 5,000 |"));
+        assert!(md.contains(
+            "| count(*) | 2.500 | 3.000 / 2.000 / 2.500 | 1 | Aggregate ← Index Only Scan using events_pkey | `SELECT count(*) FROM \"events\"` |"
+        ));
+        assert!(md.contains("- The table has no user_id column"));
+        assert!(md.contains(
+            "1. ⚠ Writes dominate. **What to do:** Fewer indexes. *(rule `database_bound`)*"
+        ));
     }
 
     #[test]

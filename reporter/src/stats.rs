@@ -296,7 +296,7 @@ pub struct BatchRecord {
     pub rows_deduped: u64,
     /// Rows inserted or changed in the target.
     pub rows_upserted: u64,
-    /// Trigger fired, Unix µs (server clock).
+    /// Trigger fired, Unix µs (the pipeline's clock).
     pub started_us: i64,
     /// Batch record written, Unix µs (server clock).
     pub committed_us: i64,
@@ -310,7 +310,7 @@ pub struct BatchRecord {
 
 /// Nearest-rank percentile of sorted values (0 when empty). Batches are few
 /// (one per trigger), so exact percentiles are cheap and honest.
-fn percentile_sorted(sorted: &[f64], quantile: f64) -> f64 {
+pub(crate) fn percentile_sorted(sorted: &[f64], quantile: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -318,7 +318,7 @@ fn percentile_sorted(sorted: &[f64], quantile: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
+pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, n) = values.fold((0.0, 0u64), |(s, n), v| (s + v, n + 1));
     if n == 0 {
         0.0

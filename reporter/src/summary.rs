@@ -71,6 +71,263 @@ pub struct Summary {
     /// measured. Absent from summaries written before charts existed.
     #[serde(default)]
     pub charts: Vec<String>,
+    /// Where the time goes: latency split into the stages a row passes
+    /// through, and the busy time of each batch stage. `None` when no batch
+    /// record mentions the manifest's files.
+    #[serde(default)]
+    pub stages: Option<StageBreakdown>,
+    /// The slowest batches (committed_at − started_at), slowest first, at most
+    /// [`crate::stages::SLOWEST_BATCHES`].
+    #[serde(default)]
+    pub slowest_batches: Vec<SlowBatch>,
+    /// How well batches kept the configured trigger interval; `None` when
+    /// there is no batch.
+    #[serde(default)]
+    pub trigger_adherence: Option<TriggerAdherence>,
+    /// The target table in the database: size, indexes and the timings of
+    /// the queries users run against it; `None` when not gathered.
+    #[serde(default)]
+    pub database: Option<DatabaseSummary>,
+    /// Each target of the scenario against its measured figure, in the order
+    /// of [`crate::Targets`]; empty when no target was set.
+    #[serde(default)]
+    pub targets: Vec<TargetResult>,
+    /// `true` when no target has status `fail` (a run with no targets passes).
+    #[serde(default = "default_true")]
+    pub passed: bool,
+    /// Bottlenecks and recommendations derived from the figures above, most
+    /// severe first.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One stage of a row's way from its file becoming visible to its commit.
+///
+/// Over files, each file weighted by its valid rows (rows − rejected), so a
+/// stage's figures describe rows as the latency figures do. Times in ms.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct StageFigures {
+    /// Stage id: `visible_to_discovered`, `discovered_to_batch_start`,
+    /// `batch_start_to_committed`, or the whole way, `visible_to_committed`.
+    pub stage: String,
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+    /// Row-weighted mean.
+    pub mean_ms: f64,
+    /// mean / the mean of `visible_to_committed`, percent: the stages' shares
+    /// add up to 100. `None` when the end-to-end mean is not positive.
+    pub share_pct: Option<f64>,
+}
+
+/// Busy time of one batch stage (parse, transform, write), over batches.
+///
+/// The stages run at once on successive chunks of a batch, so their busy
+/// times overlap: each can approach the batch's wall time, and they do not
+/// add up to it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct BusyFigures {
+    /// `parse`, `transform` or `write`.
+    pub stage: String,
+    /// Median over batches.
+    pub p50_ms: f64,
+    /// 95th percentile over batches.
+    pub p95_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+    /// Mean over batches.
+    pub mean_ms: f64,
+    /// Sum of this stage's busy time / sum of the batches' wall times
+    /// (committed_at − started_at), percent: how much of the batch it kept busy.
+    pub share_of_wall_pct: Option<f64>,
+}
+
+/// Where the time goes.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct StageBreakdown {
+    /// Files measured through every stage (not quarantined, with valid rows,
+    /// a creation time in the manifest and a discovery time in their batch).
+    pub files: u64,
+    /// Their valid rows: the weights.
+    pub rows: u64,
+    /// Files of the batches left out (no discovery time, no valid row, or
+    /// unknown to the manifest).
+    pub files_unmeasured: u64,
+    /// The stages in order, then `visible_to_committed`.
+    pub latency: Vec<StageFigures>,
+    /// Batches the busy figures are over.
+    pub batches: u64,
+    /// Busy time per batch stage: parse, transform, write.
+    pub busy: Vec<BusyFigures>,
+}
+
+/// One of the slowest batches.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SlowBatch {
+    /// Batch id.
+    pub batch_id: i64,
+    /// committed_at − started_at (clock-corrected), ms.
+    pub time_ms: f64,
+    /// Files in the batch.
+    pub files: u64,
+    /// Rows read (valid + rejected).
+    pub rows: u64,
+    /// Parse busy time, ms.
+    pub parse_ms: f64,
+    /// Transform busy time, ms.
+    pub transform_ms: f64,
+    /// Write busy time, ms.
+    pub write_ms: f64,
+    /// When it started (trigger fired), Unix µs.
+    pub started_at_us: i64,
+}
+
+/// The trigger against what the batches did.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct TriggerAdherence {
+    /// The configured trigger as given (`10s`, `continuous`, ...), when known.
+    pub configured: Option<String>,
+    /// Its interval, ms; `None` for `continuous`, `available-now` or unknown.
+    pub interval_ms: Option<f64>,
+    /// Batches considered.
+    pub batches: u64,
+    /// Median gap between consecutive batch starts, ms.
+    pub start_gap_ms_p50: f64,
+    /// Largest gap between consecutive batch starts, ms.
+    pub start_gap_ms_max: f64,
+    /// Batches whose processing time exceeded the interval (falling behind);
+    /// `None` without an interval.
+    pub overran: Option<u64>,
+    /// `overran` / batches, percent.
+    pub overran_pct: Option<f64>,
+}
+
+/// Size and use of one index of the target table.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct IndexStat {
+    /// Index name.
+    pub name: String,
+    /// Size on disk, bytes.
+    pub bytes: u64,
+    /// `pg_stat_user_indexes.idx_scan` before the report's own queries ran.
+    pub idx_scan: u64,
+}
+
+/// Timing of one query users run against the target table.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct QueryTiming {
+    /// What the query does (`count(*)`, `one user_id`, ...).
+    pub name: String,
+    /// The SQL as run.
+    pub sql: String,
+    /// Each run's time (sent → all rows received), ms.
+    pub runs_ms: Vec<f64>,
+    /// Median of the runs, ms.
+    pub median_ms: f64,
+    /// Rows it returned.
+    pub rows: u64,
+    /// `Plan."Node Type"` of `EXPLAIN (FORMAT JSON)`: the plan's top node.
+    pub plan_node: String,
+    /// The top node's `Index Name`, when it has one.
+    pub plan_index: Option<String>,
+    /// When the top node names no index, the first scan below it (depth
+    /// first), e.g. `Index Only Scan using events_pkey`.
+    pub plan_scan: Option<String>,
+}
+
+/// The target table in the database.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct DatabaseSummary {
+    /// The table's own size (`pg_relation_size`), bytes.
+    pub table_bytes: u64,
+    /// All its indexes (`pg_indexes_size`), bytes.
+    pub indexes_bytes: u64,
+    /// Everything (`pg_total_relation_size`: table, indexes, TOAST), bytes.
+    pub total_bytes: u64,
+    /// Rows in the whole table (all runs), from the `count(*)` query.
+    pub rows: Option<u64>,
+    /// Its indexes, by name.
+    pub indexes: Vec<IndexStat>,
+    /// Query timings; empty when the table is empty.
+    pub queries: Vec<QueryTiming>,
+    /// Why something was skipped, each a full sentence.
+    pub notes: Vec<String>,
+}
+
+/// How a target compared.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetStatus {
+    /// Within the target (✓).
+    Pass,
+    /// Beyond it by at most 10 % (⚠).
+    Warn,
+    /// Beyond it by more than 10 % (✗).
+    Fail,
+    /// The figure was not measured in this run (no resource samples, no
+    /// latency): neither passes nor fails.
+    Unmeasured,
+}
+
+impl TargetStatus {
+    /// ✓, ⚠, ✗ or –.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            TargetStatus::Pass => "✓",
+            TargetStatus::Warn => "⚠",
+            TargetStatus::Fail => "✗",
+            TargetStatus::Unmeasured => "–",
+        }
+    }
+}
+
+/// One target against its measured figure.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct TargetResult {
+    /// The target's name, as in the scenario's `[targets]` (`p99_ms`, ...).
+    pub name: String,
+    /// The limit.
+    pub target: f64,
+    /// The measured figure; `None` when not measured.
+    pub measured: Option<f64>,
+    /// `max` (measured must be at most the target) or `min` (at least: throughput).
+    pub bound: String,
+    /// The verdict.
+    pub status: TargetStatus,
+}
+
+/// How much a finding matters.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The run is wrong or fails its purpose (lost or duplicated rows).
+    Critical,
+    /// A bottleneck or a condition that distorts the figures.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+/// One bottleneck or recommendation, citing the figure behind it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable id of the rule (`trigger_wait_dominates`, ...).
+    pub rule: String,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What the figures show, with the figures.
+    pub finding: String,
+    /// What to do about it.
+    pub recommendation: String,
 }
 
 /// Row figures. See the crate documentation for the exact definitions.
@@ -334,6 +591,13 @@ pub(crate) mod tests {
             optimized_build: true,
             notes: vec![],
             charts: vec![],
+            stages: None,
+            slowest_batches: vec![],
+            trigger_adherence: None,
+            database: None,
+            targets: vec![],
+            passed: true,
+            findings: vec![],
         }
     }
 
@@ -367,6 +631,13 @@ pub(crate) mod tests {
                 "clock",
                 "optimized_build",
                 "charts",
+                "stages",
+                "slowest_batches",
+                "trigger_adherence",
+                "database",
+                "targets",
+                "passed",
+                "findings",
             ],
         );
         has_all(
@@ -435,6 +706,44 @@ pub(crate) mod tests {
         old.as_object_mut().unwrap().remove("charts");
         let back: Summary = serde_json::from_value(old).unwrap();
         assert!(back.charts.is_empty());
+    }
+
+    #[test]
+    fn summaries_without_the_new_sections_still_read() {
+        let mut old = serde_json::to_value(sample()).unwrap();
+        for key in [
+            "stages",
+            "slowest_batches",
+            "trigger_adherence",
+            "database",
+            "targets",
+            "passed",
+            "findings",
+        ] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let back: Summary = serde_json::from_value(old).unwrap();
+        assert!(back.passed && back.targets.is_empty() && back.stages.is_none());
+    }
+
+    #[test]
+    fn statuses_and_severities_are_words() {
+        let v = serde_json::to_value(TargetResult {
+            name: "p99_ms".into(),
+            target: 1.0,
+            measured: None,
+            bound: "max".into(),
+            status: TargetStatus::Unmeasured,
+        })
+        .unwrap();
+        assert_eq!(v["status"], "unmeasured");
+        assert!(v["measured"].is_null());
+        assert_eq!(serde_json::to_value(TargetStatus::Fail).unwrap(), "fail");
+        assert_eq!(
+            serde_json::to_value(Severity::Critical).unwrap(),
+            "critical"
+        );
+        assert_eq!(TargetStatus::Warn.symbol(), "⚠");
     }
 
     #[test]

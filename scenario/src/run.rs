@@ -209,7 +209,9 @@ pub async fn run(
         }),
         optimized_build,
         database_is_local: database.target.is_local(),
-        latency_target_ms: None,
+        // The P99 target, drawn on the latency-over-time chart.
+        latency_target_ms: scenario.targets.and_then(|t| t.p99_ms),
+        targets: scenario.targets,
     };
     let summary = reporter::report(&client, &request).await?;
     Ok(RunOutcome {

@@ -24,6 +24,10 @@ pub struct ScenarioFile {
     pub generator: GeneratorSection,
     #[serde(default)]
     pub pipeline: IngestConfig,
+    /// Pass/fail targets judged by the report; `sluice run` fails when one
+    /// is missed by more than 10 %.
+    #[serde(default)]
+    pub targets: Option<reporter::Targets>,
 }
 
 fn default_drain_timeout() -> Duration {

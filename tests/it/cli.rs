@@ -137,8 +137,36 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
     let p50 = summary["latency_ms"]["p50"].as_f64().unwrap();
     let p99 = summary["latency_ms"]["p99"].as_f64().unwrap();
     assert!(p50 > 0.0 && p99 >= p50, "p50 {p50} p99 {p99}");
+    // No [targets] in the scenario: nothing judged, so the run passes.
+    assert_eq!(summary["passed"], true);
+    assert_eq!(summary["targets"], serde_json::json!([]));
+    // The breakdown and the database figures come from the real database.
+    let stages = &summary["stages"];
+    assert_eq!(stages["latency"].as_array().unwrap().len(), 4, "{stages}");
+    assert_eq!(stages["busy"].as_array().unwrap().len(), 3, "{stages}");
+    assert!(stages["files"].as_u64().unwrap() > 0, "{stages}");
+    let database = &summary["database"];
+    assert_eq!(database["notes"], serde_json::json!([]), "{database}");
+    assert_eq!(
+        database["queries"].as_array().unwrap().len(),
+        5,
+        "{database}"
+    );
+    assert!(
+        database["indexes"].as_array().unwrap().len() >= 5,
+        "{database}"
+    );
+    assert_eq!(summary["trigger_adherence"]["interval_ms"], 500.0);
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(report.contains("## Latency") && report.contains("### Resources"));
+    for section in [
+        "## Targets",
+        "## Where the time goes",
+        "## Database",
+        "## Bottlenecks and recommendations",
+    ] {
+        assert!(report.contains(section), "no {section}");
+    }
     let resources = &summary["run"]["resources"];
     assert!(resources["samples"].as_u64().unwrap() >= 2, "{resources}");
     assert!(resources["pipeline_rss_peak_mb"].as_f64().unwrap() > 1.0);
@@ -233,10 +261,6 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
             .arg("--checkpoint")
             .arg(scratch.path("checkpoint")),
     );
-    println!(
-        "kills survived: {kills}, files: {}, rows expected: {}",
-        generated.files, generated.expected_rows
-    );
     let client = scratch.client().await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM events").await,
@@ -262,6 +286,10 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
         )
         .await,
         FILES as i64
+    );
+    println!(
+        "reliability: kill -9 survived: {kills} (seed {seed}); files {}; rows expected {}; lost 0; duplicated 0",
+        generated.files, generated.expected_rows
     );
 }
 

@@ -266,4 +266,12 @@ async fn every_hostile_file_has_its_expected_outcome() {
     );
     assert_eq!((summary.rows_deduped, summary.rows_unchanged), (2, 1));
     assert_eq!(summary.files_quarantined, expected_quarantine.len() as u64);
+    println!(
+        "reliability: hostile input files tried: {} ({} rows read: {} upserted, {} rejected with a reason, {} quarantined files); lost 0",
+        summary.files,
+        summary.rows_read,
+        summary.rows_upserted,
+        summary.rows_rejected,
+        summary.files_quarantined
+    );
 }

@@ -68,6 +68,7 @@ async fn survives_a_ten_second_database_outage_and_resumes_by_itself() {
     wait_for_rows(&scratch, 150, Duration::from_secs(30)).await;
 
     let port = scratch.server.port();
+    let down = std::time::Instant::now();
     scratch.server.cluster().stop_immediately().unwrap();
     for index in 0..4 {
         write_file(
@@ -79,10 +80,16 @@ async fn survives_a_ten_second_database_outage_and_resumes_by_itself() {
     }
     tokio::time::sleep(Duration::from_secs(8)).await;
     let restarted = scratch.server.cluster().start_on(Some(port)).unwrap();
+    let outage = down.elapsed();
     wait_for_rows(&scratch, 350, Duration::from_secs(30)).await;
     cancel.cancel();
     let summary = run.await.unwrap().unwrap();
     assert!(summary.database_retries > 0, "the outage was noticed");
+    println!(
+        "reliability: database outage survived: {:.1} s ({} retries); rows lost 0",
+        outage.as_secs_f64(),
+        summary.database_retries
+    );
     assert_eq!(summary.rows_upserted, 350);
     assert_eq!(summary.files, 7);
     let client = scratch.client().await;
@@ -125,4 +132,110 @@ async fn stops_with_a_clear_error_past_the_retry_deadline_and_a_restart_continue
     assert_eq!((summary.files, summary.rows_upserted), (1, 10));
     let client = scratch.client().await;
     assert_eq!(count(&client, "SELECT count(*) FROM events").await, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_the_whole_batch_when_its_connection_drops_mid_write() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    for index in 0..40 {
+        write_file(
+            &input,
+            &format!("f-{index:02}.csv"),
+            &file_of(&format!("r{index}"), 200),
+        );
+    }
+    let mut config = scratch.config();
+    config.batch_size = 20; // many COPY round trips: a long write to cut into
+    config.chunk_rows = 200;
+    config.retry = RetryConfig {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+        deadline: Duration::from_secs(60),
+    };
+    let run = {
+        let (config, target) = (config.clone(), scratch.target());
+        tokio::spawn(async move {
+            driver::run(
+                &config,
+                &target,
+                CancellationToken::new(),
+                Arc::new(driver::LogObserver),
+            )
+            .await
+        })
+    };
+    let admin = scratch.client().await;
+    let mut terminated = 0;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let row = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = 'sluice' AND pid <> pg_backend_pid() AND state <> 'idle'",
+                &[],
+            )
+            .await
+            .unwrap();
+        terminated += row.get::<_, i64>(0);
+    }
+    let summary = run.await.unwrap().unwrap();
+    println!(
+        "reliability: connections cut mid-batch: {terminated}, database retries: {}",
+        summary.database_retries
+    );
+    assert!(
+        terminated > 0,
+        "the batch was still writing when its connection was cut"
+    );
+    assert!(summary.database_retries > 0);
+    assert_eq!(count(&admin, "SELECT count(*) FROM events").await, 8000);
+    assert_eq!(
+        count(&admin, "SELECT count(DISTINCT batch_id) FROM events").await,
+        1
+    );
+    assert_eq!(
+        count(&admin, "SELECT count(*) FROM sluice_batches").await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stops_at_once_on_an_error_that_retrying_cannot_fix() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let config = scratch.config();
+    write_file(&input, "first.csv", &file_of("p", 5));
+    scratch.ingest(&config).await.unwrap();
+    let admin = scratch.client().await;
+    admin
+        .batch_execute(
+            "CREATE ROLE reader LOGIN;
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
+        )
+        .await
+        .unwrap();
+    write_file(&input, "second.csv", &file_of("q", 5));
+    let mut config = config;
+    config.retry.deadline = Duration::from_secs(120);
+    let reader = pipeline::db::DbTarget::parse(&format!(
+        "postgres://reader@127.0.0.1:{}/sluice",
+        scratch.server.port()
+    ))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let error = driver::run(
+        &config,
+        &reader,
+        CancellationToken::new(),
+        Arc::new(driver::LogObserver),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "not retried until the deadline"
+    );
+    assert!(error.to_string().contains("permission denied"), "{error}");
+    assert_eq!(count(&admin, "SELECT count(*) FROM events").await, 5);
 }

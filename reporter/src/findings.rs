@@ -1,0 +1,591 @@
+//! Bottlenecks and recommendations: rules over the summary's figures, each
+//! finding citing the figures behind it. Pure: the summary in, the findings
+//! out, most severe first.
+//!
+//! | rule | when | severity |
+//! | --- | --- | --- |
+//! | `rows_missing` | missing > 0 | critical |
+//! | `duplicates` | duplicates > 0 | critical |
+//! | `falling_behind` | batches took longer than the trigger interval | warning |
+//! | `trigger_wait_dominates` | discovered → batch start > 60 % of mean latency | warning |
+//! | `slow_discovery` | visible → discovered > 30 % of mean latency and P95 > 500 ms | warning |
+//! | `database_bound` | write busy > 2 × (parse + transform) and > 50 % of batch wall time | warning |
+//! | `pipeline_bound` | parse + transform busy > 2 × write and one of them > 50 % of wall time | warning |
+//! | `database_saturated` | PostgreSQL mean CPU > 80 % of one core | warning |
+//! | `generator_late` | the generator fell behind by > 10 % of its interval | warning |
+//! | `rows_rejected` | rejected > 0 | info (warning when ≠ the deliberate bad rows) |
+//! | `query_without_index` | a lookup or range query runs a Seq Scan and takes > 100 ms | info |
+
+use crate::markdown::{fmt_count, fmt_decimal};
+use crate::stages::{DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED, VISIBLE_TO_DISCOVERED};
+use crate::summary::{Finding, Severity, StageFigures, Summary};
+
+/// Trigger-wait share of the mean latency above which it dominates, percent.
+pub const TRIGGER_WAIT_SHARE_PCT: f64 = 60.0;
+/// Discovery share of the mean latency above which discovery is slow, percent.
+pub const DISCOVERY_SHARE_PCT: f64 = 30.0;
+/// …and the discovery P95 above which it matters, ms.
+pub const DISCOVERY_P95_MS: f64 = 500.0;
+/// One stage's busy time is "much larger" than another's at this ratio.
+pub const DOMINANCE_RATIO: f64 = 2.0;
+/// Share of the batch wall time a dominating stage must keep busy, percent.
+pub const BUSY_SHARE_PCT: f64 = 50.0;
+/// PostgreSQL mean CPU (% of one core) above which it is saturated.
+pub const POSTGRES_CPU_PCT: f64 = 80.0;
+/// A lookup slower than this on a Seq Scan deserves an index, ms.
+pub const SLOW_QUERY_MS: f64 = 100.0;
+
+fn ms(x: f64) -> String {
+    format!("{} ms", fmt_decimal(x, 1))
+}
+
+fn pct(x: f64) -> String {
+    format!("{} %", fmt_decimal(x, 1))
+}
+
+fn finding(rule: &str, severity: Severity, finding: String, recommendation: String) -> Finding {
+    Finding {
+        rule: rule.to_string(),
+        severity,
+        finding,
+        recommendation,
+    }
+}
+
+fn stage<'a>(s: &'a Summary, id: &str) -> Option<&'a StageFigures> {
+    s.stages.as_ref()?.latency.iter().find(|f| f.stage == id)
+}
+
+fn busy_mean(s: &Summary, id: &str) -> Option<(f64, Option<f64>)> {
+    s.stages
+        .as_ref()?
+        .busy
+        .iter()
+        .find(|b| b.stage == id)
+        .map(|b| (b.mean_ms, b.share_of_wall_pct))
+}
+
+fn resource(s: &Summary, key: &str) -> Option<f64> {
+    s.run.as_ref()?.resources.as_ref()?.get(key)?.as_f64()
+}
+
+/// The findings, most severe first (rules in the order of the table above
+/// within one severity).
+pub fn analyse(s: &Summary) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let r = &s.rows;
+
+    if r.missing > 0 {
+        out.push(finding(
+            "rows_missing",
+            Severity::Critical,
+            format!(
+                "{} of {} expected rows are not in the table ({} files with no row at all, {} \
+                 with fewer rows than expected).",
+                fmt_count(r.missing),
+                fmt_count(r.expected),
+                fmt_count(s.files.missing_from_db),
+                fmt_count(s.files.incomplete)
+            ),
+            "Check that the pipeline drained before the report (a longer drain_timeout), then \
+             its log for failed batches; the files with no rows are listed under Data integrity."
+                .to_string(),
+        ));
+    }
+    if r.duplicates > 0 {
+        out.push(finding(
+            "duplicates",
+            Severity::Critical,
+            format!(
+                "{} copies of events beyond the first are in the table: exactly-once was broken.",
+                fmt_count(r.duplicates)
+            ),
+            "Check that the table's key is its primary key and that no other writer (or a second \
+             checkpoint folder over the same files) feeds it."
+                .to_string(),
+        ));
+    }
+
+    if let Some(t) = &s.trigger_adherence {
+        if let (Some(overran), Some(interval)) = (t.overran.filter(|&n| n > 0), t.interval_ms) {
+            let slowest = s
+                .slowest_batches
+                .first()
+                .map_or(s.batches.time_ms_max, |b| b.time_ms);
+            out.push(finding(
+                "falling_behind",
+                Severity::Warning,
+                format!(
+                    "{} of {} batches ({}) took longer than the trigger interval of {} (slowest \
+                     {}): the next batch started late, so the pipeline was falling behind.",
+                    fmt_count(overran),
+                    fmt_count(t.batches),
+                    pct(t.overran_pct.unwrap_or(0.0)),
+                    ms(interval),
+                    ms(slowest)
+                ),
+                "Raise max_files_per_trigger so fewer, larger batches carry the per-batch cost, \
+                 shorten the work per batch (larger batch_size, fewer indexes), or lengthen the \
+                 trigger."
+                    .to_string(),
+            ));
+        }
+    }
+
+    let total = stage(s, VISIBLE_TO_COMMITTED).map(|t| t.mean_ms);
+    if let (Some(wait), Some(total)) = (stage(s, DISCOVERED_TO_BATCH_START), total) {
+        if wait.share_pct.is_some_and(|p| p > TRIGGER_WAIT_SHARE_PCT) {
+            let trigger = s
+                .trigger_adherence
+                .as_ref()
+                .and_then(|t| t.configured.clone())
+                .map_or(String::new(), |t| format!(" (now {t})"));
+            out.push(finding(
+                "trigger_wait_dominates",
+                Severity::Warning,
+                format!(
+                    "Latency is dominated by the trigger wait: files wait {} on average between \
+                     discovery and their batch's start, of {} mean end to end ({}).",
+                    ms(wait.mean_ms),
+                    ms(total),
+                    pct(wait.share_pct.unwrap_or(0.0))
+                ),
+                format!(
+                    "A shorter trigger{trigger} or `--trigger continuous` lowers it; the cost is \
+                     more, smaller batches."
+                ),
+            ));
+        }
+    }
+    if let (Some(disc), Some(total)) = (stage(s, VISIBLE_TO_DISCOVERED), total) {
+        if disc.share_pct.is_some_and(|p| p > DISCOVERY_SHARE_PCT) && disc.p95_ms > DISCOVERY_P95_MS
+        {
+            out.push(finding(
+                "slow_discovery",
+                Severity::Warning,
+                format!(
+                    "Files wait to be discovered: {} on average (P95 {}), {} of the {} mean \
+                     latency.",
+                    ms(disc.mean_ms),
+                    ms(disc.p95_ms),
+                    pct(disc.share_pct.unwrap_or(0.0)),
+                    ms(total)
+                ),
+                "The file watcher missed events and the periodic listing found the files: lower \
+                 listing_interval, or check that the input folder is on a local file system \
+                 (network shares send no events)."
+                    .to_string(),
+            ));
+        }
+    }
+
+    if let (
+        Some((parse, parse_share)),
+        Some((transform, transform_share)),
+        Some((write, write_share)),
+    ) = (
+        busy_mean(s, "parse"),
+        busy_mean(s, "transform"),
+        busy_mean(s, "write"),
+    ) {
+        let cpu = parse + transform;
+        if write > DOMINANCE_RATIO * cpu && write_share.is_some_and(|p| p > BUSY_SHARE_PCT) {
+            let indexes = s.database.as_ref().map_or(String::new(), |d| {
+                format!(" on its {} indexes", d.indexes.len())
+            });
+            out.push(finding(
+                "database_bound",
+                Severity::Warning,
+                format!(
+                    "Batches are PostgreSQL-bound: writing keeps them busy {} per batch ({} of \
+                     the batch wall time) against {} parsing and {} transforming.",
+                    ms(write),
+                    pct(write_share.unwrap_or(0.0)),
+                    ms(parse),
+                    ms(transform)
+                ),
+                format!(
+                    "Index maintenance{indexes} is paid on every row: drop indexes no query needs, \
+                     or write larger batches (batch_size, max_files_per_trigger) so each merge \
+                     covers more rows."
+                ),
+            ));
+        } else if cpu > DOMINANCE_RATIO * write {
+            let (name, busy, share) = if parse >= transform {
+                ("parsing", parse, parse_share)
+            } else {
+                ("transforming", transform, transform_share)
+            };
+            if share.is_some_and(|p| p > BUSY_SHARE_PCT) {
+                out.push(finding(
+                    "pipeline_bound",
+                    Severity::Warning,
+                    format!(
+                        "Batches are bound by sluice itself: {name} keeps them busy {} per batch \
+                         ({} of the batch wall time) against {} writing.",
+                        ms(busy),
+                        pct(share.unwrap_or(0.0)),
+                        ms(write)
+                    ),
+                    "Check the build is optimised and the pipeline's CPU (Resources); more \
+                     transform partitions or more cores help, the database is not the limit."
+                        .to_string(),
+                ));
+            }
+        }
+    }
+
+    if let Some(cpu) = resource(s, "postgres_cpu_mean_pct").filter(|&c| c > POSTGRES_CPU_PCT) {
+        out.push(finding(
+            "database_saturated",
+            Severity::Warning,
+            format!(
+                "PostgreSQL used {} of one core on average during the run: the database is \
+                 saturated (one backend writes each batch, so about one core is its ceiling).",
+                pct(cpu)
+            ),
+            "Give the database more CPU or a faster disk, keep fewer indexes on the target, or \
+             write larger batches so each merge does more per statement."
+                .to_string(),
+        ));
+    }
+
+    if let Some(l) = s.generator_lateness.as_ref().filter(|l| l.significant) {
+        out.push(finding(
+            "generator_late",
+            Severity::Warning,
+            format!(
+                "The generator fell behind its schedule by up to {} ({} late files, interval {}).",
+                ms(l.max_lateness_ms),
+                fmt_count(l.late_files),
+                l.interval_ms.map_or("unknown".to_string(), ms)
+            ),
+            "The offered load was lower than configured, so latency and throughput are \
+             understated: run the generator on a less busy host, or lower the load."
+                .to_string(),
+        ));
+    }
+
+    if r.rejected > 0 {
+        let top = s.rejected_by_reason.first().map_or(String::new(), |t| {
+            format!(
+                "; the most common reason: \"{}\" ({} rows)",
+                t.reason,
+                fmt_count(t.count)
+            )
+        });
+        let deliberate = r.rejected == r.bad_input;
+        out.push(finding(
+            "rows_rejected",
+            if deliberate {
+                Severity::Info
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "{} rows were rejected{top}{}.",
+                fmt_count(r.rejected),
+                if deliberate {
+                    format!(
+                        ": exactly the {} malformed rows the generator wrote on purpose",
+                        fmt_count(r.bad_input)
+                    )
+                } else {
+                    format!(
+                        ", while the generator wrote {} malformed rows on purpose",
+                        fmt_count(r.bad_input)
+                    )
+                }
+            ),
+            format!(
+                "Fix the data upstream: `{}` keeps each rejected row with its file, line and \
+                 reason.",
+                s.rejects_table
+            ),
+        ));
+    }
+
+    if let Some(db) = &s.database {
+        for q in &db.queries {
+            let seq = q.plan_node == "Seq Scan" || q.plan_scan.as_deref() == Some("Seq Scan");
+            let lookup = q.name != "count(*)" && q.name != "GROUP BY event_type";
+            if seq && lookup && q.median_ms > SLOW_QUERY_MS {
+                out.push(finding(
+                    "query_without_index",
+                    Severity::Info,
+                    format!(
+                        "The query \"{}\" reads the whole table (Seq Scan) and takes {}.",
+                        q.name,
+                        ms(q.median_ms)
+                    ),
+                    "An index on its column makes it a lookup (each index costs the writes \
+                     some time)."
+                        .to_string(),
+                ));
+            }
+        }
+    }
+
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::sample;
+    use crate::summary::{
+        BusyFigures, DatabaseSummary, GeneratorLateness, QueryTiming, ReasonCount, RunSummary,
+        SlowBatch, StageBreakdown, TriggerAdherence,
+    };
+    use serde_json::json;
+
+    fn stage_fig(id: &str, mean: f64, p95: f64, share: f64) -> StageFigures {
+        StageFigures {
+            stage: id.into(),
+            p50_ms: mean,
+            p95_ms: p95,
+            p99_ms: p95,
+            max_ms: p95,
+            mean_ms: mean,
+            share_pct: Some(share),
+        }
+    }
+
+    fn busy(id: &str, mean: f64, share: f64) -> BusyFigures {
+        BusyFigures {
+            stage: id.into(),
+            p50_ms: mean,
+            p95_ms: mean,
+            max_ms: mean,
+            mean_ms: mean,
+            share_of_wall_pct: Some(share),
+        }
+    }
+
+    fn rules(s: &Summary) -> Vec<String> {
+        analyse(s).into_iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn a_healthy_run_has_no_findings() {
+        assert!(analyse(&sample()).is_empty());
+    }
+
+    #[test]
+    fn trigger_wait_dominates() {
+        let mut s = sample();
+        s.stages = Some(StageBreakdown {
+            latency: vec![
+                stage_fig(VISIBLE_TO_DISCOVERED, 5.0, 10.0, 0.333),
+                stage_fig(DISCOVERED_TO_BATCH_START, 1200.0, 1900.0, 80.0),
+                stage_fig("batch_start_to_committed", 295.0, 400.0, 19.667),
+                stage_fig(VISIBLE_TO_COMMITTED, 1500.0, 2000.0, 100.0),
+            ],
+            ..StageBreakdown::default()
+        });
+        s.trigger_adherence = Some(TriggerAdherence {
+            configured: Some("1s".into()),
+            interval_ms: Some(1000.0),
+            batches: 10,
+            overran: Some(0),
+            overran_pct: Some(0.0),
+            ..TriggerAdherence::default()
+        });
+        let f = analyse(&s);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "trigger_wait_dominates");
+        assert_eq!(
+            f[0].finding,
+            "Latency is dominated by the trigger wait: files wait 1,200.0 ms on average between \
+             discovery and their batch's start, of 1,500.0 ms mean end to end (80.0 %)."
+        );
+        assert!(f[0]
+            .recommendation
+            .contains("A shorter trigger (now 1s) or `--trigger continuous`"));
+        // At 60 % exactly it does not dominate.
+        s.stages.as_mut().unwrap().latency[1].share_pct = Some(60.0);
+        assert!(analyse(&s).is_empty());
+    }
+
+    #[test]
+    fn slow_discovery() {
+        let mut s = sample();
+        s.stages = Some(StageBreakdown {
+            latency: vec![
+                stage_fig(VISIBLE_TO_DISCOVERED, 400.0, 900.0, 40.0),
+                stage_fig(VISIBLE_TO_COMMITTED, 1000.0, 2000.0, 100.0),
+            ],
+            ..StageBreakdown::default()
+        });
+        let f = analyse(&s);
+        assert_eq!(f[0].rule, "slow_discovery");
+        assert!(f[0]
+            .finding
+            .contains("400.0 ms on average (P95 900.0 ms), 40.0 %"));
+        s.stages.as_mut().unwrap().latency[0].p95_ms = 500.0;
+        assert!(analyse(&s).is_empty());
+    }
+
+    #[test]
+    fn falling_behind_cites_the_slowest_batch() {
+        let mut s = sample();
+        s.trigger_adherence = Some(TriggerAdherence {
+            configured: Some("10s".into()),
+            interval_ms: Some(10_000.0),
+            batches: 40,
+            overran: Some(3),
+            overran_pct: Some(7.5),
+            ..TriggerAdherence::default()
+        });
+        s.slowest_batches = vec![SlowBatch {
+            batch_id: 7,
+            time_ms: 12_345.6,
+            files: 1,
+            rows: 1,
+            parse_ms: 0.0,
+            transform_ms: 0.0,
+            write_ms: 0.0,
+            started_at_us: 0,
+        }];
+        let f = analyse(&s);
+        assert_eq!(f[0].rule, "falling_behind");
+        assert_eq!(
+            f[0].finding,
+            "3 of 40 batches (7.5 %) took longer than the trigger interval of 10,000.0 ms \
+             (slowest 12,345.6 ms): the next batch started late, so the pipeline was falling \
+             behind."
+        );
+        assert!(f[0].recommendation.contains("max_files_per_trigger"));
+        // No interval (continuous): nothing to fall behind.
+        s.trigger_adherence.as_mut().unwrap().interval_ms = None;
+        assert!(analyse(&s).is_empty());
+    }
+
+    #[test]
+    fn database_or_pipeline_bound() {
+        let mut s = sample();
+        s.stages = Some(StageBreakdown {
+            busy: vec![
+                busy("parse", 20.0, 10.0),
+                busy("transform", 30.0, 15.0),
+                busy("write", 180.0, 90.0),
+            ],
+            ..StageBreakdown::default()
+        });
+        s.database = Some(DatabaseSummary::default());
+        let f = analyse(&s);
+        assert_eq!(rules(&s), vec!["database_bound"]);
+        assert_eq!(
+            f[0].finding,
+            "Batches are PostgreSQL-bound: writing keeps them busy 180.0 ms per batch (90.0 % of \
+             the batch wall time) against 20.0 ms parsing and 30.0 ms transforming."
+        );
+        assert!(f[0]
+            .recommendation
+            .starts_with("Index maintenance on its 0 indexes"));
+        // Write 2× parse + transform exactly: not dominant.
+        s.stages.as_mut().unwrap().busy[2].mean_ms = 100.0;
+        assert!(analyse(&s).is_empty());
+        // Parsing dominates.
+        s.stages.as_mut().unwrap().busy = vec![
+            busy("parse", 300.0, 95.0),
+            busy("transform", 50.0, 20.0),
+            busy("write", 40.0, 12.0),
+        ];
+        let f = analyse(&s);
+        assert_eq!(rules(&s), vec!["pipeline_bound"]);
+        assert!(f[0]
+            .finding
+            .contains("parsing keeps them busy 300.0 ms per batch (95.0 %"));
+    }
+
+    #[test]
+    fn saturated_database_late_generator_and_rejects() {
+        let mut s = sample();
+        s.run = Some(RunSummary {
+            scenario: "x".into(),
+            run_id: "r".into(),
+            settings: vec![],
+            generator: None,
+            pipeline: None,
+            resources: Some(json!({"postgres_cpu_mean_pct": 93.3})),
+        });
+        s.generator_lateness = Some(GeneratorLateness {
+            late_files: 12,
+            max_lateness_ms: 250.0,
+            mean_lateness_ms: 20.0,
+            interval_ms: Some(100.0),
+            significant: true,
+            source: "run".into(),
+        });
+        s.rows.rejected = 5;
+        s.rows.bad_input = 5;
+        s.rejected_by_reason = vec![ReasonCount {
+            reason: "invalid price".into(),
+            count: 3,
+        }];
+        let f = analyse(&s);
+        assert_eq!(
+            rules(&s),
+            vec!["database_saturated", "generator_late", "rows_rejected"]
+        );
+        assert!(f[0]
+            .finding
+            .starts_with("PostgreSQL used 93.3 % of one core"));
+        assert_eq!(
+            f[1].finding,
+            "The generator fell behind its schedule by up to 250.0 ms (12 late files, interval \
+             100.0 ms)."
+        );
+        assert_eq!(f[2].severity, Severity::Info);
+        assert_eq!(
+            f[2].finding,
+            "5 rows were rejected; the most common reason: \"invalid price\" (3 rows): exactly \
+             the 5 malformed rows the generator wrote on purpose."
+        );
+        assert!(f[2].recommendation.contains("`events_rejects`"));
+        s.rows.rejected = 6;
+        assert_eq!(analyse(&s)[2].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn integrity_first_then_queries() {
+        let mut s = sample();
+        s.rows.expected = 100;
+        s.rows.missing = 4;
+        s.rows.duplicates = 1;
+        s.database = Some(DatabaseSummary {
+            queries: vec![
+                QueryTiming {
+                    name: "one user_id".into(),
+                    sql: String::new(),
+                    runs_ms: vec![],
+                    median_ms: 250.0,
+                    rows: 3,
+                    plan_node: "Gather".into(),
+                    plan_index: None,
+                    plan_scan: Some("Seq Scan".into()),
+                },
+                QueryTiming {
+                    name: "count(*)".into(),
+                    sql: String::new(),
+                    runs_ms: vec![],
+                    median_ms: 900.0,
+                    rows: 1,
+                    plan_node: "Seq Scan".into(),
+                    plan_index: None,
+                    plan_scan: None,
+                },
+            ],
+            ..DatabaseSummary::default()
+        });
+        assert_eq!(
+            rules(&s),
+            vec!["rows_missing", "duplicates", "query_without_index"]
+        );
+        assert!(analyse(&s)[0]
+            .finding
+            .starts_with("4 of 100 expected rows are not in the table"));
+    }
+}

@@ -36,7 +36,9 @@ pub enum DiscoverError {
 /// Something the watcher saw.
 #[derive(Debug)]
 enum Signal {
-    Path(PathBuf),
+    /// A path changed, and when the watcher said so (Unix µs): the file's
+    /// discovery time, even when the trigger applies the event later.
+    Path(PathBuf, i64),
     /// The watcher lost events: list the folder.
     Rescan,
 }
@@ -84,7 +86,7 @@ impl Discovery {
                 Ok(event) => event
                     .paths
                     .into_iter()
-                    .try_for_each(|path| sender.send(Signal::Path(path))),
+                    .try_for_each(|path| sender.send(Signal::Path(path, now_us()))),
                 Err(_) => sender.send(Signal::Rescan),
             };
         })
@@ -139,11 +141,10 @@ impl Discovery {
         while let Ok(signal) = self.signals.try_recv() {
             self.queued.push(signal);
         }
-        let now = now_us();
         let mut rescan = false;
         for signal in std::mem::take(&mut self.queued) {
             match signal {
-                Signal::Path(path) => self.consider(&path, now, &processed),
+                Signal::Path(path, seen_at) => self.consider(&path, seen_at, &processed),
                 Signal::Rescan => rescan = true,
             }
         }

@@ -574,8 +574,10 @@ fn latency(md: &mut String, s: &Summary) {
         ("P95", l.p95),
         ("P99", l.p99),
         ("P99.9", l.p999),
+        ("P99.99", l.p9999),
         ("Max", l.max),
         ("Mean", l.mean),
+        ("Std dev", l.stddev),
         ("Min", l.min),
     ] {
         let _ = writeln!(md, "| {name} | {} |", fmt_ms(v));

@@ -153,7 +153,7 @@ fn us_to_ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-/// P50, P75, P90, P95, P99, P99.9, max, mean and min of a µs histogram, in ms
+/// P50, P75, P90, P95, P99, P99.9, P99.99, max, mean, standard deviation and min of a µs histogram, in ms
 /// with three decimals; all zero for an empty histogram.
 pub fn latency_summary(hist: &Histogram<u64>) -> LatencySummary {
     if hist.is_empty() {
@@ -167,6 +167,8 @@ pub fn latency_summary(hist: &Histogram<u64>) -> LatencySummary {
         p95: q(0.95),
         p99: q(0.99),
         p999: q(0.999),
+        p9999: q(0.9999),
+        stddev: round3(hist.stdev() / 1000.0),
         max: us_to_ms(hist.max()),
         mean: round3(hist.mean() / 1000.0),
         min: us_to_ms(hist.min()),
@@ -394,6 +396,9 @@ mod tests {
         close(s.p95, 950.0);
         close(s.p99, 990.0);
         close(s.p999, 999.0);
+        close(s.p9999, 1000.0);
+        // Uniform 1..=1000 ms: standard deviation sqrt((1000² − 1) / 12) ≈ 288.67 ms.
+        assert!((s.stddev - 288.67).abs() < 1.0, "{}", s.stddev);
         close(s.max, 1000.0);
         close(s.min, 1.0);
         close(s.mean, 500.5);

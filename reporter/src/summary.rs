@@ -407,6 +407,12 @@ pub struct LatencySummary {
     pub p99: f64,
     /// 99.9th percentile.
     pub p999: f64,
+    /// 99.99th percentile.
+    #[serde(default)]
+    pub p9999: f64,
+    /// Standard deviation.
+    #[serde(default)]
+    pub stddev: f64,
     /// Largest latency.
     pub max: f64,
     /// Mean latency.

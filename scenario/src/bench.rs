@@ -138,7 +138,7 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
         ratio_to_ceiling: 1.0,
         ..ceiling
     });
-    for mode in [WriteMode::CopyMerge] {
+    for mode in WriteMode::ALL {
         eprintln!("bench: sluice ingest --trigger available-now, write mode {mode}");
         let target = fresh_database(
             &database,

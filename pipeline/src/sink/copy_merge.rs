@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 use deadpool_postgres::Object;
 
 use super::encode::copy_rows;
+use super::upsert;
 use super::SinkError;
 use crate::db::DbError;
 use crate::schema::{TableSchema, SOURCE_FILE};
@@ -31,35 +32,6 @@ impl Statements {
             .map(|c| format!("{} {}", c.name.quoted(), c.ty))
             .chain([format!("{SOURCE_FILE} text")])
             .collect();
-        let updated: Vec<&str> = table
-            .columns
-            .iter()
-            .filter(|c| c.name != table.key)
-            .map(|c| c.name.as_str())
-            .collect();
-        let on_conflict = if updated.is_empty() {
-            "DO NOTHING".to_string()
-        } else {
-            let set: Vec<String> = updated
-                .iter()
-                .map(|c| format!("\"{c}\" = EXCLUDED.\"{c}\""))
-                .chain([
-                    format!("{SOURCE_FILE} = EXCLUDED.{SOURCE_FILE}"),
-                    "batch_id = EXCLUDED.batch_id".into(),
-                ])
-                .collect();
-            let old: Vec<String> = updated.iter().map(|c| format!("t.\"{c}\"")).collect();
-            let new: Vec<String> = updated
-                .iter()
-                .map(|c| format!("EXCLUDED.\"{c}\""))
-                .collect();
-            format!(
-                "DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})",
-                set.join(", "),
-                old.join(", "),
-                new.join(", ")
-            )
-        };
         Self {
             create_stage: format!(
                 "CREATE TEMP TABLE IF NOT EXISTS {stage} ({}) ON COMMIT DELETE ROWS",
@@ -67,11 +39,9 @@ impl Statements {
             ),
             copy: format!("COPY {stage} ({columns}, {SOURCE_FILE}) FROM STDIN (FORMAT binary)"),
             merge: format!(
-                "INSERT INTO {} AS t ({columns}, {SOURCE_FILE}, batch_id) \
-                 SELECT {columns}, {SOURCE_FILE}, $1::bigint FROM {stage} \
-                 ON CONFLICT ({}) {on_conflict}",
-                table.table.quoted(),
-                table.key.quoted()
+                "{} SELECT {columns}, {SOURCE_FILE}, $1::bigint FROM {stage} {}",
+                upsert::insert_into(table),
+                upsert::on_conflict(table)
             ),
             clear: format!("TRUNCATE {stage}"),
         }
@@ -112,22 +82,4 @@ pub(super) async fn write(
         .await
         .map_err(DbError::query("clearing the staging table"))?;
     Ok(upserted)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_rewrites_only_changed_rows() {
-        let statements = Statements::new(&TableSchema::events());
-        assert!(statements.merge.contains(
-            "ON CONFLICT (\"event_id\") DO UPDATE SET \"event_type\" = EXCLUDED.\"event_type\""
-        ));
-        assert!(statements.merge.contains("WHERE (t.\"event_type\", "));
-        assert!(statements
-            .merge
-            .contains("IS DISTINCT FROM (EXCLUDED.\"event_type\", "));
-        assert!(!statements.merge.contains("t.\"event_id\""));
-    }
 }

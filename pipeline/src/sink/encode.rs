@@ -30,7 +30,7 @@ pub fn pg_type(ty: ColumnType) -> Type {
 
 /// One value on its way to PostgreSQL.
 #[derive(Debug, Clone, Copy)]
-enum Cell<'a> {
+pub(super) enum Cell<'a> {
     Null,
     Text(&'a str),
     Int32(i32),
@@ -67,7 +67,7 @@ impl ToSql for Cell<'_> {
 }
 
 /// Reads one row's cell from a typed column.
-fn cell(array: &dyn Array, ty: ColumnType, row: usize) -> Result<Cell<'_>, String> {
+pub(super) fn cell(array: &dyn Array, ty: ColumnType, row: usize) -> Result<Cell<'_>, String> {
     if array.is_null(row) {
         return Ok(Cell::Null);
     }

@@ -8,7 +8,10 @@
 
 mod copy_merge;
 mod encode;
+mod insert;
 pub mod ledger;
+mod unnest;
+mod upsert;
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -34,6 +37,16 @@ pub enum WriteMode {
     /// `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE … IS DISTINCT FROM …`.
     #[default]
     CopyMerge,
+    /// Multi-row `INSERT … VALUES … ON CONFLICT …` of `batch_size` rows per
+    /// statement (the JDBC-batch analogue).
+    Insert,
+    /// `INSERT … SELECT … FROM unnest(array parameters) ON CONFLICT …` of
+    /// `batch_size` rows per statement.
+    Unnest,
+}
+
+impl WriteMode {
+    pub const ALL: [WriteMode; 3] = [WriteMode::CopyMerge, WriteMode::Insert, WriteMode::Unnest];
 }
 
 impl std::str::FromStr for WriteMode {
@@ -41,7 +54,11 @@ impl std::str::FromStr for WriteMode {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "copy-merge" => Ok(Self::CopyMerge),
-            other => Err(format!("unknown write mode `{other}`: use copy-merge")),
+            "insert" => Ok(Self::Insert),
+            "unnest" => Ok(Self::Unnest),
+            other => Err(format!(
+                "unknown write mode `{other}`: use copy-merge, insert or unnest"
+            )),
         }
     }
 }
@@ -50,6 +67,8 @@ impl std::fmt::Display for WriteMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::CopyMerge => "copy-merge",
+            Self::Insert => "insert",
+            Self::Unnest => "unnest",
         })
     }
 }
@@ -108,6 +127,7 @@ pub struct Sink {
     mode: WriteMode,
     batch_size: usize,
     statements: copy_merge::Statements,
+    unnest_sql: String,
 }
 
 impl Sink {
@@ -121,6 +141,7 @@ impl Sink {
     ) -> Self {
         Self {
             statements: copy_merge::Statements::new(&table),
+            unnest_sql: unnest::statement_sql(&table),
             pool,
             checkpoint_id,
             table,
@@ -140,8 +161,12 @@ impl Sink {
             .get()
             .await
             .map_err(|error| SinkError::Pool(error.to_string()))?;
+        let begin = match self.mode {
+            WriteMode::CopyMerge => format!("BEGIN; {}", self.statements.create_stage),
+            WriteMode::Insert | WriteMode::Unnest => "BEGIN".to_string(),
+        };
         client
-            .batch_execute(&format!("BEGIN; {}", self.statements.create_stage))
+            .batch_execute(&begin)
             .await
             .map_err(DbError::query("starting the batch transaction"))?;
         Ok(SinkBatch {
@@ -180,6 +205,27 @@ impl SinkBatch<'_> {
                 copy_merge::write(
                     self.client(),
                     &self.sink.statements,
+                    &self.sink.table,
+                    self.batch_id,
+                    batch,
+                    self.sink.batch_size,
+                )
+                .await?
+            }
+            WriteMode::Insert => {
+                insert::write(
+                    self.client(),
+                    &self.sink.table,
+                    self.batch_id,
+                    batch,
+                    self.sink.batch_size,
+                )
+                .await?
+            }
+            WriteMode::Unnest => {
+                unnest::write(
+                    self.client(),
+                    &self.sink.unnest_sql,
                     &self.sink.table,
                     self.batch_id,
                     batch,

@@ -37,6 +37,8 @@ enum Command {
     Report(ReportArgs),
     /// Measure the speed bar: PostgreSQL's own COPY vs sluice, latency, memory, CPU.
     Bench(BenchArgs),
+    /// Put runs side by side: what was varied, integrity, latency, throughput, resources, targets.
+    Compare(CompareArgs),
     /// Manage the embedded PostgreSQL.
     Db {
         #[command(subcommand)]
@@ -191,6 +193,16 @@ struct BenchArgs {
     work_dir: PathBuf,
 }
 
+#[derive(Args)]
+struct CompareArgs {
+    /// Run folders (each holding summary.json), at least two.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    run_dirs: Vec<PathBuf>,
+    /// Output folder for compare.md, compare.json and the chart (default runs/compare-<timestamp>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum DbAction {
     /// Create (if needed) and start the embedded PostgreSQL; it keeps running.
@@ -238,6 +250,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Ingest(args) => ingest(args).await,
         Command::Report(args) => report(args).await,
         Command::Bench(args) => bench(args).await,
+        Command::Compare(args) => compare(args),
         Command::Db { action } => db(action),
     }
 }
@@ -491,6 +504,15 @@ async fn bench(args: BenchArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot write {}", json.display()))?;
     println!("{}", report.markdown());
     println!("figures: {}", json.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let out = args
+        .out
+        .unwrap_or_else(|| reporter::compare::default_out_dir(std::path::Path::new("runs")));
+    let written = reporter::compare::compare(&args.run_dirs, &out)?;
+    println!("compare: {}", written.markdown.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -748,6 +749,141 @@ fn render_throughput(generated: &[TimedRows], committed: &[TimedRows]) -> DrawRe
     })
 }
 
+/// Overlaid latency CDFs of `sluice compare`, one line per run.
+pub const LATENCY_CDF_COMPARE: &str = "latency_cdf_compare.svg";
+
+/// Line colours of the runs in [`latency_cdf_compare`], in order (Okabe–Ito,
+/// then black and grey); a ninth run takes the first colour again.
+const RUN_COLORS: [RGBColor; 8] = [
+    C_BLUE,
+    C_VERMILION,
+    C_GREEN,
+    C_ORANGE,
+    C_PURPLE,
+    RGBColor(86, 180, 233),
+    BLACK,
+    C_GREY,
+];
+
+/// A latency-CDF chart of several runs: one line (with a dot at each known
+/// point) per `(label, points)`, points as `(latency ms, percent of rows)`
+/// sorted by latency. `log_x` draws the latency axis on a log scale (points
+/// at or below 0 ms are then left out). A run without points gets no line.
+pub fn latency_cdf_compare(
+    path: &Path,
+    runs: &[(String, Vec<Xy>)],
+    log_x: bool,
+) -> Result<(), ReportError> {
+    write_chart(path, render_latency_cdf_compare(runs, log_x))
+}
+
+const COMPARE_CDF_TITLE: &str = "Latency cumulative distribution by run";
+const COMPARE_CDF_Y_DESC: &str = "Rows with latency ≤ x (%)";
+
+fn render_latency_cdf_compare(runs: &[(String, Vec<Xy>)], log_x: bool) -> DrawResult<String> {
+    let xs = || runs.iter().flat_map(|(_, pts)| pts.iter().map(|p| p.0));
+    let y = (0.0, 101.0);
+    if log_x {
+        let (lo, hi) = min_max(xs().filter(|&x| x > 0.0)).unwrap_or((1.0, 10.0));
+        let (lo, hi) = (lo / 1.25, hi.max(lo * 10.0) * 1.25);
+        svg_string(|root| {
+            let mut chart = ChartBuilder::on(root)
+                .caption(
+                    COMPARE_CDF_TITLE,
+                    (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
+                )
+                .margin(18)
+                .margin_right(32)
+                .x_label_area_size(64)
+                .y_label_area_size(96)
+                .build_cartesian_2d((lo..hi).log_scale(), y.0..y.1)?;
+            draw_run_lines(
+                &mut chart,
+                runs,
+                "Latency (ms, log scale)",
+                &log_tick,
+                |x| x > 0.0,
+            )
+        })
+    } else {
+        let hi = xs().fold(0.0, f64::max);
+        let x = if hi > 0.0 && hi.is_finite() {
+            (0.0, hi * 1.05)
+        } else {
+            (0.0, 1.0)
+        };
+        let fx = tick_formatter(x.1 - x.0);
+        svg_string(|root| {
+            let mut chart = build(root, COMPARE_CDF_TITLE, x, y)?;
+            draw_run_lines(&mut chart, runs, "Latency (ms)", &fx, |_| true)
+        })
+    }
+}
+
+/// A tick of a log axis: as many decimals as the value needs.
+fn log_tick(v: &f64) -> String {
+    let decimals = if *v >= 100.0 {
+        0
+    } else if *v >= 1.0 {
+        2
+    } else {
+        3
+    };
+    trimmed(*v, decimals)
+}
+
+/// Mesh, one line and its dots per run, legend: the same on a linear or a
+/// log latency axis.
+fn draw_run_lines<'a, 'b: 'a, X>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, RangedCoordf64>>,
+    runs: &[(String, Vec<Xy>)],
+    x_desc: &str,
+    x_fmt: &dyn Fn(&f64) -> String,
+    keep: impl Fn(f64) -> bool,
+) -> DrawResult<()>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let fy = tick_formatter(101.0 / 11.0 * 10.0);
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(COMPARE_CDF_Y_DESC)
+        .x_labels(10)
+        .y_labels(11)
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(&fy)
+        .axis_desc_style((FONT, DESC_SIZE))
+        .label_style((FONT, TICK_SIZE))
+        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(BLACK.mix(0.04))
+        .axis_style(C_GREY)
+        .draw()?;
+    for (i, (label, points)) in runs.iter().enumerate() {
+        let color = RUN_COLORS[i % RUN_COLORS.len()];
+        let style = color.stroke_width(2);
+        let shown: Vec<Xy> = points.iter().copied().filter(|p| keep(p.0)).collect();
+        if shown.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(shown.iter().copied(), style))?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+        chart.draw_series(shown.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .margin(12)
+        .legend_area_size(28)
+        .label_font((FONT, LEGEND_SIZE))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.35))
+        .draw()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1002,6 +1138,52 @@ mod tests {
         remove_stale(dir.path(), &[LATENCY_CDF.to_string()]);
         assert!(!dir.path().join(THROUGHPUT).exists());
         assert!(dir.path().join(LATENCY_CDF).exists());
+    }
+
+    #[test]
+    fn compare_cdf_draws_a_line_per_run_on_either_axis() {
+        let runs = vec![
+            (
+                "run-a".to_string(),
+                vec![(10.0, 0.0), (50.0, 50.0), (120.0, 99.0), (150.0, 100.0)],
+            ),
+            (
+                "run-b".to_string(),
+                vec![(0.0, 0.0), (900.0, 50.0), (25_000.0, 100.0)],
+            ),
+            ("no latency".to_string(), vec![]),
+        ];
+        for log_x in [false, true] {
+            let svg = render_latency_cdf_compare(&runs, log_x).unwrap();
+            let texts = texts(&svg);
+            for want in [
+                "Latency cumulative distribution by run",
+                "run-a",
+                "run-b",
+                "(%)",
+                if log_x {
+                    "Latency (ms, log scale)"
+                } else {
+                    "Latency (ms)"
+                },
+            ] {
+                assert!(
+                    texts.iter().any(|t| t.contains(want)),
+                    "log {log_x}: no {want:?} in {texts:?}"
+                );
+            }
+            assert!(!texts.iter().any(|t| t == "no latency"), "{texts:?}");
+            assert!(
+                !svg.contains("NaN") && !svg.contains("=\"inf") && !svg.contains("=\"-inf"),
+                "log {log_x}"
+            );
+        }
+        assert_eq!(log_tick(&1000.0), "1,000");
+        assert_eq!(log_tick(&2.5), "2.5");
+        assert_eq!(log_tick(&0.05), "0.05");
+        // Nothing to draw still gives a chart.
+        assert!(render_latency_cdf_compare(&[], true).is_ok());
+        assert!(render_latency_cdf_compare(&[], false).is_ok());
     }
 
     #[test]

@@ -43,6 +43,8 @@
 //! - [`series`]: the numbers behind the charts (pure): moving averages,
 //!   rolling percentiles, histogram bins, the CDF, throughput buckets.
 //! - [`charts`]: draws them as SVG files next to `report.md`.
+//! - [`compare`]: several runs' `summary.json` side by side (`sluice
+//!   compare`): `compare.md`, `compare.json` and an overlaid latency CDF.
 //!
 //! # Example
 //!
@@ -63,6 +65,7 @@ use std::path::{Path, PathBuf};
 pub mod assemble;
 pub mod charts;
 pub mod clock;
+pub mod compare;
 pub mod database;
 pub mod error;
 pub mod findings;

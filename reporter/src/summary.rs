@@ -105,6 +105,48 @@ fn default_true() -> bool {
     true
 }
 
+/// A summary of nothing: no rows, no latency, no run context, layout
+/// [`SUMMARY_VERSION`], `passed` and `optimized_build` true (as a summary
+/// without targets, from a release build, would say). Tests start from it, and
+/// [`crate::compare`] fills the fields a hand-written `summary.json` lacks
+/// from it.
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            summary_version: SUMMARY_VERSION,
+            generated_at: String::new(),
+            scenario: None,
+            run_id: None,
+            manifest: String::new(),
+            table: String::new(),
+            rejects_table: String::new(),
+            rows: RowCounts::default(),
+            success_rate_pct: 0.0,
+            rejected_by_reason: Vec::new(),
+            files: FileCounts::default(),
+            latency_ms: LatencySummary::default(),
+            latency_distribution: Vec::new(),
+            throughput_rows_per_s: 0.0,
+            span: Span::default(),
+            commit_time_source: String::new(),
+            batches: BatchSummary::default(),
+            clock: ClockSummary::default(),
+            generator_lateness: None,
+            run: None,
+            optimized_build: true,
+            notes: Vec::new(),
+            charts: Vec::new(),
+            stages: None,
+            slowest_batches: Vec::new(),
+            trigger_adherence: None,
+            database: None,
+            targets: Vec::new(),
+            passed: true,
+            findings: Vec::new(),
+        }
+    }
+}
+
 /// One stage of a row's way from its file becoming visible to its commit.
 ///
 /// Over files, each file weighted by its valid rows (rows − rejected), so a
@@ -535,7 +577,7 @@ pub struct GeneratorLateness {
 }
 
 /// The run's configuration and counters.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct RunSummary {
     /// Scenario name.
     pub scenario: String,

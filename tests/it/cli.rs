@@ -462,3 +462,57 @@ async fn cleanup_archives_or_deletes_only_committed_files() {
     );
     assert_eq!(names(&input), ["archive", "quarantine"]);
 }
+
+#[test]
+fn compare_puts_two_runs_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run_dirs = Vec::new();
+    for (run_id, trigger, p99) in [("cmp-fast", "1s", 120.0), ("cmp-slow", "10s", 9500.0)] {
+        let run = dir.path().join(run_id);
+        std::fs::create_dir_all(&run).unwrap();
+        let summary = serde_json::json!({
+            "run_id": run_id,
+            "rows": {"generated": 100, "expected": 100, "found": 100},
+            "latency_ms": {"p50": p99 / 3.0, "p95": p99 / 1.5, "p99": p99, "max": p99, "count": 100},
+            "latency_distribution": [
+                {"to_ms": p99 / 2.0, "cumulative_percent": 60.0}
+            ],
+            "throughput_rows_per_s": 250.0,
+            "run": {"settings": [
+                {"name": "trigger", "value": trigger},
+                {"name": "write mode", "value": "copy-merge"}
+            ]}
+        });
+        std::fs::write(run.join("summary.json"), summary.to_string()).unwrap();
+        run_dirs.push(run);
+    }
+    let out = dir.path().join("compare");
+    let stdout = run_ok(
+        sluice()
+            .arg("compare")
+            .args(&run_dirs)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(stdout.contains("compare.md"), "{stdout}");
+    let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
+    assert!(md.contains("cmp-fast") && md.contains("cmp-slow"), "{md}");
+    assert!(md.contains("| trigger | 1s | 10s |"), "{md}");
+    let svg = std::fs::read_to_string(out.join("latency_cdf_compare.svg")).unwrap();
+    assert!(svg.contains("<text"));
+    assert!(out.join("compare.json").exists());
+
+    // One run is not a comparison; a folder without summary.json is named.
+    let output = sluice()
+        .arg("compare")
+        .arg(&run_dirs[0])
+        .arg(dir.path().join("absent"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("absent") && stderr.contains("summary.json"),
+        "{stderr}"
+    );
+}

@@ -28,6 +28,17 @@ pub fn pg_type(ty: ColumnType) -> Type {
     }
 }
 
+/// Types of a transformed row as every write mode sends it: the target
+/// columns, then source_file.
+pub(super) fn row_types(table: &TableSchema) -> Vec<ColumnType> {
+    table
+        .columns
+        .iter()
+        .map(|c| c.ty)
+        .chain([ColumnType::Text])
+        .collect()
+}
+
 /// One value on its way to PostgreSQL.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Cell<'a> {
@@ -109,12 +120,7 @@ pub async fn copy_rows(
     table: &TableSchema,
     range: std::ops::Range<usize>,
 ) -> Result<u64, EncodeError> {
-    let types: Vec<ColumnType> = table
-        .columns
-        .iter()
-        .map(|c| c.ty)
-        .chain([ColumnType::Text])
-        .collect();
+    let types = row_types(table);
     let pg_types: Vec<Type> = types.iter().map(|t| pg_type(*t)).collect();
     let mut sink = std::pin::pin!(sink);
     let mut buffer = BytesMut::with_capacity(SEND_THRESHOLD + 64 * 1024);

@@ -6,10 +6,10 @@ use arrow::record_batch::RecordBatch;
 use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 
-use super::encode::{cell, Cell};
+use super::encode::{cell, row_types, Cell};
 use super::{upsert, SinkError};
 use crate::db::DbError;
-use crate::schema::{ColumnType, TableSchema};
+use crate::schema::TableSchema;
 
 /// PostgreSQL's limit on bound parameters in one statement.
 const MAX_PARAMETERS: usize = 65_535;
@@ -22,12 +22,7 @@ pub(super) async fn write(
     batch: &RecordBatch,
     batch_size: usize,
 ) -> Result<u64, SinkError> {
-    let types: Vec<ColumnType> = table
-        .columns
-        .iter()
-        .map(|c| c.ty)
-        .chain([ColumnType::Text])
-        .collect();
+    let types = row_types(table);
     // One parameter is the batch id; each row takes one per column.
     let rows_per_statement = batch_size.min((MAX_PARAMETERS - 1) / types.len()).max(1);
     let mut upserted = 0;

@@ -5,10 +5,10 @@ use arrow::record_batch::RecordBatch;
 use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 
-use super::encode::{cell, Cell};
+use super::encode::{cell, row_types, Cell};
 use super::{upsert, SinkError};
 use crate::db::DbError;
-use crate::schema::{ColumnType, TableSchema, SOURCE_FILE};
+use crate::schema::{TableSchema, SOURCE_FILE};
 
 /// The statement, built once per run from the schema.
 pub(super) fn statement_sql(table: &TableSchema) -> String {
@@ -38,12 +38,7 @@ pub(super) async fn write(
     batch: &RecordBatch,
     batch_size: usize,
 ) -> Result<u64, SinkError> {
-    let types: Vec<ColumnType> = table
-        .columns
-        .iter()
-        .map(|c| c.ty)
-        .chain([ColumnType::Text])
-        .collect();
+    let types = row_types(table);
     let statement = client
         .prepare_cached(sql)
         .await

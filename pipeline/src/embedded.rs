@@ -60,7 +60,7 @@ pub enum EmbeddedError {
     NoServerUser { user: String },
     #[error(
         "the PostgreSQL server user `{user}` cannot reach the data folder {path}: a parent folder \
-         is not traversable by others. Choose a data folder it can reach with --pg-data / \
+         is not traversable by others. Choose a data folder it can reach with \
          SLUICE_PG_DATA (for example under /var/tmp)"
     )]
     NotTraversable { user: String, path: PathBuf },
@@ -125,7 +125,9 @@ impl Cluster {
             source,
         })?;
         let local = cwd.join(".sluice").join("pg");
-        if server_user()?.is_none() || ancestors_traversable(&cwd) {
+        // The folders above the data folder (the working directory included)
+        // must let the server user through.
+        if server_user()?.is_none() || ancestors_traversable(&local) {
             return Ok(local);
         }
         let key = cwd

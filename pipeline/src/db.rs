@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use postgres_native_tls::MakeTlsConnector;
 
 use crate::schema::TableSchema;
+use crate::tls;
 
 /// Bookkeeping migrations, in order: (version, SQL with `{rejects}` placeholders).
 const MIGRATIONS: &[(i32, &str)] =
@@ -19,8 +20,18 @@ pub enum DbError {
         "invalid database URL {url}: {reason}. Use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
     )]
     Url { url: String, reason: String },
-    #[error("cannot connect to the database at {url}: {detail}. Check that PostgreSQL is running and the URL is right")]
+    #[error("cannot connect to the database at {url}: {detail}. {advice}")]
     Connect {
+        url: String,
+        detail: String,
+        advice: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("the TLS handshake with the database at {url} failed: {detail}. Check sslmode and sslrootcert: \
+             verify-full needs the certificate authority that signed the server's certificate (sslrootcert=PATH.pem) \
+             and a host name in the URL that the certificate names; require encrypts without checking either")]
+    Tls {
         url: String,
         detail: String,
         #[source]
@@ -61,7 +72,7 @@ impl DbError {
                 .code()
                 .is_some_and(|code| code.code().starts_with("28") || code.code().starts_with("3D")),
             Self::Query { source, .. } => is_transient(source),
-            Self::Url { .. } | Self::TableMismatch { .. } => false,
+            Self::Url { .. } | Self::Tls { .. } | Self::TableMismatch { .. } => false,
         }
     }
 }
@@ -70,7 +81,14 @@ impl DbError {
 /// SQLSTATE, and its detail and hint when it gave them.
 pub fn describe(error: &tokio_postgres::Error) -> String {
     let Some(db) = error.as_db_error() else {
-        return error.to_string();
+        // tokio-postgres keeps the cause (an I/O or TLS error) out of its own message.
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        return text;
     };
     let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
     if let Some(detail) = db.detail() {
@@ -105,6 +123,7 @@ pub fn is_transient(error: &tokio_postgres::Error) -> bool {
 #[derive(Clone)]
 pub struct DbTarget {
     config: tokio_postgres::Config,
+    tls: MakeTlsConnector,
     display: String,
 }
 
@@ -117,29 +136,30 @@ impl std::fmt::Debug for DbTarget {
 impl DbTarget {
     pub fn parse(url: &str) -> Result<Self, DbError> {
         let display = redact_url(url);
-        let mut config: tokio_postgres::Config =
-            url.parse()
-                .map_err(|error: tokio_postgres::Error| DbError::Url {
-                    url: display.clone(),
-                    reason: redact_in(&error.to_string(), url),
-                })?;
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(DbError::Url {
-                url: display,
-                reason: "sslmode=require asks for TLS, which this build of sluice does not support yet \
-                         (connections are plain TCP); use a server on a trusted network with sslmode=disable or prefer"
-                    .into(),
-            });
-        }
+        let invalid = |reason: String| DbError::Url {
+            url: display.clone(),
+            reason: redact_in(&reason, url),
+        };
+        let (rest, tls_options) = tls::split_tls_options(url).map_err(invalid)?;
+        let mut config: tokio_postgres::Config = rest
+            .parse()
+            .map_err(|error: tokio_postgres::Error| invalid(error.to_string()))?;
+        config.ssl_mode(tls_options.mode.negotiation());
         config.connect_timeout(Duration::from_secs(10));
         config.application_name("sluice");
-        Ok(Self { config, display })
+        let tls = tls::connector(&tls_options).map_err(invalid)?;
+        Ok(Self {
+            config,
+            tls,
+            display,
+        })
     }
 
     /// The same server and credentials, another database.
     pub fn with_database(&self, database: &str) -> Self {
         let mut config = self.config.clone();
         config.dbname(database);
+        let tls = self.tls.clone();
         let display = match self.display.rfind('/') {
             Some(slash) if slash > self.display.find("://").map_or(0, |i| i + 2) => {
                 let query = self.display[slash..]
@@ -149,7 +169,11 @@ impl DbTarget {
             }
             _ => format!("{} dbname={database}", self.display),
         };
-        Self { config, display }
+        Self {
+            config,
+            tls,
+            display,
+        }
     }
 
     /// The URL with its password replaced by `***`.
@@ -172,13 +196,9 @@ impl DbTarget {
     pub async fn connect(&self) -> Result<tokio_postgres::Client, DbError> {
         let (client, connection) =
             self.config
-                .connect(NoTls)
+                .connect(self.tls.clone())
                 .await
-                .map_err(|source| DbError::Connect {
-                    url: self.display.clone(),
-                    detail: describe(&source),
-                    source,
-                })?;
+                .map_err(|source| self.connect_error(source))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "database connection closed");
@@ -187,11 +207,34 @@ impl DbTarget {
         Ok(client)
     }
 
+    fn connect_error(&self, source: tokio_postgres::Error) -> DbError {
+        let url = self.display.clone();
+        let detail = describe(&source);
+        if tls::is_handshake_failure(&source) {
+            return DbError::Tls {
+                url,
+                detail,
+                source,
+            };
+        }
+        let advice = if source.code().is_some_and(|c| c.code().starts_with("28")) {
+            "Check the user name and password in the URL, and the server's pg_hba.conf"
+        } else {
+            "Check that PostgreSQL is running and the URL is right"
+        };
+        DbError::Connect {
+            url,
+            detail,
+            advice,
+            source,
+        }
+    }
+
     /// A pool of up to `size` connections.
     pub fn pool(&self, size: usize) -> Pool {
         let manager = Manager::from_config(
             self.config.clone(),
-            NoTls,
+            self.tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -383,10 +426,11 @@ mod tests {
     }
 
     #[test]
-    fn refuses_tls_urls_with_a_clear_error_instead_of_retrying() {
-        let error = DbTarget::parse("postgres://app:pw@db/x?sslmode=require").unwrap_err();
+    fn url_errors_are_permanent_and_keep_the_password_out() {
+        let error = DbTarget::parse("postgres://app:pw@db/x?sslmode=sometimes").unwrap_err();
         assert!(!error.is_transient());
-        assert!(error.to_string().contains("sslmode=require"), "{error}");
-        assert!(!error.to_string().contains("pw@"));
+        assert!(error.to_string().contains("sslmode=sometimes"), "{error}");
+        assert!(!error.to_string().contains("pw@"), "{error}");
+        assert!(DbTarget::parse("postgres://app:pw@db/x?sslmode=verify-full").is_ok());
     }
 }

@@ -43,4 +43,5 @@ pub mod embedded;
 pub mod parse;
 pub mod schema;
 pub mod sink;
+pub mod tls;
 pub mod transform;

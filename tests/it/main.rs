@@ -10,3 +10,4 @@ mod ingest;
 mod outage;
 mod recovery;
 mod report;
+mod tls;

@@ -1,0 +1,167 @@
+//! TLS to PostgreSQL: the embedded server gets a self-signed certificate and
+//! refuses plain connections; `sslmode=require`, `verify-ca` and
+//! `verify-full` connect and ingest, and certificate or host name mismatches
+//! fail at once with an error that says what to change.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use pipeline::db::{DbError, DbTarget};
+
+use crate::support::{count, open_to_others, write_file, Scratch, HEADER};
+
+/// A self-signed certificate for `localhost` only (not 127.0.0.1), so that
+/// verify-full against 127.0.0.1 must fail.
+fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    open_to_others(dir);
+    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the openssl command line tool makes the test certificate; install openssl");
+    assert!(status.success(), "openssl req failed");
+    (cert, key)
+}
+
+/// Gives the key to the server's user (it refuses keys others can read).
+fn hand_key_to_server(key: &Path, data_dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let owner = std::fs::metadata(data_dir).unwrap();
+        std::os::unix::fs::chown(key, Some(owner.uid()), Some(owner.gid())).unwrap();
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = (key, data_dir);
+}
+
+/// Turns TLS on and makes the server refuse every connection without it.
+async fn require_tls(scratch: &Scratch, cert: &Path, key: &Path) {
+    hand_key_to_server(key, scratch.server.data_dir());
+    let client = scratch.client().await;
+    for setting in [
+        format!("ALTER SYSTEM SET ssl_cert_file = '{}'", cert.display()),
+        format!("ALTER SYSTEM SET ssl_key_file = '{}'", key.display()),
+        "ALTER SYSTEM SET ssl = on".into(),
+    ] {
+        client.batch_execute(&setting).await.unwrap();
+    }
+    let hba = scratch.server.data_dir().join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("hostnossl all all all reject\n{rules}")).unwrap();
+    client.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    // The postmaster reloads asynchronously: wait until plain connections are refused.
+    let plain = DbTarget::parse(&format!("{}?sslmode=disable", scratch.url())).unwrap();
+    for _ in 0..100 {
+        if plain.connect().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server still accepts plain connections after the reload");
+}
+
+async fn uses_tls(target: &DbTarget) -> bool {
+    let client = target.connect().await.unwrap();
+    client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_and_ingests_over_tls_with_require_verify_ca_and_verify_full() {
+    let scratch = Scratch::new();
+    let (cert, key) = self_signed_certificate(&scratch.path("tls"));
+    require_tls(&scratch, &cert, &key).await;
+    let port = scratch.server.port();
+    let url = |host: &str, query: &str| format!("postgres://postgres@{host}:{port}/sluice?{query}");
+    let root = format!("sslrootcert={}", cert.display());
+
+    let plain = DbTarget::parse(&url("127.0.0.1", "sslmode=disable")).unwrap();
+    let refused = plain.connect().await.unwrap_err();
+    assert!(
+        refused.to_string().contains("no encryption"),
+        "the server must refuse plain connections: {refused}"
+    );
+    for query in [
+        "sslmode=require".to_string(),
+        "sslmode=prefer".to_string(),
+        format!("sslmode=verify-ca&{root}"),
+    ] {
+        let target = DbTarget::parse(&url("127.0.0.1", &query)).unwrap();
+        assert!(uses_tls(&target).await, "{query}");
+    }
+    let verify_full = url("localhost", &format!("sslmode=verify-full&{root}"));
+    assert!(uses_tls(&DbTarget::parse(&verify_full).unwrap()).await);
+
+    // The program itself, end to end, over verify-full.
+    let input = scratch.input();
+    let mut content = format!("{HEADER}\n");
+    for index in 0..50 {
+        content.push_str(&format!(
+            "tls-{index},purchase,1,2,,9.99,1,2026-11-23T10:00:00Z\n"
+        ));
+    }
+    write_file(&input, "events-000001.csv", &content);
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .env("RUST_LOG", "warn")
+        .args(["ingest", "--trigger", "available-now", "--database-url"])
+        .arg(&verify_full)
+        .arg("--input")
+        .arg(&input)
+        .arg("--checkpoint")
+        .arg(scratch.path("checkpoint"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ingest over verify-full failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let client = DbTarget::parse(&verify_full)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_a_certificate_it_cannot_verify_without_retrying() {
+    let scratch = Scratch::new();
+    let (cert, key) = self_signed_certificate(&scratch.path("tls"));
+    require_tls(&scratch, &cert, &key).await;
+    let port = scratch.server.port();
+    let root = format!("sslrootcert={}", cert.display());
+    let failures = [
+        // The certificate names localhost, not 127.0.0.1.
+        format!("postgres://postgres@127.0.0.1:{port}/sluice?sslmode=verify-full&{root}"),
+        // A self-signed certificate is not among the system's trusted roots.
+        format!("postgres://postgres@localhost:{port}/sluice?sslmode=verify-full"),
+        format!("postgres://postgres@localhost:{port}/sluice?sslmode=verify-ca"),
+    ];
+    for url in failures {
+        let error = DbTarget::parse(&url).unwrap().connect().await.unwrap_err();
+        assert!(matches!(error, DbError::Tls { .. }), "{url}: {error}");
+        assert!(!error.is_transient(), "{url}: a TLS failure is not retried");
+        let message = error.to_string();
+        assert!(
+            message.contains("certificate verify failed") && message.contains("sslrootcert"),
+            "{url}: {message}"
+        );
+    }
+}

@@ -142,6 +142,10 @@ struct IngestArgs {
     /// Give up after the database was unreachable this long.
     #[arg(long, env = "SLUICE_RETRY_DEADLINE", value_parser = humantime::parse_duration)]
     retry_deadline: Option<Duration>,
+    /// On SIGTERM / Ctrl-C, let the batch in flight finish for at most this
+    /// long, then roll it back (the next start replays it).
+    #[arg(long, env = "SLUICE_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
+    shutdown_grace: Option<Duration>,
     /// After a file's batch commits: keep, archive (to INPUT/archive or --archive) or delete it.
     #[arg(long, env = "SLUICE_CLEANUP")]
     cleanup: Option<Cleanup>,
@@ -272,7 +276,7 @@ fn shutdown_token() -> CancellationToken {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("sluice: stopping: finishing the batch in flight");
+        eprintln!("sluice: stopping: finishing the batch in flight (or rolling it back after the shutdown grace period)");
         cancel.cancel();
     });
     token
@@ -446,6 +450,9 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     }
     if let Some(deadline) = args.retry_deadline {
         config.retry.deadline = deadline;
+    }
+    if let Some(grace) = args.shutdown_grace {
+        config.shutdown_grace = grace;
     }
     config.fail_on_rejects |= args.fail_on_rejects;
     let database = database::resolve(args.database_url.as_deref())?;

@@ -153,6 +153,10 @@ pub struct IngestConfig {
     #[serde(with = "humantime_serde")]
     pub listing_interval: Duration,
     pub retry: RetryConfig,
+    /// On SIGTERM / Ctrl-C, how long the batch in flight may run on before it
+    /// is rolled back (its plan stays, so the next start replays it whole).
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
     pub max_field_bytes: usize,
     pub max_raw_bytes: usize,
     /// DataFusion partitions for the transform.
@@ -183,6 +187,7 @@ impl Default for IngestConfig {
             write_mode: WriteMode::CopyMerge,
             listing_interval: Duration::from_secs(5),
             retry: RetryConfig::default(),
+            shutdown_grace: Duration::from_secs(10),
             max_field_bytes: ParseLimits::default().max_field_bytes,
             max_raw_bytes: ParseLimits::default().max_raw_bytes,
             partitions: 1,

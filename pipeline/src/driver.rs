@@ -66,6 +66,9 @@ pub struct IngestSummary {
     /// Rows that were valid but changed nothing (identical replays and upstream duplicates).
     pub rows_unchanged: u64,
     pub database_retries: u64,
+    /// Batches rolled back at shutdown because they outlasted the grace
+    /// period; the next start replays them.
+    pub rolled_back_batches: u64,
 }
 
 impl IngestSummary {
@@ -115,6 +118,12 @@ impl Observer for LogObserver {
             "batch committed"
         );
     }
+}
+
+/// Completes `grace` after `cancel` fires.
+async fn grace_expired(cancel: &CancellationToken, grace: Duration) {
+    cancel.cancelled().await;
+    tokio::time::sleep(grace).await;
 }
 
 /// Runs the pipeline until the trigger says stop or `cancel` fires.
@@ -353,7 +362,21 @@ impl Runner<'_> {
             let mut first_failure: Option<Instant> = None;
             let mut attempt = 0;
             loop {
-                match batch::execute(&context, plan, started_at_us).await {
+                let attempt_result = tokio::select! {
+                    result = batch::execute(&context, plan, started_at_us) => result,
+                    // Dropping the batch drops its transaction: nothing of it
+                    // commits, and its plan makes the next start replay it.
+                    _ = grace_expired(&self.cancel, self.config.shutdown_grace) => {
+                        tracing::warn!(
+                            batch = plan.batch_id,
+                            grace = ?self.config.shutdown_grace,
+                            "stopping: the batch in flight did not finish within the shutdown grace period; rolled back, the next start replays it"
+                        );
+                        self.summary.rolled_back_batches += 1;
+                        return Ok(());
+                    }
+                };
+                match attempt_result {
                     Ok(outcome) => break outcome,
                     Err(error) if error.is_transient() => {
                         attempt += 1;

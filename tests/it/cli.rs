@@ -4,13 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{count, Scratch};
-
-fn sluice() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    command.env("RUST_LOG", "warn").env_remove("DATABASE_URL");
-    command
-}
+use crate::support::{count, sluice, Scratch};
 
 fn run_ok(command: &mut Command) -> String {
     let output = command.output().unwrap();

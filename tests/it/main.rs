@@ -10,4 +10,5 @@ mod ingest;
 mod outage;
 mod recovery;
 mod report;
+mod shutdown;
 mod tls;

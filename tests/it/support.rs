@@ -122,6 +122,13 @@ pub fn generator_config(dir: &Path, manifest: &Path, files: u64) -> GeneratorCon
     }
 }
 
+/// The `sluice` program of this build, quiet, with no database from the environment.
+pub fn sluice() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command.env("RUST_LOG", "warn").env_remove("DATABASE_URL");
+    command
+}
+
 /// Lets the unprivileged server user traverse a root-owned temp folder.
 pub fn open_to_others(path: &Path) {
     #[cfg(unix)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use pipeline::db::{DbError, DbTarget};
 
-use crate::support::{count, open_to_others, write_file, Scratch, HEADER};
+use crate::support::{count, open_to_others, sluice, write_file, Scratch, HEADER};
 
 /// A self-signed certificate for `localhost` only (not 127.0.0.1), so that
 /// verify-full against 127.0.0.1 must fail.
@@ -117,8 +117,7 @@ async fn connects_and_ingests_over_tls_with_require_verify_ca_and_verify_full() 
         ));
     }
     write_file(&input, "events-000001.csv", &content);
-    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .env("RUST_LOG", "warn")
+    let output = sluice()
         .args(["ingest", "--trigger", "available-now", "--database-url"])
         .arg(&verify_full)
         .arg("--input")

@@ -1,13 +1,13 @@
 //! The checkpoint folder: the batch plan written before a batch runs, and the
 //! log of committed batches written after.
 //!
-//! On-disk format (version 1), every record framed as `<crc32 hex> <json>`:
+//! On-disk format (version 2), every record framed as `<crc32 hex> <json>`:
 //!
 //! - `plan.json`: the batch in flight, replaced atomically (temp file, fsync,
 //!   rename, fsync of the folder) before the batch touches the database;
 //! - `commits.log`: one line per committed batch, appended and fsync'd after
 //!   the database commit;
-//! - `snapshot.json`: the compacted log (all committed file names), written
+//! - `snapshot.json`: the compacted log (all committed files), written
 //!   atomically when the log grows past [`COMPACT_AFTER`] lines, after which
 //!   the log starts empty. Restart cost is one snapshot read plus a short log.
 //!
@@ -19,8 +19,13 @@
 //! folder makes restarts cheap and remembers which files the batch in flight
 //! held, so it can be replayed with exactly the same files. The recovery
 //! decision is the pure function [`decide`].
+//!
+//! Committed files are recorded with their size and modification time
+//! (version 2; version 1 recorded names only and still loads), so that a
+//! file later replaced under the same name is noticed and reported: a name
+//! is processed once.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -28,7 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// Version of the on-disk format.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Log lines after which the log is folded into the snapshot.
 pub const COMPACT_AFTER: usize = 1000;
 
@@ -56,18 +61,84 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
 }
 
+impl PlannedFile {
+    pub fn version(&self) -> FileVersion {
+        FileVersion {
+            size: self.size,
+            mtime_us: self.mtime_us,
+        }
+    }
+}
+
+/// What identifies the content of a file under its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FileVersion {
+    pub size: u64,
+    pub mtime_us: i64,
+}
+
+/// A file as its commit recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CommittedFileRecord")]
+pub struct CommittedFile {
+    pub name: String,
+    /// `None` in version 1 records, which held names only.
+    #[serde(flatten)]
+    pub version: Option<FileVersion>,
+}
+
+/// Both on-disk forms of a committed file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommittedFileRecord {
+    NameOnly(String),
+    Full {
+        name: String,
+        #[serde(flatten)]
+        version: Option<FileVersion>,
+    },
+}
+
+impl From<CommittedFileRecord> for CommittedFile {
+    fn from(record: CommittedFileRecord) -> Self {
+        match record {
+            CommittedFileRecord::NameOnly(name) => Self {
+                name,
+                version: None,
+            },
+            CommittedFileRecord::Full { name, version } => Self { name, version },
+        }
+    }
+}
+
+impl From<&PlannedFile> for CommittedFile {
+    fn from(file: &PlannedFile) -> Self {
+        Self {
+            name: file.name.clone(),
+            version: Some(file.version()),
+        }
+    }
+}
+
 /// A batch the database (or the log) says committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommittedBatch {
     pub batch_id: u64,
-    pub files: Vec<String>,
+    pub files: Vec<CommittedFile>,
+}
+
+/// Committed file names with the version each commit recorded.
+pub type ProcessedFiles = HashMap<String, Option<FileVersion>>;
+
+fn add_files(processed: &mut ProcessedFiles, files: impl IntoIterator<Item = CommittedFile>) {
+    processed.extend(files.into_iter().map(|f| (f.name, f.version)));
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Snapshot {
     version: u32,
     last_batch_id: Option<u64>,
-    files: Vec<String>,
+    files: Vec<CommittedFile>,
 }
 
 /// What the checkpoint folder could not do.
@@ -94,8 +165,8 @@ pub struct Loaded {
     pub plan: Option<Plan>,
     /// Highest batch id the log says committed.
     pub logged_through: Option<u64>,
-    /// File names the log says committed.
-    pub processed: HashSet<String>,
+    /// Files the log says committed.
+    pub processed: ProcessedFiles,
     /// Damage found (bad checksum, torn or unparsable record): the caller
     /// must rebuild `processed` from the database.
     pub damage: Vec<String>,
@@ -108,7 +179,7 @@ pub struct Checkpoint {
     id: String,
     log: File,
     log_lines: usize,
-    processed: HashSet<String>,
+    processed: ProcessedFiles,
     logged_through: Option<u64>,
 }
 
@@ -174,7 +245,7 @@ impl Checkpoint {
                 }
                 Ok(snapshot) => {
                     loaded.logged_through = snapshot.last_batch_id;
-                    loaded.processed.extend(snapshot.files);
+                    add_files(&mut loaded.processed, snapshot.files);
                 }
                 Err(error) => loaded.damage.push(format!("{SNAPSHOT}: {error}")),
             }
@@ -195,7 +266,7 @@ impl Checkpoint {
                 match commit {
                     Some(commit) => {
                         loaded.logged_through = loaded.logged_through.max(Some(commit.batch_id));
-                        loaded.processed.extend(commit.files);
+                        add_files(&mut loaded.processed, commit.files);
                     }
                     None => loaded
                         .damage
@@ -244,8 +315,10 @@ impl Checkpoint {
         &self.id
     }
 
-    pub fn is_processed(&self, name: &str) -> bool {
-        self.processed.contains(name)
+    /// `None` when `name` never committed; else the version its commit
+    /// recorded (`Some(None)`: recorded by a version 1 checkpoint, unknown).
+    pub fn processed(&self, name: &str) -> Option<Option<FileVersion>> {
+        self.processed.get(name).copied()
     }
 
     pub fn processed_count(&self) -> usize {
@@ -260,7 +333,7 @@ impl Checkpoint {
     /// damage) and compacts at once so the damage is gone from disk.
     pub fn rebuild(
         &mut self,
-        processed: HashSet<String>,
+        processed: ProcessedFiles,
         logged_through: Option<u64>,
     ) -> Result<(), CheckpointError> {
         self.processed = processed;
@@ -283,7 +356,7 @@ impl Checkpoint {
             .and_then(|()| self.log.sync_data())
             .map_err(|source| io(&path, "cannot append to the log", source))?;
         self.log_lines += 1;
-        self.processed.extend(commit.files.iter().cloned());
+        add_files(&mut self.processed, commit.files.iter().cloned());
         self.logged_through = self.logged_through.max(Some(commit.batch_id));
         if self.log_lines >= COMPACT_AFTER {
             self.compact()?;
@@ -295,8 +368,15 @@ impl Checkpoint {
     /// into place before the log is emptied, and replaying a log over a
     /// snapshot that already holds it changes nothing.
     fn compact(&mut self) -> Result<(), CheckpointError> {
-        let mut files: Vec<String> = self.processed.iter().cloned().collect();
-        files.sort_unstable();
+        let mut files: Vec<CommittedFile> = self
+            .processed
+            .iter()
+            .map(|(name, version)| CommittedFile {
+                name: name.clone(),
+                version: *version,
+            })
+            .collect();
+        files.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         let snapshot = Snapshot {
             version: FORMAT_VERSION,
             last_batch_id: self.logged_through,
@@ -416,7 +496,7 @@ mod tests {
     fn committed(id: u64, files: &[&str]) -> CommittedBatch {
         CommittedBatch {
             batch_id: id,
-            files: files.iter().map(|f| f.to_string()).collect(),
+            files: plan(id, files).files.iter().map(CommittedFile::from).collect(),
         }
     }
 
@@ -497,8 +577,27 @@ mod tests {
         let (checkpoint, loaded) = Checkpoint::open(dir.path()).unwrap();
         assert_eq!(loaded.plan, Some(plan(2, &["c.csv"])));
         assert_eq!(loaded.logged_through, Some(1));
-        assert!(checkpoint.is_processed("a.csv") && !checkpoint.is_processed("c.csv"));
+        let version = FileVersion {
+            size: 10,
+            mtime_us: 2,
+        };
+        assert_eq!(checkpoint.processed("a.csv"), Some(Some(version)));
+        assert_eq!(checkpoint.processed("c.csv"), None);
         assert!(loaded.damage.is_empty());
+    }
+
+    #[test]
+    fn reads_version_1_records_of_names_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = r#"{"version":1,"last_batch_id":3,"files":["a.csv"]}"#;
+        std::fs::write(dir.path().join(SNAPSHOT), frame(snapshot)).unwrap();
+        let commit = r#"{"batch_id":4,"files":["b.csv"]}"#;
+        std::fs::write(dir.path().join(LOG), format!("{}\n", frame(commit))).unwrap();
+        let (checkpoint, loaded) = Checkpoint::open(dir.path()).unwrap();
+        assert!(loaded.damage.is_empty(), "{:?}", loaded.damage);
+        assert_eq!(loaded.logged_through, Some(4));
+        assert_eq!(checkpoint.processed("a.csv"), Some(None));
+        assert_eq!(checkpoint.processed("b.csv"), Some(None));
     }
 
     #[test]

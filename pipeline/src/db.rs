@@ -50,6 +50,11 @@ pub enum DbError {
          Migrate it, drop it, or configure the table to match"
     )]
     TableMismatch { table: String, missing: String },
+    #[error(
+        "the bookkeeping table sluice_batches holds something sluice did not write: {detail}. \
+         Restore it from a backup, or ingest into a fresh table with a fresh --checkpoint folder"
+    )]
+    Ledger { detail: String },
 }
 
 impl DbError {
@@ -72,7 +77,9 @@ impl DbError {
                 .code()
                 .is_some_and(|code| code.code().starts_with("28") || code.code().starts_with("3D")),
             Self::Query { source, .. } => is_transient(source),
-            Self::Url { .. } | Self::Tls { .. } | Self::TableMismatch { .. } => false,
+            Self::Url { .. } | Self::Tls { .. } | Self::TableMismatch { .. } | Self::Ledger { .. } => {
+                false
+            }
         }
     }
 }

@@ -5,8 +5,14 @@
 //! Windows buffer overflow, a watcher that could not start). Hidden names
 //! (leading `.`, the atomic writers' temp files) and names that do not match
 //! the glob are never considered.
+//!
+//! A name is processed once. A committed file seen again with the size and
+//! modification time its commit recorded is a leftover (a crash came between
+//! the commit and its clean-up); with another size or time it was replaced
+//! under the same name, which is reported (once per version) and never
+//! ingested, archived or deleted: rename it to ingest its new content.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,7 +20,7 @@ use globset::{Glob, GlobMatcher};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::checkpoint::PlannedFile;
+use crate::checkpoint::{FileVersion, PlannedFile};
 
 /// What the discovery stage cannot do.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +38,19 @@ pub enum DiscoverError {
         source: std::io::Error,
     },
 }
+
+/// A committed file found again with different content under its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacedFile {
+    pub name: String,
+    pub committed: FileVersion,
+    pub found: FileVersion,
+}
+
+/// Looks up whether a name committed, and with which version (`Some(None)`:
+/// committed, version unknown).
+pub trait Processed: Fn(&str) -> Option<Option<FileVersion>> {}
+impl<F: Fn(&str) -> Option<Option<FileVersion>>> Processed for F {}
 
 /// Something the watcher saw.
 #[derive(Debug)]
@@ -54,6 +73,12 @@ pub struct Discovery {
     /// Processed files still in the folder (a crash came between the commit
     /// and their clean-up): handed to the driver by `take_leftovers`.
     leftovers: Vec<String>,
+    /// Names ever handed out as leftovers: each once.
+    leftover_names: HashSet<String>,
+    /// Replaced files not yet taken by the driver.
+    replaced: Vec<ReplacedFile>,
+    /// The last replacement reported per name: each new version once.
+    reported_versions: HashMap<String, FileVersion>,
     signals: mpsc::UnboundedReceiver<Signal>,
     queued: Vec<Signal>,
     _watcher: Option<RecommendedWatcher>,
@@ -107,6 +132,9 @@ impl Discovery {
             pending: BTreeMap::new(),
             known: HashSet::new(),
             leftovers: Vec::new(),
+            leftover_names: HashSet::new(),
+            replaced: Vec::new(),
+            reported_versions: HashMap::new(),
             signals,
             queued: Vec::new(),
             _watcher: watcher,
@@ -123,7 +151,7 @@ impl Discovery {
     }
 
     /// Lists the whole folder, queueing every new eligible file.
-    pub fn list(&mut self, processed: impl Fn(&str) -> bool) -> Result<(), DiscoverError> {
+    pub fn list(&mut self, processed: impl Processed) -> Result<(), DiscoverError> {
         let entries = std::fs::read_dir(&self.dir).map_err(|source| DiscoverError::List {
             path: self.dir.clone(),
             source,
@@ -137,7 +165,7 @@ impl Discovery {
 
     /// Applies what the watcher reported since the last call. Returns whether
     /// it asked for a full listing (events were lost).
-    pub fn drain(&mut self, processed: impl Fn(&str) -> bool) -> bool {
+    pub fn drain(&mut self, processed: impl Processed) -> bool {
         while let Ok(signal) = self.signals.try_recv() {
             self.queued.push(signal);
         }
@@ -193,9 +221,14 @@ impl Discovery {
         taken
     }
 
-    /// Processed files seen in the folder since the last call.
+    /// Processed files (unchanged) seen in the folder since the last call.
     pub fn take_leftovers(&mut self) -> Vec<String> {
         std::mem::take(&mut self.leftovers)
+    }
+
+    /// Committed files found replaced since the last call.
+    pub fn take_replaced(&mut self) -> Vec<ReplacedFile> {
+        std::mem::take(&mut self.replaced)
     }
 
     /// Marks names as handed to a batch (a replayed plan) so they are never queued.
@@ -206,18 +239,14 @@ impl Discovery {
         }
     }
 
-    fn consider(&mut self, path: &Path, now: i64, processed: &impl Fn(&str) -> bool) {
+    fn consider(&mut self, path: &Path, now: i64, processed: &impl Processed) {
         if path.parent() != Some(self.dir.as_path()) {
             return;
         }
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             return;
         };
-        if name.starts_with('.')
-            || !self.matcher.is_match(name)
-            || self.known.contains(name)
-            || processed(name)
-        {
+        if name.starts_with('.') || !self.matcher.is_match(name) || self.known.contains(name) {
             return;
         }
         // A name that matched but vanished (a rename away) is not queued.
@@ -235,8 +264,27 @@ impl Discovery {
             mtime_us,
             discovered_at_us: now,
         };
-        self.known.insert(file.name.clone());
-        self.pending.insert((mtime_us, file.name.clone()), file);
+        match processed(name) {
+            None => {
+                self.known.insert(file.name.clone());
+                self.pending.insert((mtime_us, file.name.clone()), file);
+            }
+            Some(Some(committed)) if committed != file.version() => {
+                let found = file.version();
+                if self.reported_versions.insert(file.name.clone(), found) != Some(found) {
+                    self.replaced.push(ReplacedFile {
+                        name: file.name,
+                        committed,
+                        found,
+                    });
+                }
+            }
+            Some(_) => {
+                if self.leftover_names.insert(file.name.clone()) {
+                    self.leftovers.push(file.name);
+                }
+            }
+        }
     }
 }
 
@@ -256,7 +304,9 @@ mod tests {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
         let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
-        discovery.list(|name| name == "e.csv").unwrap();
+        discovery
+            .list(|name: &str| (name == "e.csv").then_some(None))
+            .unwrap();
         let names: Vec<String> = discovery
             .take(10, None, 100.0)
             .into_iter()
@@ -274,7 +324,7 @@ mod tests {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while discovery.pending_len() == 0 && tokio::time::Instant::now() < deadline {
             discovery.wait(Duration::from_millis(100)).await;
-            discovery.drain(|_| false);
+            discovery.drain(|_: &str| None);
         }
         assert_eq!(discovery.take(10, None, 100.0)[0].name, "x.csv");
     }
@@ -286,11 +336,39 @@ mod tests {
             std::fs::write(dir.path().join(format!("f{index}.csv")), vec![b'x'; 1000]).unwrap();
         }
         let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
-        discovery.list(|_| false).unwrap();
+        discovery.list(|_: &str| None).unwrap();
         assert_eq!(discovery.take(2, None, 100.0).len(), 2);
         // 10 rows per file estimated, cap 25 rows: two files fit.
         assert_eq!(discovery.take(10, Some(25), 100.0).len(), 2);
         assert_eq!(discovery.take(10, Some(1), 100.0).len(), 1);
+        assert_eq!(discovery.pending_len(), 0);
+    }
+
+    #[tokio::test]
+    async fn reports_a_committed_file_replaced_under_its_name_once_per_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, "12345").unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        discovery.list(|_: &str| None).unwrap();
+        let committed = discovery.take(1, None, 1.0)[0].version();
+        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        let lookup = |name: &str| (name == "a.csv").then_some(Some(committed));
+        // Unchanged: a leftover, reported once, never queued.
+        discovery.list(lookup).unwrap();
+        discovery.list(lookup).unwrap();
+        assert_eq!(discovery.take_leftovers(), ["a.csv"]);
+        assert!(discovery.take_replaced().is_empty());
+        assert_eq!(discovery.pending_len(), 0);
+        // Replaced: reported once per new version, never queued nor a leftover.
+        std::fs::write(&path, "1234567").unwrap();
+        discovery.list(lookup).unwrap();
+        discovery.list(lookup).unwrap();
+        let replaced = discovery.take_replaced();
+        assert_eq!(replaced.len(), 1);
+        assert_eq!(replaced[0].name, "a.csv");
+        assert_eq!((replaced[0].committed.size, replaced[0].found.size), (5, 7));
+        assert!(discovery.take_leftovers().is_empty());
         assert_eq!(discovery.pending_len(), 0);
     }
 }

@@ -11,7 +11,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{self, BatchContext, BatchError, BatchOutcome};
-use crate::checkpoint::{self, Checkpoint, CheckpointError, CommittedBatch, Plan, FORMAT_VERSION};
+use crate::checkpoint::{
+    self, Checkpoint, CheckpointError, CommittedBatch, CommittedFile, Plan, FORMAT_VERSION,
+};
 use crate::config::{Cleanup, IngestConfig, Trigger};
 use crate::db::{self, DbError, DbTarget};
 use crate::discover::{now_us, DiscoverError, Discovery};
@@ -69,6 +71,9 @@ pub struct IngestSummary {
     /// Batches rolled back at shutdown because they outlasted the grace
     /// period; the next start replays them.
     pub rolled_back_batches: u64,
+    /// Committed files found again with another size or modification time:
+    /// reported, not ingested (a name is processed once).
+    pub files_replaced: u64,
 }
 
 impl IngestSummary {
@@ -257,9 +262,8 @@ impl Runner<'_> {
         }
         self.next_batch_id = recovery.next_batch_id;
         let checkpoint = &self.checkpoint;
-        self.discovery.list(|name| checkpoint.is_processed(name))?;
-        // Files committed before a crash but not yet cleaned up.
-        clean_up(self.config, &self.discovery.take_leftovers());
+        self.discovery.list(|name: &str| checkpoint.processed(name))?;
+        self.handle_seen_again();
         if let Some(plan) = recovery.replay {
             tracing::info!(
                 batch = plan.batch_id,
@@ -336,14 +340,33 @@ impl Runner<'_> {
     /// or the listing interval passed.
     fn refresh(&mut self, last_listing: &mut Instant) -> Result<(), PipelineError> {
         let checkpoint = &self.checkpoint;
-        let rescan = self.discovery.drain(|name| checkpoint.is_processed(name));
+        let rescan = self.discovery.drain(|name: &str| checkpoint.processed(name));
         if rescan || last_listing.elapsed() >= self.config.listing_interval {
-            self.discovery.list(|name| checkpoint.is_processed(name))?;
+            self.discovery.list(|name: &str| checkpoint.processed(name))?;
             *last_listing = Instant::now();
-            clean_up(self.config, &self.discovery.take_leftovers());
         }
+        self.handle_seen_again();
         self.observer.backlog(self.discovery.pending_len());
         Ok(())
+    }
+
+    /// Committed files found in the folder again: unchanged ones are cleaned
+    /// up (a crash came between their commit and clean-up); replaced ones
+    /// are reported and left alone.
+    fn handle_seen_again(&mut self) {
+        clean_up(self.config, &self.discovery.take_leftovers());
+        for replaced in self.discovery.take_replaced() {
+            tracing::warn!(
+                file = %replaced.name,
+                committed_size = replaced.committed.size,
+                found_size = replaced.found.size,
+                committed_mtime_us = replaced.committed.mtime_us,
+                found_mtime_us = replaced.found.mtime_us,
+                "a file already ingested under this name was replaced (other size or modification time); \
+                 sluice ingests a name once, so its new content is NOT ingested: give it a new name to ingest it"
+            );
+            self.summary.files_replaced += 1;
+        }
     }
 
     /// Executes a planned batch, retrying the whole batch while the database
@@ -408,7 +431,7 @@ impl Runner<'_> {
         };
         let commit = CommittedBatch {
             batch_id: plan.batch_id,
-            files: plan.files.iter().map(|f| f.name.clone()).collect(),
+            files: plan.files.iter().map(CommittedFile::from).collect(),
         };
         self.checkpoint.record_commit(&commit)?;
         let bytes: u64 = plan.files.iter().map(|f| f.size).sum();

@@ -2,9 +2,7 @@
 //! it whether an interrupted batch committed, and rebuilds the set of
 //! processed files from it when the checkpoint folder is damaged.
 
-use std::collections::HashSet;
-
-use crate::checkpoint::CommittedBatch;
+use crate::checkpoint::{CommittedBatch, CommittedFile, FileVersion, ProcessedFiles};
 use crate::db::DbError;
 
 /// Batches of checkpoint `checkpoint_id` with ids above `after`, oldest first.
@@ -16,19 +14,27 @@ pub async fn committed_after(
     let after = after.map_or(0, |id| id as i64);
     let rows = client
         .query(
-            "SELECT batch_id, ARRAY(SELECT f->>'name' FROM jsonb_array_elements(files) f)
+            "SELECT batch_id, files::text
              FROM sluice_batches WHERE checkpoint_id = $1 AND batch_id > $2 ORDER BY batch_id",
             &[&checkpoint_id, &after],
         )
         .await
         .map_err(DbError::query("reading committed batches"))?;
-    Ok(rows
-        .iter()
-        .map(|row| CommittedBatch {
-            batch_id: row.get::<_, i64>(0) as u64,
-            files: row.get(1),
+    rows.iter()
+        .map(|row| {
+            Ok(CommittedBatch {
+                batch_id: row.get::<_, i64>(0) as u64,
+                files: parse_files(row.get(1))?,
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// The `files` column: `[{"name", "size", "mtime_us", …}]`.
+fn parse_files(json: &str) -> Result<Vec<CommittedFile>, DbError> {
+    serde_json::from_str(json).map_err(|error| DbError::Ledger {
+        detail: format!("sluice_batches.files is not the expected JSON: {error}"),
+    })
 }
 
 /// The highest batch id of any target (ids are unique across the database).
@@ -40,17 +46,29 @@ pub async fn max_batch_id(client: &tokio_postgres::Client) -> Result<Option<u64>
     Ok(row.get::<_, Option<i64>>(0).map(|id| id as u64))
 }
 
-/// Every file name checkpoint `checkpoint_id` committed (rebuild after damage).
+/// Every file checkpoint `checkpoint_id` committed (rebuild after damage).
 pub async fn committed_files(
     client: &tokio_postgres::Client,
     checkpoint_id: &str,
-) -> Result<HashSet<String>, DbError> {
+) -> Result<ProcessedFiles, DbError> {
     let rows = client
         .query(
-            "SELECT f->>'name' FROM sluice_batches, jsonb_array_elements(files) f WHERE checkpoint_id = $1",
+            "SELECT f->>'name', (f->>'size')::bigint, (f->>'mtime_us')::bigint
+             FROM sluice_batches, jsonb_array_elements(files) f WHERE checkpoint_id = $1",
             &[&checkpoint_id],
         )
         .await
         .map_err(DbError::query("reading committed files"))?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let size: Option<i64> = row.get(1);
+            let mtime_us: Option<i64> = row.get(2);
+            let version = size.zip(mtime_us).map(|(size, mtime_us)| FileVersion {
+                size: size as u64,
+                mtime_us,
+            });
+            (row.get(0), version)
+        })
+        .collect())
 }

@@ -496,7 +496,11 @@ mod tests {
     fn committed(id: u64, files: &[&str]) -> CommittedBatch {
         CommittedBatch {
             batch_id: id,
-            files: plan(id, files).files.iter().map(CommittedFile::from).collect(),
+            files: plan(id, files)
+                .files
+                .iter()
+                .map(CommittedFile::from)
+                .collect(),
         }
     }
 

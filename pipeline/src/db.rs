@@ -77,9 +77,10 @@ impl DbError {
                 .code()
                 .is_some_and(|code| code.code().starts_with("28") || code.code().starts_with("3D")),
             Self::Query { source, .. } => is_transient(source),
-            Self::Url { .. } | Self::Tls { .. } | Self::TableMismatch { .. } | Self::Ledger { .. } => {
-                false
-            }
+            Self::Url { .. }
+            | Self::Tls { .. }
+            | Self::TableMismatch { .. }
+            | Self::Ledger { .. } => false,
         }
     }
 }
@@ -201,11 +202,11 @@ impl DbTarget {
 
     /// One plain connection, driven on the runtime.
     pub async fn connect(&self) -> Result<tokio_postgres::Client, DbError> {
-        let (client, connection) =
-            self.config
-                .connect(self.tls.clone())
-                .await
-                .map_err(|source| self.connect_error(source))?;
+        let (client, connection) = self
+            .config
+            .connect(self.tls.clone())
+            .await
+            .map_err(|source| self.connect_error(source))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "database connection closed");

@@ -262,7 +262,8 @@ impl Runner<'_> {
         }
         self.next_batch_id = recovery.next_batch_id;
         let checkpoint = &self.checkpoint;
-        self.discovery.list(|name: &str| checkpoint.processed(name))?;
+        self.discovery
+            .list(|name: &str| checkpoint.processed(name))?;
         self.handle_seen_again();
         if let Some(plan) = recovery.replay {
             tracing::info!(
@@ -340,9 +341,12 @@ impl Runner<'_> {
     /// or the listing interval passed.
     fn refresh(&mut self, last_listing: &mut Instant) -> Result<(), PipelineError> {
         let checkpoint = &self.checkpoint;
-        let rescan = self.discovery.drain(|name: &str| checkpoint.processed(name));
+        let rescan = self
+            .discovery
+            .drain(|name: &str| checkpoint.processed(name));
         if rescan || last_listing.elapsed() >= self.config.listing_interval {
-            self.discovery.list(|name: &str| checkpoint.processed(name))?;
+            self.discovery
+                .list(|name: &str| checkpoint.processed(name))?;
             *last_listing = Instant::now();
         }
         self.handle_seen_again();

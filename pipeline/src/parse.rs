@@ -66,7 +66,14 @@ pub enum FileProblem {
     Vanished,
     #[error("not a regular file ({0})")]
     NotAFile(String),
-    #[error("cannot read the file: {0}")]
+    #[error(
+        "permission denied: the user running sluice cannot read the file; make it readable \
+         (chmod a+r, or an ACL) and put it back into the input folder under a new name"
+    )]
+    PermissionDenied,
+    #[error(
+        "cannot read the file: {0}; fix the cause and put it back into the input folder under a new name"
+    )]
     Unreadable(String),
 }
 
@@ -74,6 +81,7 @@ impl FileProblem {
     fn from_io(error: &std::io::Error) -> Self {
         match error.kind() {
             std::io::ErrorKind::NotFound => Self::Vanished,
+            std::io::ErrorKind::PermissionDenied => Self::PermissionDenied,
             _ => Self::Unreadable(error.to_string()),
         }
     }

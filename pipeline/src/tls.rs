@@ -240,9 +240,15 @@ mod tests {
     #[test]
     fn names_what_is_wrong_with_unsupported_tls_options() {
         let error = split_tls_options("postgres://db/x?sslmode=strict").unwrap_err();
-        assert!(error.contains("sslmode=strict") && error.contains("verify-full"), "{error}");
+        assert!(
+            error.contains("sslmode=strict") && error.contains("verify-full"),
+            "{error}"
+        );
         let error = split_tls_options("postgres://db/x?sslcert=/c.pem").unwrap_err();
-        assert!(error.contains("sslcert") && error.contains("not supported"), "{error}");
+        assert!(
+            error.contains("sslcert") && error.contains("not supported"),
+            "{error}"
+        );
         let error = connector(&TlsOptions {
             mode: TlsMode::VerifyFull,
             root_cert: Some(PathBuf::from("/nonexistent/ca.pem")),

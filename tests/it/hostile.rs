@@ -275,3 +275,102 @@ async fn every_hostile_file_has_its_expected_outcome() {
         summary.files_quarantined
     );
 }
+
+/// A file the pipeline's user cannot read is quarantined with a reason that
+/// says what to do, and the readable file beside it lands. Root reads
+/// everything, so as root the program runs as the server's unprivileged user.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_file_is_quarantined_with_a_permission_reason() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+
+    let scratch = Scratch::new();
+    let owner = std::fs::metadata(scratch.server.data_dir()).unwrap();
+    let (uid, gid) = (owner.uid(), owner.gid());
+    let work = scratch.path("unprivileged");
+    let input = work.join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    write_file(
+        &input,
+        "readable.csv",
+        &format!("{HEADER}\n{}\n", row("ok1")),
+    );
+    write_file(&input, "secret.csv", &format!("{HEADER}\n{}\n", row("no1")));
+    // The program itself, where that user can reach it (test folders may be 0700).
+    let program = work.join("sluice");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_sluice"), &program).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_sluice"), &program).unwrap();
+    }
+    for path in [
+        &work,
+        &input,
+        &input.join("readable.csv"),
+        &input.join("secret.csv"),
+    ] {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    }
+    std::fs::set_permissions(
+        input.join("secret.csv"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+
+    let output = std::process::Command::new(&program)
+        .uid(uid)
+        .gid(gid)
+        .current_dir(&work)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .args([
+            "ingest",
+            "--trigger",
+            "available-now",
+            "--database-url",
+            &scratch.url(),
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--checkpoint")
+        .arg(work.join("checkpoint"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["files"], 2);
+    assert_eq!(summary["files_quarantined"], 1);
+    assert_eq!(summary["rows_upserted"], 1);
+
+    let client = scratch.client().await;
+    let ids: Vec<String> = client
+        .query("SELECT event_id FROM events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, ["ok1"]);
+    let reason: String = client
+        .query_one(
+            "SELECT reason FROM sluice_quarantine WHERE source_file = 'secret.csv'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(reason.starts_with("permission denied"), "{reason}");
+    assert!(reason.contains("chmod a+r"), "{reason}");
+    let quarantine = input.join("quarantine");
+    assert!(quarantine.join("secret.csv").exists());
+    assert!(!input.join("secret.csv").exists());
+    let reason_file = std::fs::read_to_string(quarantine.join("secret.csv.reason.txt")).unwrap();
+    assert!(
+        reason_file.starts_with("permission denied"),
+        "{reason_file}"
+    );
+}

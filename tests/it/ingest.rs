@@ -292,10 +292,17 @@ async fn a_file_replaced_under_a_processed_name_is_reported_not_ingested() {
     write_file(&input, "a.csv", &format!("{HEADER}\n{}", row("r1")));
     write_file(&input, "b.csv", &format!("{HEADER}\n{}", row("r2")));
     let first = scratch.ingest(&scratch.config()).await.unwrap();
-    assert_eq!((first.files, first.rows_upserted, first.files_replaced), (2, 2, 0));
+    assert_eq!(
+        (first.files, first.rows_upserted, first.files_replaced),
+        (2, 2, 0)
+    );
 
     // a.csv comes back with more rows; b.csv is untouched.
-    write_file(&input, "a.csv", &format!("{HEADER}\n{}{}", row("r1"), row("r3")));
+    write_file(
+        &input,
+        "a.csv",
+        &format!("{HEADER}\n{}{}", row("r1"), row("r3")),
+    );
     let second = scratch.ingest(&scratch.config()).await.unwrap();
     assert_eq!((second.files, second.rows_read), (0, 0));
     assert_eq!(second.files_replaced, 1);
@@ -309,6 +316,9 @@ async fn a_file_replaced_under_a_processed_name_is_reported_not_ingested() {
     // Under a new name its content is ingested (r1 again is a no-op upsert).
     std::fs::rename(input.join("a.csv"), input.join("a-v2.csv")).unwrap();
     let third = scratch.ingest(&scratch.config()).await.unwrap();
-    assert_eq!((third.files, third.rows_upserted, third.files_replaced), (1, 1, 0));
+    assert_eq!(
+        (third.files, third.rows_upserted, third.files_replaced),
+        (1, 1, 0)
+    );
     assert_eq!(count(&client, "SELECT count(*) FROM events").await, 3);
 }

@@ -44,7 +44,10 @@ fn terminate_once_planned(scratch: &Scratch, child: &Child) {
     let plan = scratch.path("checkpoint").join("plan.json");
     let started = Instant::now();
     while !plan.exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "no batch was planned");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no batch was planned"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let status = std::process::Command::new("kill")
@@ -84,7 +87,10 @@ async fn finishes_the_batch_in_flight_on_sigterm_and_exits_zero() {
     assert_eq!(summary_field(&stdout, "batches"), 1, "{stdout}");
     assert_eq!(summary_field(&stdout, "rolled_back_batches"), 0);
     let client = scratch.client().await;
-    assert_eq!(count(&client, "SELECT count(*) FROM events").await, ROWS as i64);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events").await,
+        ROWS as i64
+    );
 
     // Committed and checkpointed: a restart has nothing to replay or write.
     let child = start_ingest(&scratch, "available-now", "10s");
@@ -110,13 +116,19 @@ async fn rolls_back_a_batch_that_outlasts_the_shutdown_grace_and_replays_it_whol
     assert!(stderr.contains("rolled back"), "{stderr}");
     let client = scratch.client().await;
     assert_eq!(count(&client, "SELECT count(*) FROM events").await, 0);
-    assert_eq!(count(&client, "SELECT count(*) FROM sluice_batches").await, 0);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM sluice_batches").await,
+        0
+    );
 
     let child = start_ingest(&scratch, "available-now", "10s");
     let (success, _, stdout, stderr) = wait_exit(child);
     assert!(success, "{stderr}");
     assert_eq!(summary_field(&stdout, "replayed_batches"), 1, "{stdout}");
-    assert_eq!(count(&client, "SELECT count(*) FROM events").await, ROWS as i64);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events").await,
+        ROWS as i64
+    );
     assert_eq!(
         count(&client, "SELECT count(DISTINCT event_id) FROM events").await,
         ROWS as i64

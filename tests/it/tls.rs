@@ -18,8 +18,15 @@ fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
     open_to_others(dir);
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -58,7 +65,10 @@ async fn require_tls(scratch: &Scratch, cert: &Path, key: &Path) {
     let hba = scratch.server.data_dir().join("pg_hba.conf");
     let rules = std::fs::read_to_string(&hba).unwrap();
     std::fs::write(&hba, format!("hostnossl all all all reject\n{rules}")).unwrap();
-    client.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    client
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
     // The postmaster reloads asynchronously: wait until plain connections are refused.
     let plain = DbTarget::parse(&format!("{}?sslmode=disable", scratch.url())).unwrap();
     for _ in 0..100 {

@@ -14,7 +14,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::checkpoint::{Plan, PlannedFile};
-use crate::parse::{BatchBuilder, FileReader, ParseLimits, RejectedRow};
+use crate::parse::{BatchBuilder, FileReader, ParseLimits, ReadBudget, RejectedRow};
+
+/// Input bytes per chunk at most: with `chunk_rows`, bounds a chunk's memory
+/// whatever the row width (a file of very wide rows, or of rejected rows
+/// only, must not be held whole).
+pub const CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 use crate::schema::TableSchema;
 use crate::sink::{BatchRecord, Sink, SinkError};
 use crate::transform::{Transform, TransformError};
@@ -255,8 +260,8 @@ fn spawn_transform(
 }
 
 /// The parse thread: every file of the plan in order, in chunks of at most
-/// `chunk_rows` good rows. Stops quietly when the receiver is gone (the
-/// batch failed).
+/// `chunk_rows` rows (good and rejected) and about [`CHUNK_BYTES`] of input.
+/// Stops quietly when the receiver is gone (the batch failed).
 fn parse_files(
     files: &[(PathBuf, PlannedFile)],
     table: Arc<TableSchema>,
@@ -268,6 +273,7 @@ fn parse_files(
     let mut busy = std::time::Duration::ZERO;
     let mut builder = BatchBuilder::new(table.clone());
     let mut rejects = Vec::new();
+    let mut chunk_bytes = 0;
     let mut finished = Vec::new();
     let send = |message: Parsed| sender.blocking_send(message).is_ok();
     for (index, (path, planned)) in files.iter().enumerate() {
@@ -287,23 +293,33 @@ fn parse_files(
             Err(problem) => outcome.quarantined = Some(problem.to_string()),
             Ok(mut reader) => {
                 loop {
-                    let room = chunk_rows.saturating_sub(builder.len()).max(1);
+                    let budget = ReadBudget {
+                        rows: chunk_rows
+                            .saturating_sub(builder.len() + rejects.len())
+                            .max(1),
+                        bytes: CHUNK_BYTES.saturating_sub(chunk_bytes).max(1),
+                    };
                     let reading = Instant::now();
-                    let read = reader.read_into(&mut builder, &mut rejects, room, &limits);
+                    let read = reader.read_into(&mut builder, &mut rejects, budget, &limits);
                     busy += reading.elapsed();
                     match read {
-                        Ok(0) => break,
-                        Ok(_) if builder.len() >= chunk_rows => {
-                            let chunk = Parsed::Chunk {
-                                rows: builder.finish(),
-                                rejects: std::mem::take(&mut rejects),
-                                files: std::mem::take(&mut finished),
-                            };
-                            if !send(chunk) {
-                                return;
+                        Ok(read) if read.rows == 0 => break,
+                        Ok(read) => {
+                            chunk_bytes += read.bytes;
+                            if builder.len() + rejects.len() >= chunk_rows
+                                || chunk_bytes >= CHUNK_BYTES
+                            {
+                                let chunk = Parsed::Chunk {
+                                    rows: builder.finish(),
+                                    rejects: std::mem::take(&mut rejects),
+                                    files: std::mem::take(&mut finished),
+                                };
+                                chunk_bytes = 0;
+                                if !send(chunk) {
+                                    return;
+                                }
                             }
                         }
-                        Ok(_) => {}
                         Err(problem) => {
                             // Unreadable part-way: the rows read so far stay
                             // in this batch; the file is quarantined for the rest.

@@ -409,18 +409,19 @@ impl FileReader {
         self.rows_rejected
     }
 
-    /// Reads up to `max_rows` data rows: good rows into `builder`, bad ones
-    /// into `rejects`. Returns the number of rows read; 0 means end of file.
+    /// Reads data rows until `budget` is spent: good rows into `builder`,
+    /// bad ones into `rejects`. Returns what was read; 0 rows means end of file.
     pub fn read_into(
         &mut self,
         builder: &mut BatchBuilder,
         rejects: &mut Vec<RejectedRow>,
-        max_rows: usize,
+        budget: ReadBudget,
         limits: &ParseLimits,
-    ) -> Result<usize, FileProblem> {
+    ) -> Result<ReadBudget, FileProblem> {
         let table = Arc::clone(builder.table());
+        let start_byte = self.reader.position().byte();
         let mut read = 0;
-        while read < max_rows {
+        while read < budget.rows && self.reader.position().byte() - start_byte < budget.bytes {
             let more = self
                 .reader
                 .read_byte_record(&mut self.record)
@@ -454,8 +455,18 @@ impl FileReader {
                 }
             }
         }
-        Ok(read)
+        Ok(ReadBudget {
+            rows: read,
+            bytes: self.reader.position().byte() - start_byte,
+        })
     }
+}
+
+/// Rows and input bytes: a limit on one read, or what it consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadBudget {
+    pub rows: usize,
+    pub bytes: u64,
 }
 
 fn parse_record<'a>(
@@ -569,7 +580,12 @@ mod tests {
         let mut reader = FileReader::open(&path, "f.csv", 0, &table)?;
         let mut builder = BatchBuilder::new(table);
         let mut rejects = Vec::new();
-        while reader.read_into(&mut builder, &mut rejects, 2, &ParseLimits::default())? > 0 {}
+        let budget = ReadBudget { rows: 2, bytes: 64 };
+        while reader
+            .read_into(&mut builder, &mut rejects, budget, &ParseLimits::default())?
+            .rows
+            > 0
+        {}
         Ok((builder.finish(), rejects))
     }
 

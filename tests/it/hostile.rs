@@ -374,3 +374,125 @@ async fn an_unreadable_file_is_quarantined_with_a_permission_reason() {
         "{reason_file}"
     );
 }
+
+/// A file of several hundred MB streams through in bounded chunks: the
+/// program's peak RSS grows far less than the file's size over its
+/// footprint on a one-row file. Rows are wide (2 KB)
+/// and repeat 100 ids, so the database work stays small and the test
+/// measures the pipeline, not PostgreSQL.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_a_300_mb_file_in_bounded_memory() {
+    use std::io::Write;
+
+    const FILE_BYTES: u64 = 300 * 1024 * 1024;
+    /// Chunks of at most 8 MiB of input, a few in flight: tens of MB.
+    const GROWTH_LIMIT_MB: f64 = 96.0;
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let lines: Vec<String> = (0..100)
+        .map(|id| {
+            let category = format!("{id:03}").repeat(700);
+            format!("wide-{id},page_view,1,2,{category},9.99,1,{GOOD}\n")
+        })
+        .collect();
+    let temp = input.join(".big.csv.tmp");
+    let mut rows = 0u64;
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&temp).unwrap());
+        writeln!(out, "{HEADER}").unwrap();
+        let mut written = 0u64;
+        while written < FILE_BYTES {
+            let line = &lines[(rows % 100) as usize];
+            out.write_all(line.as_bytes()).unwrap();
+            written += line.len() as u64;
+            rows += 1;
+        }
+    }
+    std::fs::rename(&temp, input.join("big.csv")).unwrap();
+
+    // The same program on a one-row file first: its footprint without data.
+    let small = scratch.path("small");
+    std::fs::create_dir_all(&small).unwrap();
+    write_file(&small, "one.csv", &format!("{HEADER}\n{}\n", row("tiny1")));
+    let (_, baseline_mb) = ingest_measuring_peak_rss(&scratch, &small, "checkpoint-small");
+    let (output, peak_mb) = ingest_measuring_peak_rss(&scratch, &input, "checkpoint");
+    assert!(output.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["rows_read"], rows);
+    assert_eq!(summary["rows_rejected"], 0);
+    assert_eq!(summary["rows_upserted"], 100);
+    assert_eq!(
+        summary["rows_deduped"].as_u64().unwrap() + summary["rows_unchanged"].as_u64().unwrap(),
+        rows - 100
+    );
+    let client = scratch.client().await;
+    let stored: i64 = client
+        .query_one(
+            "SELECT count(*) FROM events WHERE event_id LIKE 'wide-%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 100);
+    let growth_mb = peak_mb - baseline_mb;
+    println!(
+        "reliability: streamed a {} MB file of {rows} rows: peak RSS {peak_mb:.0} MB, \
+         {growth_mb:.0} MB above the same program on a one-row file ({baseline_mb:.0} MB)",
+        FILE_BYTES / (1024 * 1024)
+    );
+    assert!(
+        baseline_mb > 0.0 && growth_mb < GROWTH_LIMIT_MB,
+        "peak RSS grew by {growth_mb:.0} MB while streaming a {} MB file",
+        FILE_BYTES / (1024 * 1024)
+    );
+}
+
+/// Runs `sluice ingest --trigger available-now` on `input`; returns its
+/// output and its peak RSS (VmHWM) in MB.
+#[cfg(target_os = "linux")]
+fn ingest_measuring_peak_rss(
+    scratch: &Scratch,
+    input: &std::path::Path,
+    checkpoint: &str,
+) -> (std::process::Output, f64) {
+    let child = crate::support::sluice()
+        .args([
+            "ingest",
+            "--trigger",
+            "available-now",
+            "--database-url",
+            &scratch.url(),
+        ])
+        .arg("--input")
+        .arg(input)
+        .arg("--checkpoint")
+        .arg(scratch.path(checkpoint))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let sampler = std::thread::spawn(move || {
+        let mut peak_kb = 0u64;
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            if let Some(kb) = text
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
+            {
+                peak_kb = peak_kb.max(kb);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        peak_kb
+    });
+    let output = child.wait_with_output().unwrap();
+    let peak_mb = sampler.join().unwrap() as f64 / 1024.0;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output, peak_mb)
+}

@@ -78,6 +78,13 @@ struct GenerateArgs {
     /// Manifest path (JSON lines); default OUT/../manifest.jsonl beside the folder.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Rows per second over time instead of --rows-min/--rows-max:
+    /// steady:N, steps:N@DUR[,N@DUR…], bursts:HIGH@DUR,LOW@DUR, ramp:FROM..TO@DUR.
+    #[arg(long)]
+    rate: Option<generator::RateProfile>,
+    /// Concurrent writers (emulated devices or shops), each with its own files.
+    #[arg(long, default_value_t = 1)]
+    sources: u32,
     #[arg(long, default_value_t = 50)]
     rows_min: u32,
     #[arg(long, default_value_t = 100)]
@@ -371,6 +378,8 @@ async fn generate(args: GenerateArgs) -> Result<ExitCode> {
         seed: args.seed,
         dup_rate: args.dup_rate,
         bad_rate: args.bad_rate,
+        rate: args.rate,
+        sources: args.sources,
     };
     config.validate()?;
     std::fs::create_dir_all(&config.out_dir).with_context(|| {

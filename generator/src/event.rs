@@ -207,18 +207,32 @@ pub fn push_u64(buf: &mut Vec<u8>, n: u64) {
     push_u64_padded(buf, n, 0);
 }
 
+/// `00`, `01`, … `99`: two digits per division in [`push_u64_padded`],
+/// which formats five integers of every row.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends the decimal digits of `n`, left-padded with zeros to `width`.
 #[inline]
 pub fn push_u64_padded(buf: &mut Vec<u8>, mut n: u64, width: usize) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        tmp[i] = b'0' + n as u8;
     }
     let digits = tmp.len() - i;
     for _ in digits..width {
@@ -294,6 +308,23 @@ pub fn write_row(
     event_time: &str,
     bad: Option<BadKind>,
 ) {
+    let mut time_field = Vec::with_capacity(event_time.len() + 2);
+    push_csv_field(&mut time_field, event_time);
+    write_row_with_time_field(buf, id_prefix, seq, row, fields, &time_field, bad);
+}
+
+/// [`write_row`] with the `event_time` field already CSV-quoted: a file
+/// shares one event time, so [`FileBuilder`] quotes it once instead of
+/// scanning it on every row.
+fn write_row_with_time_field(
+    buf: &mut Vec<u8>,
+    id_prefix: &str,
+    seq: u64,
+    row: u64,
+    fields: &EventFields,
+    time_field: &[u8],
+    bad: Option<BadKind>,
+) {
     push_event_id(buf, id_prefix, seq, row);
     if bad.is_some() {
         buf.extend_from_slice(b"-bad");
@@ -328,7 +359,7 @@ pub fn write_row(
     if bad == Some(BadKind::BadEventTime) {
         buf.extend_from_slice(b"not-a-time");
     } else {
-        push_csv_field(buf, event_time);
+        buf.extend_from_slice(time_field);
     }
     buf.push(b'\n');
 }
@@ -408,7 +439,7 @@ impl DupRing {
 ///
 /// Holds the random generator, the ring of earlier valid rows that
 /// duplicates are copied from, and the bad-row rotation counter, so files
-/// must be built in sequence order with one builder per run.
+/// must be built in sequence order with one builder per run and source.
 #[derive(Debug)]
 pub struct FileBuilder {
     rng: SmallRng,
@@ -448,11 +479,14 @@ impl FileBuilder {
         }
     }
 
-    /// A builder for a (validated) generator configuration.
-    pub fn from_config(config: &crate::GeneratorConfig) -> FileBuilder {
+    /// The builder of source `source` (from 1) of a (validated) generator
+    /// configuration: that source's own random stream and event-id prefix
+    /// ([`crate::GeneratorConfig::source_seed`],
+    /// [`crate::GeneratorConfig::source_id_prefix`]).
+    pub fn from_config(config: &crate::GeneratorConfig, source: u32) -> FileBuilder {
         FileBuilder::new(
-            config.seed,
-            &config.id_prefix,
+            config.source_seed(source),
+            &config.source_id_prefix(source),
             config.rows_min,
             config.rows_max,
             config.dup_rate,
@@ -465,32 +499,47 @@ impl FileBuilder {
     /// Afterwards, the file's valid original rows become duplicate sources
     /// for later files.
     pub fn build_file(&mut self, seq: u64, event_time: &str, buf: &mut Vec<u8>) -> FileStats {
+        let rows = self.rng.random_range(self.rows_min..=self.rows_max);
+        self.build_file_with_rows(seq, u64::from(rows), event_time, buf)
+    }
+
+    /// Like [`FileBuilder::build_file`] with exactly `rows` data rows, for a
+    /// rate profile that decides the size of each file. Draws nothing for
+    /// the row count, so `rows_min` and `rows_max` play no part.
+    pub fn build_file_with_rows(
+        &mut self,
+        seq: u64,
+        rows: u64,
+        event_time: &str,
+        buf: &mut Vec<u8>,
+    ) -> FileStats {
         buf.clear();
         self.valid_spans.clear();
         buf.extend_from_slice(HEADER.as_bytes());
         buf.push(b'\n');
 
-        let rows = self.rng.random_range(self.rows_min..=self.rows_max);
         let mut stats = FileStats {
-            rows: u64::from(rows),
+            rows,
             ..FileStats::default()
         };
+        let mut time_field = Vec::with_capacity(event_time.len() + 2);
+        push_csv_field(&mut time_field, event_time);
         let bad_limit = self.bad_rate;
         let dup_limit = self.bad_rate + self.dup_rate;
 
-        for row in 1..=u64::from(rows) {
+        for row in 1..=rows {
             let r: f64 = self.rng.random();
             if r < bad_limit {
                 let kind = BadKind::nth(self.bad_counter);
                 self.bad_counter += 1;
                 let fields = EventFields::random(&mut self.rng);
-                write_row(
+                write_row_with_time_field(
                     buf,
                     &self.id_prefix,
                     seq,
                     row,
                     &fields,
-                    event_time,
+                    &time_field,
                     Some(kind),
                 );
                 stats.bad_rows += 1;
@@ -506,7 +555,7 @@ impl FileBuilder {
             }
             let fields = EventFields::random(&mut self.rng);
             let begin = buf.len();
-            write_row(buf, &self.id_prefix, seq, row, &fields, event_time, None);
+            write_row_with_time_field(buf, &self.id_prefix, seq, row, &fields, &time_field, None);
             self.valid_spans.push((begin, buf.len()));
         }
 
@@ -536,7 +585,18 @@ mod tests {
         push_u64_padded(&mut b, 42, 6);
         b.push(b' ');
         push_u64_padded(&mut b, 1_234_567, 6);
-        assert_eq!(s(&b), "0 18446744073709551615 000042 1234567");
+        b.push(b' ');
+        push_u64_padded(&mut b, 7, 2);
+        b.push(b' ');
+        push_u64_padded(&mut b, 10, 0);
+        b.push(b' ');
+        push_u64_padded(&mut b, 909, 5);
+        assert_eq!(s(&b), "0 18446744073709551615 000042 1234567 07 10 00909");
+        for n in (0..100_000).step_by(7) {
+            let mut b = Vec::new();
+            push_u64(&mut b, n);
+            assert_eq!(s(&b), n.to_string());
+        }
     }
 
     #[test]

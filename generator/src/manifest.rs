@@ -5,8 +5,13 @@
 //! {"seq":1,"file":"events-000001.csv","rows":87,"created_at_us":1795000000123456,"dup_rows":0,"bad_rows":0,"scheduled_at_us":1795000000120000,"late_us":3456}
 //! ```
 //!
-//! `scheduled_at_us` and `late_us` are this generator's own keys; readers
-//! ignore keys they do not know, and [`read_manifest`] does too.
+//! `scheduled_at_us` and `late_us` are this generator's own keys, and so are
+//! `source` (which concurrent writer wrote the file; only with more than one
+//! source, whose `seq` then counts per source) and `target_rows_per_s` (the
+//! rate the profile asked for during the file's span; only with a rate
+//! profile), so that the reporter can tell the phases of a burst or a ramp
+//! apart. Readers ignore keys they do not know, and [`read_manifest`] does
+//! too; manifests without the optional keys read as `None`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -17,7 +22,10 @@ use serde::{Deserialize, Serialize};
 use crate::GeneratorError;
 
 /// One manifest line: a file that became visible.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Default` lets code that builds entries (tests, other tools) name only the
+/// keys it cares about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {
     /// Sequence number of the file, from 1.
     pub seq: u64,
@@ -38,6 +46,14 @@ pub struct ManifestEntry {
     /// How late the rename was relative to the deadline, microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_us: Option<i64>,
+    /// The writer (from 1) when the generator ran several sources; `seq`
+    /// counts that source's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<u32>,
+    /// Total rate (all sources) the rate profile asked for over this file's
+    /// span, rows per second, rounded; absent without a profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rows_per_s: Option<u64>,
 }
 
 impl ManifestEntry {
@@ -180,8 +196,7 @@ mod tests {
             created_at_us: 1_795_000_000_123_456,
             dup_rows: 2,
             bad_rows: 1,
-            scheduled_at_us: None,
-            late_us: None,
+            ..ManifestEntry::default()
         }
     }
 
@@ -194,12 +209,14 @@ mod tests {
         let mut e2 = entry(2);
         e2.scheduled_at_us = Some(5);
         e2.late_us = Some(6);
+        e2.source = Some(3);
+        e2.target_rows_per_s = Some(5000);
         w.append(&e2).unwrap();
         let text = fs::read_to_string(&p).unwrap();
         assert_eq!(
             text,
             "{\"seq\":1,\"file\":\"events-000001.csv\",\"rows\":87,\"created_at_us\":1795000000123456,\"dup_rows\":2,\"bad_rows\":1}\n\
-             {\"seq\":2,\"file\":\"events-000002.csv\",\"rows\":87,\"created_at_us\":1795000000123456,\"dup_rows\":2,\"bad_rows\":1,\"scheduled_at_us\":5,\"late_us\":6}\n"
+             {\"seq\":2,\"file\":\"events-000002.csv\",\"rows\":87,\"created_at_us\":1795000000123456,\"dup_rows\":2,\"bad_rows\":1,\"scheduled_at_us\":5,\"late_us\":6,\"source\":3,\"target_rows_per_s\":5000}\n"
         );
         assert_eq!(read_manifest(&p).unwrap(), vec![entry(1), e2]);
         assert_eq!(entry(1).expected_rows(), 84);

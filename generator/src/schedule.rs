@@ -88,9 +88,16 @@ impl Schedule {
     /// check `stop`. Returns `true` when the deadline is reached (at once if
     /// it has already passed) and `false` if `stop` became true first.
     pub fn wait_until(&self, k: u64, stop: &AtomicBool) -> bool {
+        self.wait_until_any(k, &[stop])
+    }
+
+    /// Like [`Schedule::wait_until`], stopping when any of `stops` becomes
+    /// true: concurrent sources watch the caller's stop flag and a shared
+    /// one that a failing source raises to halt the others.
+    pub fn wait_until_any(&self, k: u64, stops: &[&AtomicBool]) -> bool {
         let deadline = self.deadline(k);
         loop {
-            if stop.load(Ordering::Relaxed) {
+            if stops.iter().any(|s| s.load(Ordering::Relaxed)) {
                 return false;
             }
             let now = Instant::now();
@@ -139,6 +146,15 @@ impl LatenessStats {
             self.late += 1;
         }
         late
+    }
+
+    /// Adds the files recorded by `other` (another source of the same run,
+    /// so the same threshold).
+    pub fn merge(&mut self, other: &LatenessStats) {
+        self.count += other.count;
+        self.late += other.late;
+        self.sum = self.sum.saturating_add(other.sum);
+        self.max = self.max.max(other.max);
     }
 
     /// Files recorded.
@@ -209,6 +225,14 @@ mod tests {
         assert_eq!(st.late_files(), 1);
         assert_eq!(st.max_ms(), 11.0);
         assert_eq!(st.mean_ms(), 7.0);
+
+        let mut other = LatenessStats::new(Duration::from_millis(100));
+        other.record(Duration::from_millis(29));
+        st.merge(&other);
+        assert_eq!(st.count(), 4);
+        assert_eq!(st.late_files(), 2);
+        assert_eq!(st.max_ms(), 29.0);
+        assert_eq!(st.mean_ms(), 12.5);
     }
 
     #[test]
@@ -218,5 +242,7 @@ mod tests {
         assert!(s.wait_until(0, &stop));
         stop.store(true, Ordering::Relaxed);
         assert!(!s.wait_until(1, &stop));
+        let quiet = AtomicBool::new(false);
+        assert!(!s.wait_until_any(1, &[&quiet, &stop]));
     }
 }

@@ -2,9 +2,20 @@
 //!
 //! A file is written as a hidden temp file `.NAME.tmp` in the destination
 //! directory, flushed and fsync'd, then renamed to `NAME`, so a reader
-//! listing the directory sees either nothing or the complete file. After the
-//! rename the directory itself is fsync'd on Unix so the new name survives a
-//! crash (Windows has no directory fsync; NTFS journals the rename).
+//! listing the directory sees either nothing or the complete file, also
+//! after a power cut (the contract of the input files).
+//!
+//! The two halves can run apart: [`prepare`] writes and fsyncs the temp
+//! file, [`Prepared::publish`] renames it, so the generator prepares a file
+//! before its deadline and publishes it on time.
+//!
+//! Making the new *name* durable takes an fsync of the directory on Unix
+//! (Windows has none; NTFS journals the rename). [`write_atomic`] does it
+//! for each file. [`Prepared::publish`] leaves it to the caller, because it
+//! costs as much as the file's own fsync and buys nothing while the machine
+//! stays up (the rename is visible at once); the generator syncs the
+//! directory once when a run ends. Its manifest is not fsync'd either, so a
+//! power cut in the middle of a run loses the run's ground truth anyway.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -62,27 +73,38 @@ fn io_err(action: &'static str, path: &Path, error: io::Error) -> GeneratorError
     }
 }
 
-/// Writes `data` to `final_path` atomically (see the module docs) and
-/// returns the moment the file became visible. An existing file of that name
-/// is replaced; a stale temp file from an earlier crash is overwritten. On
-/// failure the temp file is removed.
+/// Writes `data` to `final_path` atomically and durably: [`prepare`],
+/// [`Prepared::publish`], then an fsync of the directory so that the name
+/// survives a power cut. An existing file of that name is replaced.
 pub fn write_atomic(final_path: &Path, data: &[u8]) -> Result<Published, GeneratorError> {
-    let tmp = temp_path_for(final_path);
-    let result = write_and_rename(&tmp, final_path, data);
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    let published = result?;
+    let published = prepare(final_path, data)?.publish()?;
     sync_dir(parent_dir(final_path))
         .map_err(|e| io_err("fsync the directory of", final_path, e))?;
     Ok(published)
 }
 
-fn write_and_rename(
-    tmp: &Path,
-    final_path: &Path,
-    data: &[u8],
-) -> Result<Published, GeneratorError> {
+/// A complete, fsync'd hidden temp file waiting to be renamed to its final
+/// name. Preparing ahead lets the generator make a file visible at its
+/// deadline with a rename alone, however large the file. Dropping it without
+/// [`Prepared::publish`] removes the temp file, so a stopped or failed run
+/// leaves nothing hidden behind.
+#[derive(Debug)]
+pub struct Prepared {
+    tmp: PathBuf,
+    final_path: PathBuf,
+    published: bool,
+}
+
+/// Writes `data` to the hidden temp file of `final_path` (see
+/// [`temp_path_for`]), flushes and fsyncs it. A stale temp file from an
+/// earlier crash is overwritten; on failure the temp file is removed.
+pub fn prepare(final_path: &Path, data: &[u8]) -> Result<Prepared, GeneratorError> {
+    let prepared = Prepared {
+        tmp: temp_path_for(final_path),
+        final_path: final_path.to_path_buf(),
+        published: false,
+    };
+    let tmp = prepared.tmp.as_path();
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -95,12 +117,30 @@ fn write_and_rename(
         .map_err(|e| io_err("flush the temp file", tmp, e))?;
     file.sync_all()
         .map_err(|e| io_err("fsync the temp file", tmp, e))?;
-    drop(file);
-    fs::rename(tmp, final_path).map_err(|e| io_err("rename the temp file to", final_path, e))?;
-    Ok(Published {
-        at: Instant::now(),
-        unix_us: chrono::Utc::now().timestamp_micros(),
-    })
+    Ok(prepared)
+}
+
+impl Prepared {
+    /// Renames the temp file to its final name (replacing a file of that
+    /// name) and returns the moment it became visible. The directory is not
+    /// fsync'd: call [`sync_dir`] when the names must be durable.
+    pub fn publish(mut self) -> Result<Published, GeneratorError> {
+        fs::rename(&self.tmp, &self.final_path)
+            .map_err(|e| io_err("rename the temp file to", &self.final_path, e))?;
+        self.published = true;
+        Ok(Published {
+            at: Instant::now(),
+            unix_us: chrono::Utc::now().timestamp_micros(),
+        })
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -142,5 +182,22 @@ mod tests {
         let p = dir.path().join("missing-dir").join("f.csv");
         let err = write_atomic(&p, b"x").unwrap_err().to_string();
         assert!(err.contains(".f.csv.tmp"), "{err}");
+    }
+
+    #[test]
+    fn prepare_hides_the_file_until_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.csv");
+        let prepared = prepare(&p, b"a\n").unwrap();
+        assert_eq!(fs::read(temp_path_for(&p)).unwrap(), b"a\n");
+        assert!(!p.exists());
+        prepared.publish().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"a\n");
+        assert!(!temp_path_for(&p).exists());
+
+        // Dropped unpublished: the temp file goes, the published file stays.
+        drop(prepare(&p, b"b\n").unwrap());
+        assert!(!temp_path_for(&p).exists());
+        assert_eq!(fs::read(&p).unwrap(), b"a\n");
     }
 }

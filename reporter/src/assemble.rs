@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use crate::clock::{estimate_offset, local_clock, remote_clock};
 use crate::gather::{CommitTimeSource, Gathered, LISTED_FILES};
 use crate::manifest::{generator_lateness, ManifestFacts};
+use crate::run_files::RunFiles;
+use crate::series::{drift, ChartInput};
 use crate::stages::{slowest_batches, stage_breakdown, trigger_adherence, SLOWEST_BATCHES};
 use crate::stats::{
     batch_summary, distribution, missing_rows, success_rate_pct, throughput_rows_per_s,
@@ -247,6 +249,9 @@ pub fn build_summary(
         targets: Vec::new(),
         passed: true,
         findings: Vec::new(),
+        interruptions: Vec::new(),
+        resource_samples: 0,
+        drift: Default::default(),
     };
     if let Some(t) = &request.targets {
         summary.targets = targets::evaluate(t, &summary);
@@ -254,6 +259,46 @@ pub fn build_summary(
     }
     summary.findings = findings::analyse(&summary);
     summary
+}
+
+/// Adds what the run's side files and the charts' data say to the summary
+/// and the chart input: the trigger interval and logical CPUs (from the
+/// summary) and the samples and interruptions (from `files`, placed on the
+/// time axis that starts at `origin_us`, the first file's creation) go to
+/// the charts; the interruptions, sample count, drift figures and any
+/// unreadable-file note go to the summary, whose findings are then derived
+/// again.
+pub fn add_run_timeline(
+    summary: &mut Summary,
+    input: &mut ChartInput,
+    files: RunFiles,
+    origin_us: Option<i64>,
+) {
+    input.trigger_interval_s = summary
+        .trigger_adherence
+        .as_ref()
+        .and_then(|t| t.interval_ms)
+        .map(|ms| ms / 1000.0);
+    input.logical_cpus = summary
+        .run
+        .as_ref()
+        .and_then(|r| r.resources.as_ref())
+        .and_then(|r| r.get("logical_cpus"))
+        .and_then(serde_json::Value::as_u64);
+    input.resources = files.resources;
+    input.interruptions = match origin_us {
+        Some(origin) => files
+            .events
+            .iter()
+            .map(|e| e.to_interruption(origin))
+            .collect(),
+        None => Vec::new(),
+    };
+    summary.interruptions = input.interruptions.clone();
+    summary.resource_samples = input.resources.len() as u64;
+    summary.drift = drift(input);
+    summary.notes.extend(files.notes);
+    summary.findings = findings::analyse(summary);
 }
 
 /// Server clock − local clock in µs, as [`build_summary`] subtracts it from
@@ -283,9 +328,10 @@ pub(crate) mod tests {
     use crate::clock::ClockSample;
     use crate::gather::TablesPresent;
     use crate::manifest::tests::entry;
+    use crate::run_files::{ResourceSample, RunEvent};
     use crate::stages::FileStageRecord;
     use crate::stats::CommitGroup;
-    use crate::summary::{QuarantinedFile, ReasonCount};
+    use crate::summary::{Interruption, QuarantinedFile, Quarters, ReasonCount};
     use crate::RunContext;
     use std::path::PathBuf;
 
@@ -513,6 +559,82 @@ pub(crate) mod tests {
         assert_eq!(s.clock.uncertainty_ms, 1.0);
         assert!((s.latency_ms.p50 - 250.0).abs() < 0.5);
         assert_eq!(s.span.last_commit_us, Some(2_500_000));
+    }
+
+    #[test]
+    fn run_timeline_reaches_the_charts_and_the_summary() {
+        let (facts, gathered) = scenario();
+        let mut req = request();
+        req.run = Some(RunContext {
+            settings: vec![("trigger".into(), "500ms".into())],
+            resources: Some(serde_json::json!({"logical_cpus": 4})),
+            ..RunContext::default()
+        });
+        let mut s = build_summary(&req, &facts, &gathered, "t".into());
+        let mut input = ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
+        let rss = |t_s: f64, mib: u64| ResourceSample {
+            t_s,
+            pipeline_rss_bytes: mib << 20,
+            ..ResourceSample::default()
+        };
+        let files = RunFiles {
+            resources: vec![rss(0.5, 10), rss(2.5, 30)],
+            // 0.5 s after the first file (created at 1 s), for 0.5 s.
+            events: vec![RunEvent {
+                kind: "database_stopped".into(),
+                start_unix_us: 1_500_000,
+                end_unix_us: Some(2_000_000),
+                note: String::new(),
+            }],
+            notes: vec!["No interruptions shown: x.".into()],
+        };
+        add_run_timeline(&mut s, &mut input, files, facts.first_created_us);
+        assert_eq!(input.trigger_interval_s, Some(0.5));
+        assert_eq!(input.logical_cpus, Some(4));
+        assert_eq!((input.resources.len(), s.resource_samples), (2, 2));
+        let outage = Interruption {
+            kind: "database_stopped".into(),
+            start_offset_s: 0.5,
+            duration_s: Some(0.5),
+            note: String::new(),
+        };
+        assert_eq!(s.interruptions, vec![outage.clone()]);
+        assert_eq!(input.interruptions, vec![outage]);
+        assert_eq!(
+            s.drift.pipeline_rss_mb,
+            Some(Quarters {
+                first: 10.0,
+                last: 30.0,
+                span_s: 2.0
+            })
+        );
+        // Files 1 (250 ms) and 2 (500 ms), created 1 s apart.
+        assert_eq!(
+            s.drift.latency_p95_ms,
+            Some(Quarters {
+                first: 250.0,
+                last: 500.0,
+                span_s: 1.0
+            })
+        );
+        assert!(s.notes.contains(&"No interruptions shown: x.".to_string()));
+        // The findings are derived again, the earlier ones kept.
+        assert_eq!(s.findings[0].rule, "rows_missing");
+
+        // No manifest time: nothing to place the events on.
+        let mut input = ChartInput::default();
+        let files = RunFiles {
+            events: vec![RunEvent {
+                kind: "pipeline_killed".into(),
+                start_unix_us: 1,
+                end_unix_us: None,
+                note: String::new(),
+            }],
+            ..RunFiles::default()
+        };
+        add_run_timeline(&mut s, &mut input, files, None);
+        assert!(input.interruptions.is_empty() && s.interruptions.is_empty());
+        assert_eq!(s.resource_samples, 0);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SVG charts written next to `report.md`: latency over time, the latency
-//! histogram, percentiles over time, the cumulative distribution and
-//! throughput.
+//! histogram, percentiles over time, the cumulative distribution,
+//! throughput with the backlog, and CPU and memory over time. Deliberate
+//! interruptions are shaded on every time axis.
 //!
 //! Each chart is a function of plain data ([`LatencyPoint`]s, [`TimedRows`])
 //! and a path; the numbers come from [`crate::series`] (pure and tested), so
@@ -19,11 +20,12 @@ use plotters::prelude::*;
 use crate::error::ReportError;
 use crate::markdown::fmt_decimal;
 use crate::series::{
-    cdf, histogram_bins, moving_average, rolling_centers, rolling_percentiles, rolling_window_s,
-    tail_cut, thin_scatter, throughput, throughput_bucket_s, ChartInput, LatencyPoint, TimedRows,
-    HISTOGRAM_TARGET_BINS, MAX_CDF_POINTS, MAX_ROLLING_CENTERS,
+    backlog, bin_means, cdf, histogram_bins, moving_average, peak_steps, rolling_centers,
+    rolling_percentiles, rolling_window_s, tail_cut, thin_scatter, throughput, throughput_bucket_s,
+    ChartInput, LatencyPoint, HISTOGRAM_TARGET_BINS, MAX_BACKLOG_STEPS, MAX_CDF_POINTS,
+    MAX_RESOURCE_POINTS, MAX_ROLLING_CENTERS, MIB,
 };
-use crate::summary::LatencySummary;
+use crate::summary::{Interruption, LatencySummary};
 
 /// Latency of each (file, commit) group by file creation time, with a moving
 /// average and the target.
@@ -34,8 +36,12 @@ pub const LATENCY_HISTOGRAM: &str = "latency_histogram.svg";
 pub const LATENCY_PERCENTILES_OVER_TIME: &str = "latency_percentiles_over_time.svg";
 /// Cumulative distribution of row latencies.
 pub const LATENCY_CDF: &str = "latency_cdf.svg";
-/// Generated and committed rows per second.
+/// Generated and committed rows per second, and the backlog of files.
 pub const THROUGHPUT: &str = "throughput.svg";
+/// CPU of the pipeline, PostgreSQL and the system over time.
+pub const RESOURCES_CPU: &str = "resources_cpu.svg";
+/// Resident memory of the pipeline and PostgreSQL over time.
+pub const RESOURCES_MEMORY: &str = "resources_memory.svg";
 
 /// A chart as the report shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +72,9 @@ pub const CHARTS: [ChartInfo; 5] = [
         file: LATENCY_PERCENTILES_OVER_TIME,
         alt: "Latency percentiles over time",
         caption: "P50, P95 and P99 of the rows of the files created in each rolling window: \
-                  whether the tail grows as the run goes on.",
+                  whether the tail grows as the run goes on. The window (in the title) spans \
+                  a whole number of batch intervals, at least four, so the trigger's own \
+                  sawtooth averages out.",
     },
     ChartInfo {
         file: LATENCY_CDF,
@@ -77,15 +85,39 @@ pub const CHARTS: [ChartInfo; 5] = [
     ChartInfo {
         file: THROUGHPUT,
         alt: "Throughput over time",
-        caption: "Rows per second generated (manifest rows at file creation) and committed \
-                  (found rows at commit time); committed excludes rejected and repeated rows.",
+        caption: "Top: rows per second generated (manifest rows at file creation) and \
+                  committed (found rows at commit time; rejected and repeated rows excluded), \
+                  each instant's rows spread over the file gap or batch interval before it. \
+                  Bottom: the backlog, files visible but not yet committed.",
+    },
+];
+
+/// The resource charts, shown in the report's Resources section.
+pub const RESOURCE_CHARTS: [ChartInfo; 2] = [
+    ChartInfo {
+        file: RESOURCES_CPU,
+        alt: "CPU over time",
+        caption: "CPU of the pipeline process, of PostgreSQL (postmaster and children, embedded \
+                  server only) and of the whole system, in % of one core. Time is the sampler's \
+                  clock, started with the generator: within a sampling interval of the other \
+                  charts' time axis.",
+    },
+    ChartInfo {
+        file: RESOURCES_MEMORY,
+        alt: "Memory over time",
+        caption: "Resident memory (RSS) of the pipeline process and of PostgreSQL (embedded \
+                  server only), MiB.",
     },
 ];
 
 /// Width of every chart, px.
 pub const WIDTH: u32 = 1000;
-/// Height of every chart, px.
+/// Height of every chart but the throughput chart, px.
 pub const HEIGHT: u32 = 560;
+/// Height of the throughput chart (two panels), px.
+pub const THROUGHPUT_HEIGHT: u32 = 800;
+/// Height of its upper (rows per second) panel, px.
+const THROUGHPUT_UPPER: u32 = 470;
 
 const FONT: &str = "sans-serif";
 const TITLE_SIZE: f64 = 24.0;
@@ -101,6 +133,11 @@ const C_GREEN: RGBColor = RGBColor(0, 158, 115);
 const C_PURPLE: RGBColor = RGBColor(204, 121, 167);
 const C_GREY: RGBColor = RGBColor(80, 80, 80);
 
+/// Fills of interruption kinds, in order of first appearance.
+const SHADES: [RGBColor; 3] = [C_GREY, C_VERMILION, C_PURPLE];
+/// Opacity of an interruption's fill: the data stays readable through it.
+const SHADE_OPACITY: f64 = 0.16;
+
 /// Most dots of the latency-over-time scatter (about 90 bytes each).
 pub const MAX_SCATTER_POINTS: usize = 6000;
 
@@ -112,9 +149,10 @@ type Xy = (f64, f64);
 type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// Draws every chart into `out_dir` and returns the names written, in
-/// [`CHARTS`] order, and a note per chart that failed (a failed chart never
-/// stops the report). Nothing is drawn when there is no latency point.
+/// Draws every chart into `out_dir` and returns the names written (the
+/// [`CHARTS`] in order, then the [`RESOURCE_CHARTS`]), and a note per chart
+/// that failed (a failed chart never stops the report). The latency charts
+/// need a latency point, the resource charts a resource sample.
 ///
 /// `latency` gives the mean and percentiles marked on the histogram and the
 /// cumulative distribution (the report's own HdrHistogram figures, so the
@@ -125,53 +163,58 @@ pub fn write_all(
     latency: &LatencySummary,
     target_ms: Option<f64>,
 ) -> (Vec<String>, Vec<String>) {
+    let mut results = Vec::new();
+    if !input.points.is_empty() {
+        results.extend([
+            (
+                LATENCY_OVER_TIME,
+                latency_over_time(&out_dir.join(LATENCY_OVER_TIME), input, target_ms),
+            ),
+            (
+                LATENCY_HISTOGRAM,
+                latency_histogram(
+                    &out_dir.join(LATENCY_HISTOGRAM),
+                    &input.points,
+                    latency.mean,
+                    latency.p95,
+                ),
+            ),
+            (
+                LATENCY_PERCENTILES_OVER_TIME,
+                latency_percentiles_over_time(&out_dir.join(LATENCY_PERCENTILES_OVER_TIME), input),
+            ),
+            (
+                LATENCY_CDF,
+                latency_cdf(
+                    &out_dir.join(LATENCY_CDF),
+                    &input.points,
+                    &[
+                        (50.0, latency.p50),
+                        (95.0, latency.p95),
+                        (99.0, latency.p99),
+                    ],
+                ),
+            ),
+            (
+                THROUGHPUT,
+                throughput_chart(&out_dir.join(THROUGHPUT), input),
+            ),
+        ]);
+    }
+    if !input.resources.is_empty() {
+        results.extend([
+            (
+                RESOURCES_CPU,
+                resources_cpu(&out_dir.join(RESOURCES_CPU), input),
+            ),
+            (
+                RESOURCES_MEMORY,
+                resources_memory(&out_dir.join(RESOURCES_MEMORY), input),
+            ),
+        ]);
+    }
     let mut written = Vec::new();
     let mut notes = Vec::new();
-    if input.points.is_empty() {
-        return (written, notes);
-    }
-    let results = [
-        (
-            LATENCY_OVER_TIME,
-            latency_over_time(&out_dir.join(LATENCY_OVER_TIME), &input.points, target_ms),
-        ),
-        (
-            LATENCY_HISTOGRAM,
-            latency_histogram(
-                &out_dir.join(LATENCY_HISTOGRAM),
-                &input.points,
-                latency.mean,
-                latency.p95,
-            ),
-        ),
-        (
-            LATENCY_PERCENTILES_OVER_TIME,
-            latency_percentiles_over_time(
-                &out_dir.join(LATENCY_PERCENTILES_OVER_TIME),
-                &input.points,
-            ),
-        ),
-        (
-            LATENCY_CDF,
-            latency_cdf(
-                &out_dir.join(LATENCY_CDF),
-                &input.points,
-                &[
-                    (50.0, latency.p50),
-                    (95.0, latency.p95),
-                    (99.0, latency.p99),
-                ],
-            ),
-        ),
-        (
-            THROUGHPUT,
-            throughput_chart(
-                &out_dir.join(THROUGHPUT),
-                &input.generated,
-                &input.committed,
-            ),
-        ),
-    ];
     for (file, result) in results {
         match result {
             Ok(()) => written.push(file.to_string()),
@@ -184,7 +227,7 @@ pub fn write_all(
 /// Removes chart files of an earlier report in `out_dir` that this report
 /// did not write, so the folder never shows a chart of another run.
 pub fn remove_stale(out_dir: &Path, written: &[String]) {
-    for info in CHARTS {
+    for info in CHARTS.iter().chain(&RESOURCE_CHARTS) {
         if !written.iter().any(|w| w == info.file) {
             // Absent is the usual case; anything else leaves an unlinked file.
             let _ = std::fs::remove_file(out_dir.join(info.file));
@@ -208,9 +251,17 @@ fn write_chart(path: &Path, svg: DrawResult<String>) -> Result<(), ReportError> 
 fn svg_string(
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> DrawResult<()>,
 ) -> DrawResult<String> {
+    svg_string_sized((WIDTH, HEIGHT), draw)
+}
+
+/// Renders into an SVG string of the given size on white.
+fn svg_string_sized(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> DrawResult<()>,
+) -> DrawResult<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE)?;
         draw(&root)?;
         root.present()?;
@@ -312,7 +363,23 @@ fn build<'a, 'b>(
         .build_cartesian_2d(x.0..x.1, y.0..y.1)?)
 }
 
-/// Grid, ticks and axis titles (with units).
+/// One panel of a multi-panel chart: the house style without a title.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    x: (f64, f64),
+    y: (f64, f64),
+    x_label_area: u32,
+) -> DrawResult<Chart<'a, 'b>> {
+    Ok(ChartBuilder::on(area)
+        .margin(18)
+        .margin_right(32)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(96)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?)
+}
+
+/// Grid, ticks and axis titles (with units); an empty `x_desc` leaves the
+/// x axis untitled (an upper panel sharing the lower one's).
 fn mesh<'a, 'b: 'a>(
     chart: &mut Chart<'a, 'b>,
     x_desc: &str,
@@ -323,9 +390,11 @@ fn mesh<'a, 'b: 'a>(
     let (x, y) = (chart.x_range(), chart.y_range());
     let fx = tick_formatter((x.end - x.start) / x_labels.max(1) as f64 * 10.0);
     let fy = tick_formatter((y.end - y.start) / y_labels.max(1) as f64 * 10.0);
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
+    let mut style = chart.configure_mesh();
+    if !x_desc.is_empty() {
+        style.x_desc(x_desc);
+    }
+    style
         .y_desc(y_desc)
         .x_labels(x_labels)
         .y_labels(y_labels)
@@ -410,20 +479,102 @@ fn time_axis(times: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 const X_TIME_DESC: &str = "Time since the first file was created (s)";
+const X_RUN_TIME_DESC: &str = "Time since the run started (s)";
 
-/// Chart 1: one point per (file, commit) group at the file's creation time,
-/// the row-weighted moving average over [`rolling_window_s`], and a
-/// horizontal target line when `target_ms` is given.
-pub fn latency_over_time(
-    path: &Path,
-    points: &[LatencyPoint],
-    target_ms: Option<f64>,
-) -> Result<(), ReportError> {
-    write_chart(path, render_latency_over_time(points, target_ms))
+/// Shades each interruption over the chart's height (clipped to its x
+/// range; one lasting to the end reaches the right edge; an instant gets a
+/// sliver so it stays visible), one fill and legend entry per kind.
+fn shade_interruptions<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    interruptions: &[Interruption],
+) -> DrawResult<()> {
+    let (x, y) = (chart.x_range(), chart.y_range());
+    let sliver = (x.end - x.start) * 0.004;
+    let mut kinds: Vec<&str> = Vec::new();
+    for i in interruptions {
+        if !kinds.contains(&i.kind.as_str()) {
+            kinds.push(&i.kind);
+        }
+    }
+    for (k, kind) in kinds.into_iter().enumerate() {
+        let fill = SHADES[k % SHADES.len()].mix(SHADE_OPACITY).filled();
+        let bands: Vec<Rectangle<Xy>> = interruptions
+            .iter()
+            .filter(|i| i.kind == kind)
+            .filter_map(|i| {
+                let end = i.duration_s.map_or(x.end, |d| i.start_offset_s + d);
+                let (from, to) = (
+                    i.start_offset_s.max(x.start),
+                    end.max(i.start_offset_s + sliver).min(x.end),
+                );
+                (to > from).then(|| Rectangle::new([(from, y.start), (to, y.end)], fill))
+            })
+            .collect();
+        if bands.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(bands)?
+            .label(format!("{} (interruption)", kind.replace('_', " ")))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], fill));
+    }
+    Ok(())
 }
 
-fn render_latency_over_time(points: &[LatencyPoint], target_ms: Option<f64>) -> DrawResult<String> {
-    let window = rolling_window_s(points);
+/// `4 × 10 s batch interval`: the window in batch cadences (a whole number
+/// of them, see [`rolling_window_s`]); `None` without a cadence.
+fn window_note(window_s: f64, cadence_s: Option<f64>) -> Option<String> {
+    cadence_s.filter(|c| *c > 0.0).map(|c| {
+        format!(
+            "{} × {} batch interval",
+            trimmed((window_s / c).round(), 0),
+            seconds_label(c)
+        )
+    })
+}
+
+/// The value axis with room above the data for a legend of `entries` lines
+/// in the upper corner (at least [`HEADROOM`]), so a peak never hides
+/// behind it.
+fn value_range_for_legend(max: f64, entries: usize) -> (f64, f64) {
+    let headroom = (LEGEND_SHARE_PER_ENTRY * entries as f64).max(HEADROOM);
+    if max > 0.0 && max.is_finite() {
+        (0.0, max * (1.0 + headroom))
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// The CPU chart draws the machine's capacity when the busiest line reaches
+/// this share of it.
+const CAPACITY_LINE_SHARE: f64 = 0.4;
+
+/// Height of one legend line as a share of a plot's value range.
+const LEGEND_SHARE_PER_ENTRY: f64 = 0.12;
+
+/// Distinct interruption kinds: one legend line each.
+fn interruption_kinds(interruptions: &[Interruption]) -> usize {
+    let mut kinds: Vec<&str> = interruptions.iter().map(|i| i.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.len()
+}
+
+/// Chart 1: one point per (file, commit) group at the file's creation time,
+/// the row-weighted moving average over [`rolling_window_s`], a horizontal
+/// target line when `target_ms` is given, and the interruptions.
+pub fn latency_over_time(
+    path: &Path,
+    input: &ChartInput,
+    target_ms: Option<f64>,
+) -> Result<(), ReportError> {
+    write_chart(path, render_latency_over_time(input, target_ms))
+}
+
+fn render_latency_over_time(input: &ChartInput, target_ms: Option<f64>) -> DrawResult<String> {
+    let points = &input.points;
+    let cadence = input.batch_cadence_s();
+    let window = rolling_window_s(points, cadence);
     let centers = rolling_centers(points, MAX_ROLLING_CENTERS);
     let x = time_axis(points.iter().map(|p| p.created_s));
     let values: Vec<(f64, u64)> = points.iter().map(|p| (p.latency_ms, p.rows)).collect();
@@ -433,7 +584,12 @@ fn render_latency_over_time(points: &[LatencyPoint], target_ms: Option<f64>) -> 
     let data_top = cut.unwrap_or_else(|| values.iter().map(|v| v.0).fold(0.0, f64::max));
     let data_top = data_top.max(target_ms.unwrap_or(0.0));
     let above_at = data_top * 1.08;
-    let y = value_range(if cut.is_some() { above_at } else { data_top });
+    // Dots, average, and each of off-the-scale, target and interruptions.
+    let entries = 2
+        + usize::from(cut.is_some())
+        + usize::from(target_ms.is_some())
+        + interruption_kinds(&input.interruptions);
+    let y = value_range_for_legend(if cut.is_some() { above_at } else { data_top }, entries);
     let (shown, above): (Vec<Xy>, Vec<Xy>) = points
         .iter()
         .map(|p| (p.created_s, p.latency_ms))
@@ -458,6 +614,7 @@ fn render_latency_over_time(points: &[LatencyPoint], target_ms: Option<f64>) -> 
     svg_string(|root| {
         let mut chart = build(root, "Latency over time", x, y)?;
         mesh(&mut chart, X_TIME_DESC, "Latency (ms)", 10, 8)?;
+        shade_interruptions(&mut chart, &input.interruptions)?;
         chart
             .draw_series(
                 scatter
@@ -494,8 +651,9 @@ fn render_latency_over_time(points: &[LatencyPoint], target_ms: Option<f64>) -> 
                 &average,
                 C_VERMILION.stroke_width(3),
                 &format!(
-                    "moving average, row-weighted ({} window)",
-                    seconds_label(window)
+                    "moving average, row-weighted ({} window{})",
+                    seconds_label(window),
+                    window_note(window, cadence).map_or(String::new(), |n| format!(" = {n}"))
                 ),
             )?;
         }
@@ -590,23 +748,26 @@ fn render_latency_histogram(
     })
 }
 
-/// Chart 3: P50, P95 and P99 of each rolling window ([`rolling_percentiles`]).
-pub fn latency_percentiles_over_time(
-    path: &Path,
-    points: &[LatencyPoint],
-) -> Result<(), ReportError> {
-    write_chart(path, render_latency_percentiles_over_time(points))
+/// Chart 3: P50, P95 and P99 of each rolling window ([`rolling_percentiles`]
+/// over [`rolling_window_s`], named in the title), and the interruptions.
+pub fn latency_percentiles_over_time(path: &Path, input: &ChartInput) -> Result<(), ReportError> {
+    write_chart(path, render_latency_percentiles_over_time(input))
 }
 
-fn render_latency_percentiles_over_time(points: &[LatencyPoint]) -> DrawResult<String> {
-    let window = rolling_window_s(points);
+fn render_latency_percentiles_over_time(input: &ChartInput) -> DrawResult<String> {
+    let points = &input.points;
+    let cadence = input.batch_cadence_s();
+    let window = rolling_window_s(points, cadence);
     let rolling = rolling_percentiles(
         points,
         window,
         &rolling_centers(points, MAX_ROLLING_CENTERS),
     );
     let x = time_axis(points.iter().map(|p| p.created_s));
-    let y = value_range(rolling.iter().map(|r| r.p99).fold(0.0, f64::max));
+    let y = value_range_for_legend(
+        rolling.iter().map(|r| r.p99).fold(0.0, f64::max),
+        3 + interruption_kinds(&input.interruptions),
+    );
     let series = |f: fn(&crate::series::PercentilesAt) -> f64| -> Vec<(f64, f64)> {
         rolling.iter().map(|r| (r.at_s, f(r))).collect()
     };
@@ -614,13 +775,15 @@ fn render_latency_percentiles_over_time(points: &[LatencyPoint]) -> DrawResult<S
         let mut chart = build(
             root,
             &format!(
-                "Latency percentiles over time ({} rolling window)",
-                seconds_label(window)
+                "Latency percentiles over time, {} window{}",
+                seconds_label(window),
+                window_note(window, cadence).map_or(String::new(), |n| format!(" ({n})"))
             ),
             x,
             y,
         )?;
         mesh(&mut chart, X_TIME_DESC, "Latency (ms)", 10, 8)?;
+        shade_interruptions(&mut chart, &input.interruptions)?;
         line(
             &mut chart,
             &series(|r| r.p99),
@@ -690,44 +853,78 @@ fn render_latency_cdf(points: &[LatencyPoint], marks: &[(f64, f64)]) -> DrawResu
     })
 }
 
-/// Chart 5: generated vs committed rows per second, in buckets of
-/// [`throughput_bucket_s`], as steps.
-pub fn throughput_chart(
-    path: &Path,
-    generated: &[TimedRows],
-    committed: &[TimedRows],
-) -> Result<(), ReportError> {
-    write_chart(path, render_throughput(generated, committed))
+/// Chart 5, two panels on one time axis: generated vs committed rows per
+/// second in buckets of [`throughput_bucket_s`] (as steps), and below it the
+/// backlog ([`backlog`]: files visible but not yet committed); both with the
+/// interruptions.
+pub fn throughput_chart(path: &Path, input: &ChartInput) -> Result<(), ReportError> {
+    write_chart(path, render_throughput(input))
 }
 
-fn render_throughput(generated: &[TimedRows], committed: &[TimedRows]) -> DrawResult<String> {
-    let bucket = throughput_bucket_s(generated, committed);
-    let tp = throughput(generated, committed, bucket);
-    let steps = |rows: &[u64]| -> Vec<(f64, f64)> {
-        let mut out = Vec::with_capacity(rows.len() * 2);
-        for (i, &n) in rows.iter().enumerate() {
-            out.push((tp.bucket_start(i), tp.rate(n)));
-            out.push((tp.bucket_start(i + 1), tp.rate(n)));
-        }
-        out
+/// `(x, y)` steps: each value held from its instant to the next one's, the
+/// last to `end`.
+fn hold(steps: &[(f64, f64)], end: f64) -> Vec<Xy> {
+    let mut out = Vec::with_capacity(steps.len() * 2);
+    for (i, &(t, v)) in steps.iter().enumerate() {
+        let next = steps.get(i + 1).map_or(end.max(t), |n| n.0);
+        out.push((t, v));
+        out.push((next, v));
+    }
+    out
+}
+
+fn render_throughput(input: &ChartInput) -> DrawResult<String> {
+    let cadence = input.batch_cadence_s();
+    let bucket = throughput_bucket_s(&input.generated, &input.committed, cadence);
+    let tp = throughput(&input.generated, &input.committed, bucket, cadence);
+    let rates = |rows: &[f64]| -> Vec<(f64, f64)> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, &n)| (tp.edges[i], tp.rate(i, n)))
+            .collect()
     };
-    let (g, c) = (steps(&tp.generated), steps(&tp.committed));
-    let x = padded(
-        tp.start_s.min(0.0),
-        tp.bucket_start(tp.generated.len().max(1)),
-        0.01,
+    let end = tp.edges.last().copied().unwrap_or(0.0);
+    let (g, c) = (
+        hold(&rates(&tp.generated), end),
+        hold(&rates(&tp.committed), end),
     );
-    let top = g.iter().chain(&c).map(|p| p.1).fold(0.0, f64::max);
-    let y = value_range(top);
-    let total = |rows: &[u64]| fmt_decimal(rows.iter().sum::<u64>() as f64, 0);
-    svg_string(|root| {
-        let mut chart = build(
-            root,
-            &format!("Throughput ({} buckets)", seconds_label(bucket)),
-            x,
-            y,
+    let exact = backlog(&input.files);
+    let waiting = peak_steps(&exact, MAX_BACKLOG_STEPS, MAX_ROLLING_CENTERS);
+    let x = time_axis(tp.edges.iter().copied().chain(waiting.iter().map(|w| w.0)));
+    let waiting: Vec<(f64, f64)> = waiting.iter().map(|&(t, n)| (t, n as f64)).collect();
+    let waiting = hold(&waiting, x.1);
+    let y = value_range_for_legend(
+        g.iter().chain(&c).map(|p| p.1).fold(0.0, f64::max),
+        2 + interruption_kinds(&input.interruptions),
+    );
+    let most_waiting = waiting.iter().map(|w| w.1).fold(0.0, f64::max);
+    let y_waiting = value_range_for_legend(
+        most_waiting.max(1.0),
+        1 + interruption_kinds(&input.interruptions),
+    );
+    let total = |rows: &[crate::series::TimedRows]| {
+        fmt_decimal(rows.iter().map(|t| t.rows).sum::<u64>() as f64, 0)
+    };
+    let waiting_label = if exact.len() > MAX_BACKLOG_STEPS {
+        format!(
+            "files visible, not yet committed (peak per {})",
+            seconds_label(round_for_label((x.1 - x.0) / MAX_ROLLING_CENTERS as f64))
+        )
+    } else {
+        "files visible, not yet committed".to_string()
+    };
+    svg_string_sized((WIDTH, THROUGHPUT_HEIGHT), |root| {
+        let root = root.titled(
+            &format!(
+                "Throughput ({} buckets) and backlog",
+                seconds_label(tp.bucket_s)
+            ),
+            (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
         )?;
-        mesh(&mut chart, X_TIME_DESC, "Throughput (rows/s)", 10, 8)?;
+        let (upper, lower) = root.split_vertically(THROUGHPUT_UPPER);
+        let mut chart = panel(&upper, x, y, 36)?;
+        mesh(&mut chart, "", "Throughput (rows/s)", 10, 7)?;
+        shade_interruptions(&mut chart, &input.interruptions)?;
         // Generated wide and light underneath, so it shows where the two
         // lines coincide.
         line(
@@ -736,14 +933,214 @@ fn render_throughput(generated: &[TimedRows], committed: &[TimedRows]) -> DrawRe
             C_ORANGE.mix(0.8).stroke_width(5),
             &format!(
                 "generated ({} rows, at file creation)",
-                total(&tp.generated)
+                total(&input.generated)
             ),
         )?;
         line(
             &mut chart,
             &c,
             C_BLUE.stroke_width(2),
-            &format!("committed ({} rows, at commit)", total(&tp.committed)),
+            &format!("committed ({} rows, at commit)", total(&input.committed)),
+        )?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+
+        let mut chart = panel(&lower, x, y_waiting, 64)?;
+        // Whole files: no more tick marks than there are integers.
+        let y_labels = (y_waiting.1.floor() as usize + 1).clamp(2, 6);
+        mesh(&mut chart, X_TIME_DESC, "Backlog (files)", 10, y_labels)?;
+        shade_interruptions(&mut chart, &input.interruptions)?;
+        // The area under the steps, closed along the axis.
+        let mut area = waiting.clone();
+        if let (Some(first), Some(last)) = (waiting.first(), waiting.last()) {
+            area.push((last.0, 0.0));
+            area.push((first.0, 0.0));
+        }
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                area,
+                C_PURPLE.mix(0.25).filled(),
+            )))?
+            .label(waiting_label)
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 24, y + 6)], C_PURPLE.mix(0.4).filled())
+            });
+        chart.draw_series(LineSeries::new(
+            waiting.iter().copied(),
+            C_PURPLE.stroke_width(2),
+        ))?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+/// Seconds rounded for a label: whole from 10 s, a tenth from 1 s, else
+/// to the millisecond (a bin of 5.999 s reads as 6 s).
+fn round_for_label(s: f64) -> f64 {
+    let scale = if s >= 10.0 {
+        1.0
+    } else if s >= 1.0 {
+        10.0
+    } else {
+        1000.0
+    };
+    (s * scale).round() / scale
+}
+
+/// `(t_s, value)` of one field of every sample, averaged into
+/// [`MAX_ROLLING_CENTERS`] bins when there are more than
+/// [`MAX_RESOURCE_POINTS`] samples.
+fn resource_line(
+    input: &ChartInput,
+    f: impl Fn(&crate::run_files::ResourceSample) -> f64,
+) -> Vec<Xy> {
+    let points: Vec<Xy> = input.resources.iter().map(|s| (s.t_s, f(s))).collect();
+    bin_means(&points, MAX_RESOURCE_POINTS, MAX_ROLLING_CENTERS)
+}
+
+/// `", means of 6 s"` when the resource lines are averaged, else nothing.
+fn binning_note(input: &ChartInput) -> String {
+    let n = input.resources.len();
+    match (input.resources.first(), input.resources.last()) {
+        (Some(a), Some(b)) if n > MAX_RESOURCE_POINTS && b.t_s > a.t_s => format!(
+            ", means of {}",
+            seconds_label(round_for_label(
+                (b.t_s - a.t_s) / MAX_ROLLING_CENTERS as f64
+            ))
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The sampler never saw PostgreSQL (an external server): its lines are
+/// left out rather than drawn as zero.
+fn postgres_sampled(input: &ChartInput) -> bool {
+    input
+        .resources
+        .iter()
+        .any(|s| s.postgres_rss_bytes > 0 || s.postgres_cpu_pct > 0.0)
+}
+
+/// Chart 6: CPU of the pipeline, PostgreSQL and the whole system in % of
+/// one core (the system's share of all CPUs times the logical CPUs, when
+/// known, with the machine's capacity as a dashed line).
+pub fn resources_cpu(path: &Path, input: &ChartInput) -> Result<(), ReportError> {
+    write_chart(path, render_resources_cpu(input))
+}
+
+fn render_resources_cpu(input: &ChartInput) -> DrawResult<String> {
+    let cpus = input.logical_cpus.filter(|&n| n > 0);
+    let pipeline = resource_line(input, |s| f64::from(s.pipeline_cpu_pct));
+    let postgres =
+        postgres_sampled(input).then(|| resource_line(input, |s| f64::from(s.postgres_cpu_pct)));
+    let scale = cpus.map_or(1.0, |n| n as f64);
+    let system = resource_line(input, |s| f64::from(s.system_cpu_pct) * scale);
+    let x = time_axis(pipeline.iter().map(|p| p.0));
+    let top = pipeline
+        .iter()
+        .chain(postgres.iter().flatten())
+        .chain(&system)
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    // The machine's capacity as a line only when the data comes near it;
+    // otherwise it would squash the lines to the bottom (the title says it).
+    let capacity = cpus
+        .map(|n| n as f64 * 100.0)
+        .filter(|&c| top >= c * CAPACITY_LINE_SHARE);
+    let entries = 2
+        + usize::from(postgres.is_some())
+        + usize::from(capacity.is_some())
+        + interruption_kinds(&input.interruptions);
+    let y = value_range_for_legend(top.max(capacity.unwrap_or(0.0)), entries);
+    let title = match cpus {
+        Some(n) => format!(
+            "CPU over time, % of one core ({} logical CPUs = {} %){}",
+            n,
+            n * 100,
+            binning_note(input)
+        ),
+        None => format!("CPU over time, % of one core{}", binning_note(input)),
+    };
+    svg_string(|root| {
+        let mut chart = build(root, &title, x, y)?;
+        mesh(&mut chart, X_RUN_TIME_DESC, "CPU (% of one core)", 10, 8)?;
+        shade_interruptions(&mut chart, &input.interruptions)?;
+        line(
+            &mut chart,
+            &system,
+            C_GREY.mix(0.7).stroke_width(2),
+            if cpus.is_some() {
+                "system, all processes"
+            } else {
+                "system, % of all CPUs together (logical CPUs unknown)"
+            },
+        )?;
+        if let Some(postgres) = &postgres {
+            line(
+                &mut chart,
+                postgres,
+                C_VERMILION.stroke_width(2),
+                "PostgreSQL",
+            )?;
+        }
+        line(
+            &mut chart,
+            &pipeline,
+            C_BLUE.stroke_width(2),
+            "pipeline (sluice)",
+        )?;
+        if let (Some(c), Some(n)) = (capacity, cpus) {
+            dashed(
+                &mut chart,
+                (x.0, c),
+                (x.1, c),
+                C_GREEN,
+                &format!("all {n} logical CPUs busy"),
+            )?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+/// Chart 7: resident memory of the pipeline and PostgreSQL, MiB.
+pub fn resources_memory(path: &Path, input: &ChartInput) -> Result<(), ReportError> {
+    write_chart(path, render_resources_memory(input))
+}
+
+fn render_resources_memory(input: &ChartInput) -> DrawResult<String> {
+    let pipeline = resource_line(input, |s| s.pipeline_rss_bytes as f64 / MIB);
+    let postgres = postgres_sampled(input)
+        .then(|| resource_line(input, |s| s.postgres_rss_bytes as f64 / MIB));
+    let x = time_axis(pipeline.iter().map(|p| p.0));
+    let top = pipeline
+        .iter()
+        .chain(postgres.iter().flatten())
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    let y = value_range_for_legend(
+        top,
+        1 + usize::from(postgres.is_some()) + interruption_kinds(&input.interruptions),
+    );
+    svg_string(|root| {
+        let mut chart = build(
+            root,
+            &format!("Memory over time, resident set size{}", binning_note(input)),
+            x,
+            y,
+        )?;
+        mesh(&mut chart, X_RUN_TIME_DESC, "RSS (MiB)", 10, 8)?;
+        shade_interruptions(&mut chart, &input.interruptions)?;
+        if let Some(postgres) = &postgres {
+            line(
+                &mut chart,
+                postgres,
+                C_VERMILION.stroke_width(2),
+                "PostgreSQL (all its processes)",
+            )?;
+        }
+        line(
+            &mut chart,
+            &pipeline,
+            C_BLUE.stroke_width(2),
+            "pipeline (sluice)",
         )?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
@@ -887,6 +1284,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_files::ResourceSample;
+    use crate::series::{FileWindow, TimedRows};
 
     fn p(created_s: f64, latency_ms: f64, rows: u64) -> LatencyPoint {
         LatencyPoint {
@@ -930,8 +1329,48 @@ mod tests {
                 at_s: created + (latency + 250.0) / 1000.0,
                 rows: 40,
             });
+            input.files.push(FileWindow {
+                visible_s: created,
+                committed_s: Some(created + (latency + 250.0) / 1000.0),
+            });
         }
         input
+    }
+
+    /// Two samples a second over the minute: the pipeline's RSS climbing
+    /// from 20 MiB, PostgreSQL busy in bursts.
+    fn samples(postgres: bool) -> Vec<ResourceSample> {
+        (1..=120u32)
+            .map(|i| ResourceSample {
+                t_s: f64::from(i) * 0.5,
+                pipeline_cpu_pct: 10.0 + (i % 4) as f32 * 5.0,
+                pipeline_rss_bytes: (20 + u64::from(i) / 10) << 20,
+                postgres_cpu_pct: if postgres {
+                    (i % 10) as f32 * 12.0
+                } else {
+                    0.0
+                },
+                postgres_rss_bytes: if postgres { 150 << 20 } else { 0 },
+                system_cpu_pct: 35.0,
+            })
+            .collect()
+    }
+
+    fn outages() -> Vec<Interruption> {
+        vec![
+            Interruption {
+                kind: "pipeline_killed".into(),
+                start_offset_s: 20.0,
+                duration_s: Some(5.0),
+                note: String::new(),
+            },
+            Interruption {
+                kind: "database_stopped".into(),
+                start_offset_s: 40.0,
+                duration_s: None,
+                note: String::new(),
+            },
+        ]
     }
 
     fn latency_of(input: &ChartInput) -> LatencySummary {
@@ -1041,11 +1480,144 @@ mod tests {
     }
 
     #[test]
+    fn resource_charts_and_interruptions_on_every_time_axis() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = ChartInput {
+            trigger_interval_s: Some(1.0),
+            resources: samples(true),
+            logical_cpus: Some(2),
+            interruptions: outages(),
+            ..sample_input()
+        };
+        let (written, notes) = write_all(dir.path(), &input, &latency_of(&input), None);
+        assert!(notes.is_empty(), "{notes:?}");
+        let mut want: Vec<String> = CHARTS.map(|c| c.file.to_string()).to_vec();
+        want.extend(RESOURCE_CHARTS.map(|c| c.file.to_string()));
+        assert_eq!(written, want);
+        let expect: [(&str, &[&str]); 5] = [
+            (
+                RESOURCES_CPU,
+                &[
+                    "CPU over time, % of one core (2 logical CPUs = 200 %)",
+                    "CPU (% of one core)",
+                    "Time since the run started (s)",
+                    "pipeline (sluice)",
+                    "PostgreSQL",
+                    "system, all processes",
+                    "all 2 logical CPUs busy",
+                ],
+            ),
+            (
+                RESOURCES_MEMORY,
+                &[
+                    "Memory over time, resident set size",
+                    "RSS (MiB)",
+                    "pipeline (sluice)",
+                    "PostgreSQL (all its processes)",
+                ],
+            ),
+            (
+                THROUGHPUT,
+                &[
+                    "Throughput (1 s buckets) and backlog",
+                    "Throughput (rows/s)",
+                    "Backlog (files)",
+                    "files visible, not yet committed",
+                    "generated (24,000 rows, at file creation)",
+                    "committed (22,800 rows, at commit)",
+                ],
+            ),
+            (
+                LATENCY_PERCENTILES_OVER_TIME,
+                &["Latency percentiles over time, 4 s window (4 × 1 s batch interval)"],
+            ),
+            (
+                LATENCY_OVER_TIME,
+                &["moving average, row-weighted (4 s window = 4 × 1 s batch interval)"],
+            ),
+        ];
+        for (file, wanted) in expect {
+            let svg = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            let texts = texts(&svg);
+            for w in wanted.iter().chain(&[
+                "pipeline killed (interruption)",
+                "database stopped (interruption)",
+            ]) {
+                assert!(
+                    texts.iter().any(|t| t == w),
+                    "{file}: no <text> {w:?} in {texts:?}"
+                );
+            }
+        }
+        // The throughput chart has two panels: one time-axis title, below.
+        let svg = std::fs::read_to_string(dir.path().join(THROUGHPUT)).unwrap();
+        assert_eq!(texts(&svg).iter().filter(|t| *t == X_TIME_DESC).count(), 1);
+
+        // No interruption, no shading; an external PostgreSQL, unknown CPUs.
+        let plain = ChartInput {
+            resources: samples(false),
+            ..sample_input()
+        };
+        for svg in [
+            render_resources_cpu(&plain).unwrap(),
+            render_resources_memory(&plain).unwrap(),
+            render_throughput(&plain).unwrap(),
+        ] {
+            let texts = texts(&svg);
+            assert!(
+                !texts.iter().any(|t| t.contains("interruption")),
+                "{texts:?}"
+            );
+            assert!(
+                !texts.iter().any(|t| t.starts_with("PostgreSQL")),
+                "{texts:?}"
+            );
+        }
+        let texts = texts(&render_resources_cpu(&plain).unwrap());
+        assert!(texts.iter().any(|t| t == "CPU over time, % of one core"));
+        assert!(texts
+            .iter()
+            .any(|t| t == "system, % of all CPUs together (logical CPUs unknown)"));
+    }
+
+    #[test]
+    fn resource_charts_alone_without_latency() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = ChartInput {
+            resources: samples(true),
+            ..ChartInput::default()
+        };
+        let (written, notes) = write_all(dir.path(), &input, &LatencySummary::default(), None);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(written, vec![RESOURCES_CPU, RESOURCES_MEMORY]);
+    }
+
+    #[test]
+    fn window_note_names_whole_cadences() {
+        assert_eq!(
+            window_note(40.0, Some(10.0)).as_deref(),
+            Some("4 × 10 s batch interval")
+        );
+        assert_eq!(window_note(5.0, None), None);
+        assert_eq!(value_range_for_legend(100.0, 1), (0.0, 130.0));
+        assert_eq!(value_range_for_legend(100.0, 5), (0.0, 160.0));
+        assert_eq!(interruption_kinds(&outages()), 2);
+        assert_eq!(round_for_label(5.999), 6.0);
+        assert_eq!(round_for_label(6.24), 6.2);
+        assert_eq!(round_for_label(12.4), 12.0);
+        assert_eq!(round_for_label(0.4567), 0.457);
+        assert_eq!(
+            hold(&[(0.0, 1.0), (2.0, 3.0)], 5.0),
+            vec![(0.0, 1.0), (2.0, 1.0), (2.0, 3.0), (5.0, 3.0)]
+        );
+    }
+
+    #[test]
     fn target_line_only_when_a_target_is_set() {
         let input = sample_input();
-        let svg = render_latency_over_time(&input.points, None).unwrap();
+        let svg = render_latency_over_time(&input, None).unwrap();
         assert!(!texts(&svg).iter().any(|t| t.contains("target")));
-        let svg = render_latency_over_time(&input.points, Some(750.0)).unwrap();
+        let svg = render_latency_over_time(&input, Some(750.0)).unwrap();
         assert!(texts(&svg).iter().any(|t| t == "target 750 ms"));
     }
 
@@ -1053,7 +1625,7 @@ mod tests {
     fn far_stragglers_are_drawn_off_the_scale() {
         let mut input = sample_input();
         input.points.push(p(20.0, 30_000.0, 2));
-        let svg = render_latency_over_time(&input.points, None).unwrap();
+        let svg = render_latency_over_time(&input, None).unwrap();
         let texts = texts(&svg);
         assert!(
             texts
@@ -1063,7 +1635,7 @@ mod tests {
         );
         // The axis stops near the bulk (≈ 2 s), not at 30 s.
         assert!(!texts.iter().any(|t| t == "30,000"), "{texts:?}");
-        let svg = render_latency_over_time(&sample_input().points, None).unwrap();
+        let svg = render_latency_over_time(&sample_input(), None).unwrap();
         assert!(!svg.contains("off the scale"));
     }
 
@@ -1089,6 +1661,7 @@ mod tests {
                 at_s: 0.042,
                 rows: 7,
             }],
+            ..ChartInput::default()
         };
         let equal = ChartInput {
             points: (0..10).map(|i| p(f64::from(i), 250.0, 10)).collect(),
@@ -1104,11 +1677,13 @@ mod tests {
                     rows: 10,
                 })
                 .collect(),
+            ..ChartInput::default()
         };
         let zero_span = ChartInput {
             points: vec![p(0.0, 0.001, 3), p(0.0, 0.002, 1)],
             generated: vec![TimedRows { at_s: 0.0, rows: 4 }],
             committed: vec![TimedRows { at_s: 0.0, rows: 4 }],
+            ..ChartInput::default()
         };
         for (name, input) in [
             ("single", single),
@@ -1219,6 +1794,7 @@ mod tests {
                 at_s: 0.042,
                 rows: 7,
             }],
+            ..ChartInput::default()
         };
         let mut tail = sample_input();
         tail.points.push(p(20.0, 30_000.0, 2));
@@ -1236,12 +1812,19 @@ mod tests {
                     rows: 10,
                 })
                 .collect(),
+            ..ChartInput::default()
         };
-        // An hour at ten files a second, committed by a 1 s trigger.
-        let mut long = ChartInput::default();
+        // An hour at ten files a second, committed by a 1 s trigger, with
+        // resources sampled every half second (averaged on the charts).
+        let commit_at = |created: f64, i: u32| created.floor() + 1.0 + f64::from(i % 7) * 0.01;
+        let mut long = ChartInput {
+            trigger_interval_s: Some(1.0),
+            logical_cpus: Some(8),
+            ..ChartInput::default()
+        };
         for i in 0..36_000u32 {
             let created = f64::from(i) / 10.0;
-            let commit = created.floor() + 1.0 + f64::from(i % 7) * 0.01;
+            let commit = commit_at(created, i);
             let drift = created / 3600.0 * 300.0;
             long.points
                 .push(p(created, (commit - created) * 1000.0 + drift, 500));
@@ -1253,19 +1836,139 @@ mod tests {
                 at_s: commit,
                 rows: 500,
             });
+            long.files.push(FileWindow {
+                visible_s: created,
+                committed_s: Some(commit),
+            });
         }
-        for (name, input, target) in [
-            ("run", input, Some(1000.0)),
-            ("single", single, None),
-            ("tail", tail, None),
-            ("equal", equal, Some(200.0)),
-            ("long", long, Some(1500.0)),
+        long.resources = (1..=7200u32)
+            .map(|i| ResourceSample {
+                t_s: f64::from(i) * 0.5,
+                pipeline_cpu_pct: 30.0 + (i % 9) as f32 * 3.0,
+                pipeline_rss_bytes: (30 + u64::from(i) / 240) << 20,
+                postgres_cpu_pct: 60.0 + (i % 13) as f32 * 4.0,
+                postgres_rss_bytes: (180 + u64::from(i) / 100) << 20,
+                system_cpu_pct: 14.0 + (i % 5) as f32,
+            })
+            .collect();
+        // Like the high-load scenario: a file of 200–500 rows every 0.5 s for
+        // two minutes, a 10 s trigger, batches of about 150 ms.
+        let mut high = ChartInput {
+            trigger_interval_s: Some(10.0),
+            logical_cpus: Some(2),
+            ..ChartInput::default()
+        };
+        for i in 0..240u32 {
+            let created = f64::from(i) * 0.5 + 0.001;
+            let rows = u64::from(200 + (i * 37) % 300);
+            let commit = (created / 10.0).ceil() * 10.0 + 0.15 + f64::from(i % 3) * 0.02;
+            high.points
+                .push(p(created, (commit - created) * 1000.0, rows));
+            high.generated.push(TimedRows {
+                at_s: created,
+                rows,
+            });
+            high.committed.push(TimedRows { at_s: commit, rows });
+            high.files.push(FileWindow {
+                visible_s: created,
+                committed_s: Some(commit),
+            });
+        }
+        high.resources = (1..=242u32)
+            .map(|i| ResourceSample {
+                t_s: f64::from(i) * 0.5,
+                pipeline_cpu_pct: if i % 20 == 0 { 35.0 } else { 1.5 },
+                pipeline_rss_bytes: (18 + u64::from(i) / 60) << 20,
+                postgres_cpu_pct: if i % 20 == 0 { 80.0 } else { 2.0 },
+                postgres_rss_bytes: 160 << 20,
+                system_cpu_pct: if i % 20 == 0 { 60.0 } else { 4.0 },
+            })
+            .collect();
+        // A failover run: 1 s trigger, a file of 100 rows every 0.2 s for five
+        // minutes; the pipeline killed at 100 s (back at 130 s), the database
+        // stopped at 200 s (back at 230 s).
+        let mut failover = ChartInput {
+            trigger_interval_s: Some(1.0),
+            logical_cpus: Some(2),
+            interruptions: vec![
+                Interruption {
+                    kind: "pipeline_killed".into(),
+                    start_offset_s: 100.0,
+                    duration_s: Some(30.0),
+                    note: String::new(),
+                },
+                Interruption {
+                    kind: "database_stopped".into(),
+                    start_offset_s: 200.0,
+                    duration_s: Some(30.0),
+                    note: String::new(),
+                },
+            ],
+            ..ChartInput::default()
+        };
+        for i in 0..1500u32 {
+            let created = f64::from(i) * 0.2 + 0.001;
+            let batch = created.ceil();
+            let batch = if (100.0..131.0).contains(&batch) {
+                131.0
+            } else if (200.0..231.0).contains(&batch) {
+                231.0
+            } else {
+                batch
+            };
+            let commit = batch + 0.08;
+            failover
+                .points
+                .push(p(created, (commit - created) * 1000.0, 100));
+            failover.generated.push(TimedRows {
+                at_s: created,
+                rows: 100,
+            });
+            failover.committed.push(TimedRows {
+                at_s: commit,
+                rows: 100,
+            });
+            failover.files.push(FileWindow {
+                visible_s: created,
+                committed_s: Some(commit),
+            });
+        }
+        failover.resources = (1..=600u32)
+            .map(|i| {
+                let t = f64::from(i) * 0.5;
+                let killed = (100.0..130.0).contains(&t);
+                ResourceSample {
+                    t_s: t,
+                    pipeline_cpu_pct: if killed { 0.0 } else { 8.0 },
+                    pipeline_rss_bytes: if killed { 0 } else { 24 << 20 },
+                    postgres_cpu_pct: if (200.0..230.0).contains(&t) {
+                        0.0
+                    } else {
+                        15.0
+                    },
+                    postgres_rss_bytes: if (200.0..230.0).contains(&t) {
+                        0
+                    } else {
+                        170 << 20
+                    },
+                    system_cpu_pct: 12.0,
+                }
+            })
+            .collect();
+        for (name, input, target, charts) in [
+            ("run", input, Some(1000.0), 5),
+            ("single", single, None, 5),
+            ("tail", tail, None, 5),
+            ("equal", equal, Some(200.0), 5),
+            ("long", long, Some(1500.0), 7),
+            ("high-load", high, Some(10_000.0), 7),
+            ("failover", failover, Some(2000.0), 7),
         ] {
             let out = base.join(name);
             std::fs::create_dir_all(&out).unwrap();
             let (written, notes) = write_all(&out, &input, &latency_of(&input), target);
             assert!(notes.is_empty(), "{notes:?}");
-            assert_eq!(written.len(), 5);
+            assert_eq!(written.len(), charts, "{name}");
         }
     }
 }

@@ -69,6 +69,17 @@ pub enum ReportError {
         /// What the drawing library said.
         detail: String,
     },
+    /// A line of a run's side file (`resources.jsonl`, `events.jsonl`) is not
+    /// the JSON object it should be.
+    #[error("`{}` line {line} is unusable: {detail}", path.display())]
+    RunFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What the JSON reader said.
+        detail: String,
+    },
     /// `summary.json` could not be serialised (a non-finite number slipped in).
     #[error("could not serialise summary.json: {0}")]
     Json(#[from] serde_json::Error),

@@ -13,6 +13,8 @@
 //! | `pipeline_bound` | parse + transform busy > 2 × write and one of them > 50 % of wall time | warning |
 //! | `database_saturated` | PostgreSQL mean CPU > 80 % of one core | warning |
 //! | `generator_late` | the generator fell behind by > 10 % of its interval | warning |
+//! | `memory_growth` | soak (≥ 10 min sampled): pipeline RSS of the last quarter > first × 1.2 and + 10 MiB | warning |
+//! | `latency_drift` | soak (≥ 10 min of files): P95 of the last quarter > first × 1.5 and + 100 ms | warning |
 //! | `rows_rejected` | rejected > 0 | info (warning when ≠ the deliberate bad rows) |
 //! | `query_without_index` | a lookup or range query runs a Seq Scan and takes > 100 ms | info |
 
@@ -34,6 +36,18 @@ pub const BUSY_SHARE_PCT: f64 = 50.0;
 pub const POSTGRES_CPU_PCT: f64 = 80.0;
 /// A lookup slower than this on a Seq Scan deserves an index, ms.
 pub const SLOW_QUERY_MS: f64 = 100.0;
+/// The drift rules judge runs at least this long, seconds: in a shorter run
+/// the first quarter is still start-up (buffers filling, caches warming),
+/// so growth from it says nothing about a leak.
+pub const SOAK_MIN_S: f64 = 600.0;
+/// Pipeline RSS growth that counts, last quarter over first: a ratio...
+pub const RSS_GROWTH_RATIO: f64 = 1.2;
+/// ...and an absolute growth, MiB (a 20 % rise of a few MiB is noise).
+pub const RSS_GROWTH_MIB: f64 = 10.0;
+/// P95 drift that counts, last quarter over first: a ratio...
+pub const P95_DRIFT_RATIO: f64 = 1.5;
+/// ...and an absolute rise, ms.
+pub const P95_DRIFT_MS: f64 = 100.0;
 
 fn ms(x: f64) -> String {
     format!("{} ms", fmt_decimal(x, 1))
@@ -67,6 +81,15 @@ fn busy_mean(s: &Summary, id: &str) -> Option<(f64, Option<f64>)> {
 
 fn resource(s: &Summary, key: &str) -> Option<f64> {
     s.run.as_ref()?.resources.as_ref()?.get(key)?.as_f64()
+}
+
+/// `last` over `first` as a rise in percent (0 when `first` is not positive).
+fn growth_pct(first: f64, last: f64) -> f64 {
+    if first > 0.0 {
+        (last / first - 1.0) * 100.0
+    } else {
+        0.0
+    }
 }
 
 /// The findings, most severe first (rules in the order of the table above
@@ -266,6 +289,52 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
         ));
     }
 
+    if let Some(q) = s.drift.pipeline_rss_mb.filter(|q| {
+        q.span_s >= SOAK_MIN_S
+            && q.last > q.first * RSS_GROWTH_RATIO
+            && q.last - q.first > RSS_GROWTH_MIB
+    }) {
+        out.push(finding(
+            "memory_growth",
+            Severity::Warning,
+            format!(
+                "Pipeline memory grew during the run: mean RSS {} MiB in the first quarter, {} \
+                 MiB in the last (+{} MiB, +{}) over {} s.",
+                fmt_decimal(q.first, 1),
+                fmt_decimal(q.last, 1),
+                fmt_decimal(q.last - q.first, 1),
+                pct(growth_pct(q.first, q.last)),
+                fmt_decimal(q.span_s, 0)
+            ),
+            "Memory should stay flat once the pipeline is warm: look at the memory chart for a \
+             steady climb (a leak or an unbounded cache) against a step (a larger backlog), \
+             and lower max_files_per_trigger or chunk_rows if it follows the backlog."
+                .to_string(),
+        ));
+    }
+    if let Some(q) = s.drift.latency_p95_ms.filter(|q| {
+        q.span_s >= SOAK_MIN_S
+            && q.last > q.first * P95_DRIFT_RATIO
+            && q.last - q.first > P95_DRIFT_MS
+    }) {
+        out.push(finding(
+            "latency_drift",
+            Severity::Warning,
+            format!(
+                "Latency rose during the run: P95 {} for the files of the first quarter, {} for \
+                 those of the last (+{}) over {} s.",
+                ms(q.first),
+                ms(q.last),
+                pct(growth_pct(q.first, q.last)),
+                fmt_decimal(q.span_s, 0)
+            ),
+            "A pipeline that keeps up has flat latency: check the backlog in the throughput \
+             chart (a growing backlog means the load exceeds what it sustains) and the table's \
+             growth (index maintenance gets dearer as it grows)."
+                .to_string(),
+        ));
+    }
+
     if r.rejected > 0 {
         let top = s.rejected_by_reason.first().map_or(String::new(), |t| {
             format!(
@@ -335,8 +404,8 @@ mod tests {
     use super::*;
     use crate::summary::tests::sample;
     use crate::summary::{
-        BusyFigures, DatabaseSummary, GeneratorLateness, QueryTiming, ReasonCount, RunSummary,
-        SlowBatch, StageBreakdown, TriggerAdherence,
+        BusyFigures, DatabaseSummary, Drift, GeneratorLateness, Quarters, QueryTiming, ReasonCount,
+        RunSummary, SlowBatch, StageBreakdown, TriggerAdherence,
     };
     use serde_json::json;
 
@@ -547,6 +616,60 @@ mod tests {
         assert!(f[2].recommendation.contains("`events_rejects`"));
         s.rows.rejected = 6;
         assert_eq!(analyse(&s)[2].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn soak_drift_cites_the_quarters() {
+        let mut s = sample();
+        s.drift = Drift {
+            pipeline_rss_mb: Some(Quarters {
+                first: 40.0,
+                last: 62.0,
+                span_s: 3600.0,
+            }),
+            latency_p95_ms: Some(Quarters {
+                first: 800.0,
+                last: 1400.0,
+                span_s: 3590.0,
+            }),
+        };
+        let f = analyse(&s);
+        assert_eq!(rules(&s), vec!["memory_growth", "latency_drift"]);
+        assert_eq!(
+            f[0].finding,
+            "Pipeline memory grew during the run: mean RSS 40.0 MiB in the first quarter, 62.0 \
+             MiB in the last (+22.0 MiB, +55.0 %) over 3,600 s."
+        );
+        assert_eq!(
+            f[1].finding,
+            "Latency rose during the run: P95 800.0 ms for the files of the first quarter, \
+             1,400.0 ms for those of the last (+75.0 %) over 3,590 s."
+        );
+        assert!(f[0].recommendation.contains("memory chart"));
+        assert!(f[1].recommendation.contains("backlog"));
+        // A short run is still warming up: no verdict.
+        let mut short = s.clone();
+        short.drift.pipeline_rss_mb.as_mut().unwrap().span_s = 599.0;
+        short.drift.latency_p95_ms.as_mut().unwrap().span_s = 599.0;
+        assert!(analyse(&short).is_empty());
+        // Below either threshold: +20 % exactly, or +22.5 % but only 9 MiB;
+        // ×1.49, or ×1.9 but only +90 ms.
+        for (first, last) in [(40.0, 48.0), (40.0, 49.0)] {
+            s.drift.pipeline_rss_mb = Some(Quarters {
+                first,
+                last,
+                span_s: 3600.0,
+            });
+            assert_eq!(rules(&s), vec!["latency_drift"], "{first} → {last}");
+        }
+        for (first, last) in [(800.0, 1192.0), (100.0, 190.0)] {
+            s.drift.latency_p95_ms = Some(Quarters {
+                first,
+                last,
+                span_s: 3600.0,
+            });
+            assert!(analyse(&s).is_empty(), "{first} → {last}");
+        }
     }
 
     #[test]

@@ -43,6 +43,9 @@
 //! - [`series`]: the numbers behind the charts (pure): moving averages,
 //!   rolling percentiles, histogram bins, the CDF, throughput buckets.
 //! - [`charts`]: draws them as SVG files next to `report.md`.
+//! - [`run_files`]: the run's optional side files, `resources.jsonl` (CPU
+//!   and memory samples) and `events.jsonl` (deliberate interruptions):
+//!   their types, readers and writers.
 //! - [`compare`]: several runs' `summary.json` side by side (`sluice
 //!   compare`): `compare.md`, `compare.json` and an overlaid latency CDF.
 //!
@@ -72,6 +75,7 @@ pub mod findings;
 pub mod gather;
 pub mod manifest;
 pub mod markdown;
+pub mod run_files;
 pub mod series;
 pub mod stages;
 pub mod stats;
@@ -79,6 +83,7 @@ pub mod summary;
 pub mod targets;
 
 pub use error::ReportError;
+pub use run_files::{ResourceSample, RunEvent, EVENTS_FILE, RESOURCES_FILE};
 pub use summary::Summary;
 pub use targets::Targets;
 
@@ -177,10 +182,25 @@ pub async fn report(
     .await?;
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut summary = assemble::build_summary(request, &facts, &gathered, generated_at);
-    let chart_input = series::ChartInput::from_run(
+    let mut chart_input = series::ChartInput::from_run(
         &facts,
         &gathered.groups,
+        &gathered.file_stages,
         assemble::clock_offset_us(request, &gathered),
+    );
+    // The run folder is the manifest's; `sluice run` reports into it too.
+    let mut dirs: Vec<PathBuf> = request
+        .manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    dirs.push(request.out_dir.clone());
+    assemble::add_run_timeline(
+        &mut summary,
+        &mut chart_input,
+        run_files::RunFiles::load(&dirs),
+        facts.first_created_us,
     );
     write_report(
         &request.out_dir,
@@ -191,8 +211,9 @@ pub async fn report(
     Ok(summary)
 }
 
-/// Writes the charts (when there is latency data; a chart that cannot be
-/// drawn becomes a note), lists them in the summary, then writes `report.md`
+/// Writes the charts (the latency charts when there is latency data, the
+/// resource charts when there are samples; a chart that cannot be drawn
+/// becomes a note), lists them in the summary, then writes `report.md`
 /// and `summary.json` with [`write_outputs`]. Charts of an earlier report in
 /// `out_dir` that this one did not draw are removed.
 pub fn write_report(
@@ -282,6 +303,54 @@ mod tests {
     }
 
     #[test]
+    fn side_files_written_by_a_run_become_charts_and_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        fs::create_dir_all(&out).unwrap();
+        let samples: Vec<ResourceSample> = (1..=8u32)
+            .map(|i| ResourceSample {
+                t_s: f64::from(i) * 0.5,
+                pipeline_cpu_pct: 20.0,
+                pipeline_rss_bytes: 20 << 20,
+                postgres_cpu_pct: 50.0,
+                postgres_rss_bytes: 100 << 20,
+                system_cpu_pct: 30.0,
+            })
+            .collect();
+        run_files::write_resource_samples(&out.join(RESOURCES_FILE), &samples).unwrap();
+        run_files::write_events(
+            &out.join(EVENTS_FILE),
+            &[RunEvent {
+                kind: "pipeline_killed".into(),
+                start_unix_us: 2_000_000,
+                end_unix_us: Some(2_250_000),
+                note: "kill -9".into(),
+            }],
+        )
+        .unwrap();
+        let (facts, gathered) = scenario();
+        let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let mut input =
+            series::ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
+        let files = run_files::RunFiles::load(&[dir.path().to_path_buf(), out.clone()]);
+        assemble::add_run_timeline(&mut summary, &mut input, files, facts.first_created_us);
+        write_report(&out, &mut summary, &input, None).unwrap();
+        assert_eq!(summary.charts.len(), 7);
+        assert!(out.join(charts::RESOURCES_CPU).exists());
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join(SUMMARY_FILE)).unwrap()).unwrap();
+        assert_eq!(json["resource_samples"], 8);
+        assert_eq!(
+            json["interruptions"],
+            serde_json::json!([{"kind": "pipeline_killed", "start_offset_s": 1.0,
+                                "duration_s": 0.25, "note": "kill -9"}])
+        );
+        let md = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+        assert!(md.contains("![Memory over time](resources_memory.svg)"));
+        assert!(md.contains("| pipeline_killed | 1.000 | 0.250 | kill -9 |"));
+    }
+
+    #[test]
     fn request_defaults() {
         let r = ReportRequest::new("m.jsonl", "out");
         assert_eq!(r.table, "events");
@@ -298,7 +367,8 @@ mod tests {
         let out = dir.path().join("run");
         let (facts, gathered) = scenario();
         let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
-        let input = series::ChartInput::from_run(&facts, &gathered.groups, 0);
+        let input =
+            series::ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
         write_report(&out, &mut summary, &input, Some(400.0)).unwrap();
         assert_eq!(summary.charts.len(), 5);
         let json: serde_json::Value =
@@ -329,7 +399,8 @@ mod tests {
         gathered.found = 0;
         gathered.distinct_keys = 0;
         let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
-        let input = series::ChartInput::from_run(&facts, &gathered.groups, 0);
+        let input =
+            series::ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
         write_report(&out, &mut summary, &input, None).unwrap();
         assert!(summary.charts.is_empty());
         assert!(!out.join("latency_over_time.svg").exists());

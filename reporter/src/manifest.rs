@@ -186,8 +186,7 @@ pub(crate) mod tests {
             created_at_us: 1_000_000 * seq as i64,
             dup_rows: dup,
             bad_rows: bad,
-            scheduled_at_us: None,
-            late_us: None,
+            ..ManifestEntry::default()
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::charts::CHARTS;
+use crate::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
 use crate::stages::{
     BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
     VISIBLE_TO_DISCOVERED,
@@ -128,6 +128,7 @@ pub fn render(s: &Summary) -> String {
     targets(&mut md, s);
     configuration(&mut md, s);
     integrity(&mut md, s);
+    interruptions(&mut md, s);
     latency(&mut md, s);
     where_the_time_goes(&mut md, s);
     throughput(&mut md, s);
@@ -314,6 +315,7 @@ fn configuration(md: &mut String, s: &Summary) {
             md,
             "Not made by `sluice run`: no pipeline or generator settings were recorded.\n"
         );
+        resources(md, s);
         return;
     };
     basics.splice(
@@ -345,19 +347,90 @@ fn configuration(md: &mut String, s: &Summary) {
             key_value_table(md, ("Counter", "Value"), &rows);
         }
     }
-    if let Some(r) = &run.resources {
-        let mut rows = Vec::new();
+    resources(md, s);
+}
+
+/// A chart embedded with its caption.
+fn embed(md: &mut String, info: &ChartInfo) {
+    let _ = writeln!(md, "![{}]({})\n\n*{}*\n", info.alt, info.file, info.caption);
+}
+
+/// The resource profile (peaks and means) and the CPU and memory charts, or
+/// why there are none.
+fn resources(md: &mut String, s: &Summary) {
+    let mut rows = Vec::new();
+    if let Some(r) = s.run.as_ref().and_then(|r| r.resources.as_ref()) {
         flatten_json("", r, &mut rows);
-        if !rows.is_empty() {
-            let _ = writeln!(
-                md,
-                "### Resources\n\nSampled every `interval_ms` during the run with `sysinfo`. CPU % is of one core \
-                 (100 = one core busy); `_normalised` figures divide by the logical CPUs. Memory is resident set size. \
-                 PostgreSQL = the postmaster and all its children (embedded server only).\n"
-            );
-            key_value_table(md, ("Figure", "Value"), &rows);
-        }
     }
+    let _ = writeln!(md, "### Resources\n");
+    if rows.is_empty() && s.resource_samples == 0 {
+        let _ = writeln!(
+            md,
+            "Resources were not sampled: the run folder has no `resources.jsonl` and the run \
+             recorded no resource profile, so there are no CPU or memory figures or charts.\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Sampled at a fixed interval during the run with `sysinfo`. Process CPU % is of one \
+         core (100 = one core busy); system CPU is of all logical CPUs together; `_normalised` \
+         figures divide by the logical CPUs. Memory is resident set size, MiB. PostgreSQL = the \
+         postmaster and all its children (embedded server only).\n"
+    );
+    if !rows.is_empty() {
+        key_value_table(md, ("Figure", "Value"), &rows);
+    }
+    let drawn: Vec<&ChartInfo> = RESOURCE_CHARTS
+        .iter()
+        .filter(|c| s.charts.iter().any(|f| f == c.file))
+        .collect();
+    if s.resource_samples == 0 {
+        let _ = writeln!(
+            md,
+            "Resources were not sampled over time (no `resources.jsonl` in the run folder): no \
+             CPU or memory charts.\n"
+        );
+    } else if drawn.is_empty() {
+        let _ = writeln!(
+            md,
+            "{} samples were read, but no resource chart could be drawn (see Notes).\n",
+            fmt_count(s.resource_samples)
+        );
+    }
+    for info in drawn {
+        embed(md, info);
+    }
+}
+
+/// The windows the run interrupted on purpose; nothing when there were none.
+fn interruptions(md: &mut String, s: &Summary) {
+    if s.interruptions.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Interruptions\n");
+    let _ = writeln!(
+        md,
+        "The run interrupted itself on purpose (its `events.jsonl`). These windows are shaded \
+         on every chart over time; latency and throughput suffer inside them by design.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Kind | Start (s after the first file) | Duration (s) | Note |"
+    );
+    let _ = writeln!(md, "| --- | ---: | ---: | --- |");
+    for i in &s.interruptions {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            cell(&i.kind),
+            fmt_decimal(i.start_offset_s, 3),
+            i.duration_s
+                .map_or("to the end of the run".to_string(), |d| fmt_decimal(d, 3)),
+            cell(&i.note)
+        );
+    }
+    md.push('\n');
 }
 
 fn integrity(md: &mut String, s: &Summary) {
@@ -661,7 +734,12 @@ fn throughput(md: &mut String, s: &Summary) {
 /// can be moved or published as a whole.
 fn charts(md: &mut String, s: &Summary) {
     let _ = writeln!(md, "## Charts\n");
-    if s.charts.is_empty() {
+    let charts: Vec<&String> = s
+        .charts
+        .iter()
+        .filter(|f| !RESOURCE_CHARTS.iter().any(|c| c.file == f.as_str()))
+        .collect();
+    if charts.is_empty() {
         let _ = if s.latency_ms.count == 0 {
             writeln!(
                 md,
@@ -673,11 +751,9 @@ fn charts(md: &mut String, s: &Summary) {
         };
         return;
     }
-    for file in &s.charts {
+    for file in charts {
         match CHARTS.iter().find(|c| c.file == file.as_str()) {
-            Some(info) => {
-                let _ = writeln!(md, "![{}]({file})\n\n*{}*\n", info.alt, info.caption);
-            }
+            Some(info) => embed(md, info),
             None => {
                 let _ = writeln!(md, "![{file}]({file})\n");
             }
@@ -1158,7 +1234,7 @@ fn notes(md: &mut String, s: &Summary) {
 mod tests {
     use super::*;
     use crate::summary::tests::sample;
-    use crate::summary::{DistributionRow, GeneratorLateness, RunSummary, Setting};
+    use crate::summary::{DistributionRow, GeneratorLateness, Interruption, RunSummary, Setting};
 
     #[test]
     fn numbers() {
@@ -1317,6 +1393,79 @@ mod tests {
         let mut s = sample();
         s.latency_ms.count = 3;
         assert!(render(&s).contains("No charts were written with this report."));
+    }
+
+    #[test]
+    fn resources_section_links_its_charts_or_says_not_sampled() {
+        let md = render(&sample());
+        assert!(md.contains(
+            "### Resources\n\nResources were not sampled: the run folder has no \
+             `resources.jsonl` and the run recorded no resource profile"
+        ));
+        let mut s = sample();
+        s.run = Some(RunSummary {
+            resources: Some(serde_json::json!({"pipeline_rss_peak_mb": 31.5})),
+            ..RunSummary::default()
+        });
+        let md = render(&s);
+        assert!(md.contains("| pipeline_rss_peak_mb | 31.5 |"));
+        assert!(md.contains("Resources were not sampled over time (no `resources.jsonl`"));
+        assert!(!md.contains(".svg"));
+
+        s.resource_samples = 240;
+        s.latency_ms.count = 10;
+        s.charts = CHARTS
+            .iter()
+            .chain(&RESOURCE_CHARTS)
+            .map(|c| c.file.to_string())
+            .collect();
+        let md = render(&s);
+        let cpu = md
+            .find("![CPU over time](resources_cpu.svg)\n\n*CPU of the pipeline")
+            .unwrap();
+        let memory = md
+            .find("![Memory over time](resources_memory.svg)")
+            .unwrap();
+        let table = md.find("| pipeline_rss_peak_mb | 31.5 |").unwrap();
+        assert!(md.find("### Resources").unwrap() < table && table < cpu && cpu < memory);
+        assert!(memory < md.find("## Data integrity").unwrap());
+        // Each chart once: the resource charts are not repeated under Charts.
+        assert_eq!(md.matches("](").count(), 7);
+        assert!(!md.contains("not sampled"));
+
+        s.charts.truncate(5);
+        assert!(render(&s)
+            .contains("240 samples were read, but no resource chart could be drawn (see Notes)."));
+    }
+
+    #[test]
+    fn interruptions_are_listed_before_the_latency() {
+        let mut s = sample();
+        assert!(!render(&s).contains("## Interruptions"));
+        s.interruptions = vec![
+            Interruption {
+                kind: "pipeline_killed".into(),
+                start_offset_s: 12.5,
+                duration_s: Some(30.25),
+                note: "kill -9 | pid 7".into(),
+            },
+            Interruption {
+                kind: "database_stopped".into(),
+                start_offset_s: 100.0,
+                duration_s: None,
+                note: String::new(),
+            },
+        ];
+        let md = render(&s);
+        let section = md.find("## Interruptions").unwrap();
+        assert!(md.find("## Data integrity").unwrap() < section);
+        assert!(section < md.find("## Latency").unwrap());
+        assert!(md.contains(
+            "| Kind | Start (s after the first file) | Duration (s) | Note |\n\
+             | --- | ---: | ---: | --- |\n\
+             | pipeline_killed | 12.500 | 30.250 | kill -9 \\| pid 7 |\n\
+             | database_stopped | 100.000 | to the end of the run |  |\n"
+        ));
     }
 
     #[test]

@@ -99,6 +99,53 @@ pub struct Summary {
     /// severe first.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Windows in which the run deliberately interrupted something (the
+    /// run's `events.jsonl`), in time order; empty when none was recorded.
+    #[serde(default)]
+    pub interruptions: Vec<Interruption>,
+    /// Resource samples read from the run's `resources.jsonl`; 0 when the
+    /// run did not sample over time (then there are no resource charts).
+    #[serde(default)]
+    pub resource_samples: u64,
+    /// The first quarter of the run against its last: what a soak run is
+    /// for (memory that keeps growing, latency that keeps rising).
+    #[serde(default)]
+    pub drift: Drift,
+}
+
+/// A deliberate interruption, on the report's time axis.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Interruption {
+    /// What happened (`pipeline_killed`, `database_stopped`, ...).
+    pub kind: String,
+    /// Start, seconds since the first file was created.
+    pub start_offset_s: f64,
+    /// How long it lasted, seconds; `None` when it lasted to the end.
+    pub duration_s: Option<f64>,
+    /// Free text from the run.
+    pub note: String,
+}
+
+/// One figure over the first and the last quarter of a span.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub struct Quarters {
+    /// The figure over the first quarter.
+    pub first: f64,
+    /// The figure over the last quarter.
+    pub last: f64,
+    /// The span the quarters divide, seconds.
+    pub span_s: f64,
+}
+
+/// First against last quarter of the run.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+pub struct Drift {
+    /// Mean pipeline RSS of the samples in each quarter of the sampled
+    /// span, MiB; `None` without samples in both quarters.
+    pub pipeline_rss_mb: Option<Quarters>,
+    /// Row-weighted P95 latency of the files created in each quarter of the
+    /// creation span, ms; `None` without rows in both quarters.
+    pub latency_p95_ms: Option<Quarters>,
 }
 
 fn default_true() -> bool {
@@ -143,6 +190,9 @@ impl Default for Summary {
             targets: Vec::new(),
             passed: true,
             findings: Vec::new(),
+            interruptions: Vec::new(),
+            resource_samples: 0,
+            drift: Drift::default(),
         }
     }
 }
@@ -646,6 +696,9 @@ pub(crate) mod tests {
             targets: vec![],
             passed: true,
             findings: vec![],
+            interruptions: vec![],
+            resource_samples: 0,
+            drift: Drift::default(),
         }
     }
 
@@ -767,6 +820,9 @@ pub(crate) mod tests {
             "targets",
             "passed",
             "findings",
+            "interruptions",
+            "resource_samples",
+            "drift",
         ] {
             old.as_object_mut().unwrap().remove(key);
         }

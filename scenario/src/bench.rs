@@ -255,6 +255,7 @@ fn generate(
         seed,
         dup_rate: 0.0,
         bad_rate: 0.0,
+        ..GeneratorConfig::default()
     };
     Ok(generator::generate(
         &config,

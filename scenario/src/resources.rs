@@ -10,16 +10,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-/// One sample. CPU is in % of one core (100 = one core busy).
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Sample {
-    pub t_s: f64,
-    pub pipeline_cpu_pct: f32,
-    pub pipeline_rss_bytes: u64,
-    pub postgres_cpu_pct: f32,
-    pub postgres_rss_bytes: u64,
-    pub system_cpu_pct: f32,
-}
+/// One sample, as the reporter charts it (`resources.jsonl`). Process CPU is
+/// in % of one core; system CPU in % of all logical CPUs.
+pub use reporter::ResourceSample as Sample;
 
 /// Peak and mean of a run's samples.
 #[derive(Debug, Clone, Copy, Default, Serialize)]

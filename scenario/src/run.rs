@@ -87,6 +87,8 @@ pub async fn run(
         seed: scenario.generator.seed,
         dup_rate: scenario.generator.dup_rate,
         bad_rate: scenario.generator.bad_rate,
+        rate: scenario.generator.rate.clone(),
+        sources: scenario.generator.sources,
     };
     generator_config.validate()?;
 
@@ -148,7 +150,11 @@ pub async fn run(
     let ingest_summary = pipeline_task
         .await
         .map_err(|e| RunError::Task(e.to_string()))??;
-    let (_, resources) = sampler.finish();
+    let (samples, resources) = sampler.finish();
+    let samples_path = run_dir.join(reporter::RESOURCES_FILE);
+    if let Err(error) = reporter::run_files::write_resource_samples(&samples_path, &samples) {
+        tracing::warn!(%error, "resource samples not saved; the report has no resource charts");
+    }
     progress.finish();
     if !drained {
         tracing::warn!(

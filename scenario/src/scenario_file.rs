@@ -38,8 +38,18 @@ fn default_drain_timeout() -> Duration {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorSection {
+    /// Rows per file, uniform in [rows_min, rows_max], when no `rate` is given.
+    #[serde(default = "default_rows_min")]
     pub rows_min: u32,
+    #[serde(default = "default_rows_max")]
     pub rows_max: u32,
+    /// Rows per second over time (steady, steps, bursts, ramp): each file
+    /// holds the profile's rows for its interval.
+    #[serde(default)]
+    pub rate: Option<generator::RateProfile>,
+    /// Concurrent writers, each with its own files; the rate is split among them.
+    #[serde(default = "default_sources")]
+    pub sources: u32,
     /// Time between two files.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
@@ -55,6 +65,18 @@ pub struct GeneratorSection {
 
 fn default_seed() -> u64 {
     42
+}
+
+fn default_rows_min() -> u32 {
+    50
+}
+
+fn default_rows_max() -> u32 {
+    100
+}
+
+fn default_sources() -> u32 {
+    1
 }
 
 /// Values given on the command line or as `SLUICE_…` variables; they win

@@ -119,6 +119,7 @@ pub fn generator_config(dir: &Path, manifest: &Path, files: u64) -> GeneratorCon
         seed: 7,
         dup_rate: 0.0,
         bad_rate: 0.0,
+        ..GeneratorConfig::default()
     }
 }
 

@@ -33,6 +33,8 @@ pub fn config(root: &Path, seed: u64) -> GeneratorConfig {
         seed,
         dup_rate: 0.10,
         bad_rate: 0.05,
+        rate: None,
+        sources: 1,
     }
 }
 

@@ -26,8 +26,7 @@ fn unknown_keys_are_ignored() {
                 created_at_us: 1_795_000_000_123_456,
                 dup_rows: 0,
                 bad_rows: 0,
-                scheduled_at_us: None,
-                late_us: None,
+                ..ManifestEntry::default()
             },
             ManifestEntry {
                 seq: 2,
@@ -36,8 +35,8 @@ fn unknown_keys_are_ignored() {
                 created_at_us: 5,
                 dup_rows: 1,
                 bad_rows: 2,
-                scheduled_at_us: None,
                 late_us: Some(7),
+                ..ManifestEntry::default()
             },
         ]
     );
@@ -85,8 +84,7 @@ fn expected_rows_saturates() {
         created_at_us: 0,
         dup_rows: 2,
         bad_rows: 2,
-        scheduled_at_us: None,
-        late_us: None,
+        ..ManifestEntry::default()
     };
     assert_eq!(e.expected_rows(), 0);
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, Database};
-use crate::resources::Sampler;
+use crate::resources::{SampledPids, Sampler};
 use crate::run::RunError;
 
 /// What to measure.
@@ -348,7 +348,10 @@ async fn measure_ingest(
     ceiling_rate: f64,
 ) -> Result<Throughput, RunError> {
     let _ = std::fs::remove_dir_all(&config.checkpoint);
-    let sampler = Sampler::start(Duration::from_millis(100), postgres_pid);
+    let sampler = Sampler::start(
+        Duration::from_millis(100),
+        SampledPids::new(None, postgres_pid),
+    );
     let cpu = cpu_time::ProcessTime::now();
     let started = Instant::now();
     let summary = driver::run(
@@ -404,7 +407,10 @@ async fn measure_latency(
         ..IngestConfig::default()
     };
     let cancel = CancellationToken::new();
-    let sampler = Sampler::start(Duration::from_millis(100), postgres_pid);
+    let sampler = Sampler::start(
+        Duration::from_millis(100),
+        SampledPids::new(None, postgres_pid),
+    );
     let pipeline = {
         let (config, target, cancel) = (config.clone(), target.clone(), cancel.clone());
         tokio::spawn(async move {

@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod database;
+pub mod failover;
 mod progress;
 pub mod resources;
 pub mod run;

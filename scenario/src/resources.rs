@@ -2,7 +2,7 @@
 //! PostgreSQL server processes, and of the whole system, at a fixed interval,
 //! with `sysinfo` so it works on Windows as on Linux.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -34,6 +34,24 @@ pub struct Profile {
     pub system_cpu_mean_pct: f64,
 }
 
+/// The processes to sample, changeable while sampling (a restarted
+/// pipeline or database gets a new PID). 0: this process as the pipeline,
+/// no PostgreSQL.
+#[derive(Debug, Default)]
+pub struct SampledPids {
+    pub pipeline: AtomicU32,
+    pub postgres: AtomicU32,
+}
+
+impl SampledPids {
+    pub fn new(pipeline: Option<u32>, postgres: Option<u32>) -> Arc<Self> {
+        Arc::new(Self {
+            pipeline: AtomicU32::new(pipeline.unwrap_or(0)),
+            postgres: AtomicU32::new(postgres.unwrap_or(0)),
+        })
+    }
+}
+
 /// Samples on a background thread until stopped.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
@@ -42,13 +60,13 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling this process and, when given, the PostgreSQL
-    /// postmaster `postgres_pid` with all its children.
-    pub fn start(interval: Duration, postgres_pid: Option<u32>) -> Self {
+    /// Starts sampling the pipeline process and, when given, the PostgreSQL
+    /// postmaster with all its children.
+    pub fn start(interval: Duration, pids: Arc<SampledPids>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
             let stop = Arc::clone(&stop);
-            std::thread::spawn(move || sample_until(&stop, interval, postgres_pid))
+            std::thread::spawn(move || sample_until(&stop, interval, &pids))
         };
         Self {
             stop,
@@ -65,7 +83,7 @@ impl Sampler {
     }
 }
 
-fn sample_until(stop: &AtomicBool, interval: Duration, postgres_pid: Option<u32>) -> Vec<Sample> {
+fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> Vec<Sample> {
     let Ok(mut system) = System::new() else {
         return Vec::new();
     };
@@ -82,11 +100,16 @@ fn sample_until(stop: &AtomicBool, interval: Duration, postgres_pid: Option<u32>
         std::thread::sleep(interval);
         system.refresh_cpu_usage();
         system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+        let pipeline = match pids.pipeline.load(Ordering::Relaxed) {
+            0 => me,
+            pid => Pid::from_u32(pid),
+        };
         let (pipeline_cpu_pct, pipeline_rss_bytes) = system
-            .process(me)
+            .process(pipeline)
             .map_or((0.0, 0), |p| (p.cpu_usage(), p.memory()));
         let (mut postgres_cpu_pct, mut postgres_rss_bytes) = (0.0, 0);
-        if let Some(root) = postgres_pid.map(Pid::from_u32) {
+        let postgres_pid = pids.postgres.load(Ordering::Relaxed);
+        if let Some(root) = (postgres_pid != 0).then(|| Pid::from_u32(postgres_pid)) {
             for process in system.processes().values() {
                 if process.pid() == root || process.parent() == Some(root) {
                     postgres_cpu_pct += process.cpu_usage();
@@ -165,7 +188,7 @@ mod tests {
 
     #[test]
     fn samples_this_process() {
-        let sampler = Sampler::start(Duration::from_millis(50), None);
+        let sampler = Sampler::start(Duration::from_millis(50), SampledPids::new(None, None));
         std::thread::sleep(Duration::from_millis(220));
         let (samples, profile) = sampler.finish();
         assert!(!samples.is_empty());

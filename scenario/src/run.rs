@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use generator::{GeneratorConfig, GeneratorSummary};
@@ -11,8 +11,9 @@ use reporter::{ReportRequest, RunContext, Summary};
 use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, DatabaseError};
+use crate::failover::{self, PipelineProcess};
 use crate::progress::Progress;
-use crate::resources::Sampler;
+use crate::resources::{SampledPids, Sampler};
 
 /// How often `sluice run` samples CPU and memory.
 const RESOURCE_SAMPLE_INTERVAL: Duration = Duration::from_millis(500);
@@ -48,6 +49,94 @@ pub enum RunError {
     ReportConnect(#[from] pipeline::db::DbError),
     #[error("a task of the run panicked: {0}")]
     Task(String),
+    #[error("failover: {0}")]
+    Failover(String),
+}
+
+/// Where the pipeline of a run executes.
+enum Pipeline {
+    /// A task of this process (the pipeline's observer feeds the progress bar).
+    InProcess {
+        task: tokio::task::JoinHandle<Result<IngestSummary, PipelineError>>,
+        stop: CancellationToken,
+    },
+    /// A separate `sluice ingest` process that failover runs kill and restart.
+    Child(Arc<Mutex<PipelineProcess>>),
+}
+
+impl Pipeline {
+    fn has_exited(&self) -> bool {
+        match self {
+            Self::InProcess { task, .. } => task.is_finished(),
+            // A killed process is restarted; the run ends by the drain.
+            Self::Child(_) => false,
+        }
+    }
+
+    /// Stops the pipeline; returns its counters (a separate process's are in
+    /// its log) and what the report states about it.
+    async fn stop(self) -> Result<(IngestSummary, Option<serde_json::Value>), RunError> {
+        match self {
+            Self::InProcess { task, stop } => {
+                stop.cancel();
+                let summary = task.await.map_err(|e| RunError::Task(e.to_string()))??;
+                let facts = serde_json::to_value(&summary).ok();
+                Ok((summary, facts))
+            }
+            Self::Child(process) => {
+                let process = Arc::into_inner(process)
+                    .expect("the failover schedule is done")
+                    .into_inner()
+                    .expect("pipeline lock");
+                let restarts = process.restarts;
+                let status = tokio::task::spawn_blocking(move || process.stop())
+                    .await
+                    .map_err(|e| RunError::Task(e.to_string()))?
+                    .map_err(|e| RunError::Failover(format!("stopping the pipeline: {e}")))?;
+                let facts = serde_json::json!({
+                    "process": "separate sluice ingest process (log: pipeline.log)",
+                    "restarts": restarts,
+                    "last_exit": status.to_string(),
+                });
+                Ok((IngestSummary::default(), Some(facts)))
+            }
+        }
+    }
+}
+
+/// Counts the run's committed files in `sluice_batches`, reconnecting after
+/// an outage.
+struct CommittedFiles<'a> {
+    target: &'a pipeline::db::DbTarget,
+    prefix: &'a str,
+    client: Option<tokio_postgres::Client>,
+}
+
+impl<'a> CommittedFiles<'a> {
+    fn new(target: &'a pipeline::db::DbTarget, prefix: &'a str) -> Self {
+        Self {
+            target,
+            prefix,
+            client: None,
+        }
+    }
+
+    async fn count(&mut self) -> Option<u64> {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            self.client = self.target.connect().await.ok();
+        }
+        let row = self
+            .client
+            .as_ref()?
+            .query_one(
+                "SELECT count(*) FROM sluice_batches, jsonb_array_elements(files) f
+                 WHERE starts_with(f->>'name', $1)",
+                &[&self.prefix],
+            )
+            .await
+            .ok()?;
+        Some(row.get::<_, i64>(0) as u64)
+    }
 }
 
 /// Runs a scenario; the report lands in `runs_root/<run-id>/`.
@@ -57,6 +146,11 @@ pub async fn run(
     cancel: CancellationToken,
     optimized_build: bool,
 ) -> Result<RunOutcome, RunError> {
+    if let Some(failover) = &scenario.failover {
+        failover
+            .validate(scenario.duration)
+            .map_err(RunError::Failover)?;
+    }
     let run_id = format!(
         "{}-{}",
         scenario.name,
@@ -96,19 +190,35 @@ pub async fn run(
         .embedded
         .as_ref()
         .and_then(|server| server.postmaster_pid());
-    let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, postgres_pid);
+    let pids = SampledPids::new(None, postgres_pid);
+    let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, Arc::clone(&pids));
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
-    let pipeline_cancel = CancellationToken::new();
-    let pipeline_task = {
-        let (config, target, cancel, observer) = (
-            ingest.clone(),
-            database.target.clone(),
-            pipeline_cancel.clone(),
-            Arc::clone(&progress),
-        );
-        tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await })
+    let pipeline = match &scenario.failover {
+        None => {
+            let (config, target, cancel, observer) = (
+                ingest.clone(),
+                database.target.clone(),
+                CancellationToken::new(),
+                Arc::clone(&progress),
+            );
+            let stop = cancel.clone();
+            let task =
+                tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await });
+            Pipeline::InProcess { task, stop }
+        }
+        Some(_) => {
+            let url = scenario
+                .database_url
+                .clone()
+                .or_else(|| database.embedded.as_ref().map(|server| server.url()))
+                .expect("a database URL or the embedded server");
+            let process = PipelineProcess::start(&ingest, &run_dir, &url, Arc::clone(&pids))
+                .map_err(RunError::Failover)?;
+            Pipeline::Child(Arc::new(Mutex::new(process)))
+        }
     };
     let stop = Arc::new(AtomicBool::new(false));
+    let started = tokio::time::Instant::now();
     let generator_task = {
         let (config, stop, progress) = (
             generator_config.clone(),
@@ -128,32 +238,58 @@ pub async fn run(
             stop.store(true, Ordering::Relaxed);
         })
     };
-
-    let generated = generator_task
-        .await
-        .map_err(|e| RunError::Task(e.to_string()))??;
+    let interruptions = async {
+        match (&scenario.failover, &pipeline) {
+            (Some(failover), Pipeline::Child(process)) => {
+                let server = database
+                    .embedded
+                    .as_ref()
+                    .map(|server| (server.cluster().clone(), server.port()));
+                failover::carry_out(
+                    failover.schedule(),
+                    started,
+                    Arc::clone(process),
+                    server,
+                    Arc::clone(&pids),
+                    cancel.clone(),
+                )
+                .await
+            }
+            _ => Vec::new(),
+        }
+    };
+    let (generated, interruptions) = tokio::join!(generator_task, interruptions);
+    let generated = generated.map_err(|e| RunError::Task(e.to_string()))??;
     // Drain: wait until every generated file is committed (or quarantined).
     let deadline = tokio::time::Instant::now() + scenario.drain_timeout;
     let mut drained = false;
-    while !pipeline_task.is_finished()
-        && !cancel.is_cancelled()
-        && tokio::time::Instant::now() < deadline
+    let mut ledger = CommittedFiles::new(&database.target, &generator_config.file_prefix);
+    while !pipeline.has_exited() && !cancel.is_cancelled() && tokio::time::Instant::now() < deadline
     {
+        if let Pipeline::Child(_) = pipeline {
+            // A separate process has no observer: the database says what committed.
+            if let Some(committed) = ledger.count().await {
+                progress.files_committed.store(committed, Ordering::Relaxed);
+            }
+        }
         if progress.files_committed.load(Ordering::Relaxed) >= generated.files {
             drained = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    pipeline_cancel.cancel();
     stopper.abort();
-    let ingest_summary = pipeline_task
-        .await
-        .map_err(|e| RunError::Task(e.to_string()))??;
+    let (ingest_summary, pipeline_facts) = pipeline.stop().await?;
     let (samples, resources) = sampler.finish();
     let samples_path = run_dir.join(reporter::RESOURCES_FILE);
     if let Err(error) = reporter::run_files::write_resource_samples(&samples_path, &samples) {
         tracing::warn!(%error, "resource samples not saved; the report has no resource charts");
+    }
+    if !interruptions.is_empty() {
+        let events_path = run_dir.join(reporter::EVENTS_FILE);
+        if let Err(error) = reporter::run_files::write_events(&events_path, &interruptions) {
+            tracing::warn!(%error, "interruptions not saved; the report cannot show them");
+        }
     }
     progress.finish();
     if !drained {
@@ -210,7 +346,7 @@ pub async fn run(
             run_id,
             settings,
             generator: serde_json::to_value(&generated).ok(),
-            pipeline: serde_json::to_value(&ingest_summary).ok(),
+            pipeline: pipeline_facts,
             resources: serde_json::to_value(resources).ok(),
         }),
         optimized_build,

@@ -24,6 +24,10 @@ pub struct ScenarioFile {
     pub generator: GeneratorSection,
     #[serde(default)]
     pub pipeline: IngestConfig,
+    /// Kills and restarts of the pipeline and the database during the run;
+    /// the pipeline then runs as a separate `sluice ingest` process.
+    #[serde(default)]
+    pub failover: Option<crate::failover::FailoverSection>,
     /// Pass/fail targets judged by the report; `sluice run` fails when one
     /// is missed by more than 10 %.
     #[serde(default)]

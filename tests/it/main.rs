@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod failover;
 mod hostile;
 mod ingest;
 mod outage;

@@ -194,7 +194,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 20)]
     load_seconds: u64,
     /// Small files waiting at start for the backlog measurement (0 skips it).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 100_000)]
     backlog_files: u64,
     /// PostgreSQL URL (needs CREATE DATABASE); the embedded server when absent.
     #[arg(long, env = "DATABASE_URL")]

@@ -132,6 +132,9 @@ pub fn is_transient(error: &tokio_postgres::Error) -> bool {
 pub struct DbTarget {
     config: tokio_postgres::Config,
     tls: MakeTlsConnector,
+    /// The URL as given, password included: only ever handed to a child
+    /// process through its environment.
+    url: String,
     display: String,
 }
 
@@ -159,6 +162,7 @@ impl DbTarget {
         Ok(Self {
             config,
             tls,
+            url: url.to_string(),
             display,
         })
     }
@@ -167,21 +171,18 @@ impl DbTarget {
     pub fn with_database(&self, database: &str) -> Self {
         let mut config = self.config.clone();
         config.dbname(database);
-        let tls = self.tls.clone();
-        let display = match self.display.rfind('/') {
-            Some(slash) if slash > self.display.find("://").map_or(0, |i| i + 2) => {
-                let query = self.display[slash..]
-                    .find('?')
-                    .map_or("", |q| &self.display[slash + q..]);
-                format!("{}/{database}{query}", &self.display[..slash])
-            }
-            _ => format!("{} dbname={database}", self.display),
-        };
         Self {
             config,
-            tls,
-            display,
+            tls: self.tls.clone(),
+            url: replace_database(&self.url, database),
+            display: replace_database(&self.display, database),
         }
+    }
+
+    /// The URL with its password, for a child process's `DATABASE_URL`
+    /// (never for arguments, logs or reports).
+    pub fn secret_url(&self) -> &str {
+        &self.url
     }
 
     /// The URL with its password replaced by `***`.
@@ -252,6 +253,18 @@ impl DbTarget {
             .build()
             .expect("a pool without runtime-specific timeouts always builds")
     }
+}
+
+/// `url` with another database: the path of a `postgres://` URL, or a
+/// `dbname=` added to a key-value string (the last one wins).
+fn replace_database(url: &str, database: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return format!("{url} dbname={database}");
+    };
+    let (head, rest) = url.split_at(scheme_end + 3);
+    let query_at = rest.find('?').unwrap_or(rest.len());
+    let path_at = rest[..query_at].find('/').unwrap_or(query_at);
+    format!("{head}{}/{database}{}", &rest[..path_at], &rest[query_at..])
 }
 
 /// Replaces the password of a `postgres://user:password@host/db` URL (or a
@@ -431,6 +444,30 @@ mod tests {
         let target = DbTarget::parse("postgres://app:hunter2@127.0.0.1:1/x").unwrap();
         assert!(!format!("{target:?}").contains("hunter2"));
         assert!(target.is_local());
+    }
+
+    #[test]
+    fn another_database_keeps_host_credentials_and_options() {
+        let target = DbTarget::parse("postgres://app:pw@db:5432/shop?sslmode=require")
+            .unwrap()
+            .with_database("bench");
+        assert_eq!(
+            target.secret_url(),
+            "postgres://app:pw@db:5432/bench?sslmode=require"
+        );
+        assert_eq!(
+            target.display(),
+            "postgres://app:***@db:5432/bench?sslmode=require"
+        );
+        assert_eq!(
+            replace_database("postgres://u@db/shop?sslrootcert=/etc/ca.pem", "x"),
+            "postgres://u@db/x?sslrootcert=/etc/ca.pem"
+        );
+        assert_eq!(replace_database("postgres://db", "x"), "postgres://db/x");
+        assert_eq!(
+            replace_database("host=db user=u", "x"),
+            "host=db user=u dbname=x"
+        );
     }
 
     #[test]

@@ -12,13 +12,12 @@ use futures_util::SinkExt;
 use generator::{GeneratorConfig, GeneratorSummary};
 use pipeline::config::{IngestConfig, Trigger};
 use pipeline::db::DbTarget;
-use pipeline::driver;
 use pipeline::schema::TableSchema;
 use pipeline::sink::WriteMode;
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, Database};
+use crate::pipeline_process::PipelineProcess;
 use crate::resources::{SampledPids, Sampler};
 use crate::run::RunError;
 
@@ -155,17 +154,18 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
         let name = format!("sluice {mode} (exactly-once upsert)");
         throughput.push(measure_ingest(name, &config, &target, postgres_pid, ceiling_rate).await?);
     }
-    if options.backlog_files > 0 {
-        eprintln!(
-            "bench: backlog of {} small files waiting at start",
-            options.backlog_files
-        );
+    // The same small files, 1 000 waiting and then the large backlog: a
+    // backlog must not slow the pipeline down (listing, planning, memory).
+    let mut backlogs = vec![1000.min(options.backlog_files), options.backlog_files];
+    backlogs.dedup();
+    for backlog in backlogs.into_iter().filter(|files| *files > 0) {
+        eprintln!("bench: backlog of {backlog} small files waiting at start");
         let dir = options.work_dir.join("backlog");
         let _ = std::fs::remove_dir_all(&dir);
         generate(
             &dir,
             &options.work_dir.join("backlog.jsonl"),
-            options.backlog_files,
+            backlog,
             10,
             Duration::from_micros(1),
             0,
@@ -177,10 +177,7 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
             trigger: Trigger::AvailableNow,
             ..IngestConfig::default()
         };
-        let name = format!(
-            "sluice, backlog of {} files × 10 rows",
-            options.backlog_files
-        );
+        let name = format!("sluice, backlog of {backlog} files × 10 rows");
         throughput.push(measure_ingest(name, &config, &target, postgres_pid, ceiling_rate).await?);
     }
 
@@ -339,7 +336,8 @@ async fn copy_ceiling(target: &DbTarget, files_dir: &Path) -> Result<Throughput,
     })
 }
 
-/// Runs one available-now ingest from a fresh checkpoint and measures it.
+/// Runs one available-now ingest from a fresh checkpoint as its own
+/// `sluice ingest` process, and measures that process alone.
 async fn measure_ingest(
     name: String,
     config: &IngestConfig,
@@ -348,30 +346,49 @@ async fn measure_ingest(
     ceiling_rate: f64,
 ) -> Result<Throughput, RunError> {
     let _ = std::fs::remove_dir_all(&config.checkpoint);
-    let sampler = Sampler::start(
-        Duration::from_millis(100),
-        SampledPids::new(None, postgres_pid),
-    );
-    let cpu = cpu_time::ProcessTime::now();
+    let work_dir = config.checkpoint.with_extension("process");
+    std::fs::create_dir_all(&work_dir).map_err(|source| RunError::RunDir {
+        path: work_dir.clone(),
+        source,
+    })?;
+    let pids = SampledPids::new(None, postgres_pid);
+    let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
     let started = Instant::now();
-    let summary = driver::run(
-        config,
-        target,
-        CancellationToken::new(),
-        Arc::new(driver::QuietObserver),
-    )
-    .await?;
+    let process =
+        PipelineProcess::start(config, &work_dir, target, pids).map_err(RunError::Failover)?;
+    let status = tokio::task::spawn_blocking(move || process.wait())
+        .await
+        .map_err(|e| RunError::Task(e.to_string()))?
+        .map_err(|e| RunError::Failover(format!("waiting for the pipeline: {e}")))?;
     let seconds = started.elapsed().as_secs_f64();
-    let cpu_s = cpu.elapsed().as_secs_f64();
     let (_, profile) = sampler.finish();
-    let rows_per_s = summary.rows_upserted as f64 / seconds;
+    if !status.success() {
+        return Err(RunError::Failover(format!(
+            "the pipeline process failed ({status}); see {}",
+            work_dir.join("pipeline.log").display()
+        )));
+    }
+    let client = target.connect().await?;
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one(sql, &[])
+                .await
+                .map(|row| row.get::<_, i64>(0) as u64)
+                .map_err(pipeline::db::DbError::query("counting bench rows"))
+        }
+    };
+    let rows = count("SELECT count(*) FROM events").await?;
+    let rows_read = count("SELECT coalesce(sum(rows_read), 0)::bigint FROM sluice_batches").await?;
+    let rows_per_s = rows as f64 / seconds;
     Ok(Throughput {
         name,
-        rows: summary.rows_upserted,
+        rows,
         seconds,
         rows_per_s,
         ratio_to_ceiling: rows_per_s / ceiling_rate,
-        cpu_s_per_million_rows: cpu_s * 1e6 / summary.rows_read.max(1) as f64,
+        cpu_s_per_million_rows: profile.pipeline_cpu_seconds * 1e6 / rows_read.max(1) as f64,
         peak_rss_mb: profile.pipeline_rss_peak_mb,
     })
 }
@@ -406,17 +423,15 @@ async fn measure_latency(
         listing_interval: Duration::from_secs(1),
         ..IngestConfig::default()
     };
-    let cancel = CancellationToken::new();
-    let sampler = Sampler::start(
-        Duration::from_millis(100),
-        SampledPids::new(None, postgres_pid),
-    );
-    let pipeline = {
-        let (config, target, cancel) = (config.clone(), target.clone(), cancel.clone());
-        tokio::spawn(async move {
-            driver::run(&config, &target, cancel, Arc::new(driver::QuietObserver)).await
-        })
-    };
+    let pids = SampledPids::new(None, postgres_pid);
+    let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
+    let process_dir = options.work_dir.join(format!("load-{slug}-process"));
+    std::fs::create_dir_all(&process_dir).map_err(|source| RunError::RunDir {
+        path: process_dir.clone(),
+        source,
+    })?;
+    let pipeline =
+        PipelineProcess::start(&config, &process_dir, &target, pids).map_err(RunError::Failover)?;
     // Let the pipeline start (connect, migrate, first listing) before the load.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let manifest = options.work_dir.join(format!("load-{slug}.jsonl"));
@@ -440,10 +455,10 @@ async fn measure_latency(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    cancel.cancel();
-    pipeline
+    tokio::task::spawn_blocking(move || pipeline.stop())
         .await
-        .map_err(|e| RunError::Task(e.to_string()))??;
+        .map_err(|e| RunError::Task(e.to_string()))?
+        .map_err(|e| RunError::Failover(format!("stopping the pipeline: {e}")))?;
     let (_, profile) = sampler.finish();
     let mut request = reporter::ReportRequest::new(&manifest, dir.join("report"));
     request.optimized_build = options.optimized_build;

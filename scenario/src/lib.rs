@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod database;
 pub mod failover;
+pub mod pipeline_process;
 mod progress;
 pub mod resources;
 pub mod run;

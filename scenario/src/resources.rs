@@ -2,6 +2,7 @@
 //! PostgreSQL server processes, and of the whole system, at a fixed interval,
 //! with `sysinfo` so it works on Windows as on Linux.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -32,6 +33,9 @@ pub struct Profile {
     pub postgres_cpu_mean_pct_normalised: f64,
     pub system_cpu_peak_pct: f64,
     pub system_cpu_mean_pct: f64,
+    /// CPU time of the pipeline process(es) while sampled, seconds (a
+    /// process's last fraction of a sampling interval is not seen).
+    pub pipeline_cpu_seconds: f64,
 }
 
 /// The processes to sample, changeable while sampling (a restarted
@@ -55,7 +59,7 @@ impl SampledPids {
 /// Samples on a background thread until stopped.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<Vec<Sample>>,
+    handle: JoinHandle<(Vec<Sample>, f64)>,
     interval: Duration,
 }
 
@@ -77,18 +81,20 @@ impl Sampler {
 
     pub fn finish(self) -> (Vec<Sample>, Profile) {
         self.stop.store(true, Ordering::Relaxed);
-        let samples = self.handle.join().unwrap_or_default();
-        let profile = profile(&samples, self.interval);
+        let (samples, cpu_seconds) = self.handle.join().unwrap_or_default();
+        let mut profile = profile(&samples, self.interval);
+        profile.pipeline_cpu_seconds = cpu_seconds;
         (samples, profile)
     }
 }
 
-fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> Vec<Sample> {
+/// Samples until `stop`; returns the samples and the pipeline's CPU seconds.
+fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (Vec<Sample>, f64) {
     let Ok(mut system) = System::new() else {
-        return Vec::new();
+        return (Vec::new(), 0.0);
     };
     let Ok(me) = sysinfo::get_current_pid() else {
-        return Vec::new();
+        return (Vec::new(), 0.0);
     };
     let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
     let started = Instant::now();
@@ -96,6 +102,13 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> Ve
     // sysinfo needs two refreshes to compute CPU usage: the first is a warm-up.
     system.refresh_cpu_usage();
     system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+    // CPU ms per pipeline process: (at first sight, last seen). A child is
+    // counted from 0; this process from when sampling started.
+    let mut cpu_ms: HashMap<Pid, (u64, u64)> = HashMap::new();
+    if let Some(process) = system.process(me) {
+        let now = process.accumulated_cpu_time();
+        cpu_ms.insert(me, (now, now));
+    }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(interval);
         system.refresh_cpu_usage();
@@ -107,6 +120,10 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> Ve
         let (pipeline_cpu_pct, pipeline_rss_bytes) = system
             .process(pipeline)
             .map_or((0.0, 0), |p| (p.cpu_usage(), p.memory()));
+        if let Some(process) = system.process(pipeline) {
+            let now = process.accumulated_cpu_time();
+            cpu_ms.entry(pipeline).or_insert((0, now)).1 = now;
+        }
         let (mut postgres_cpu_pct, mut postgres_rss_bytes) = (0.0, 0);
         let postgres_pid = pids.postgres.load(Ordering::Relaxed);
         if let Some(root) = (postgres_pid != 0).then(|| Pid::from_u32(postgres_pid)) {
@@ -126,7 +143,12 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> Ve
             system_cpu_pct: system.global_cpu_usage(),
         });
     }
-    samples
+    let cpu_seconds = cpu_ms
+        .values()
+        .map(|(first, last)| last.saturating_sub(*first))
+        .sum::<u64>() as f64
+        / 1000.0;
+    (samples, cpu_seconds)
 }
 
 /// Peak and mean figures of samples.
@@ -158,6 +180,7 @@ pub fn profile(samples: &[Sample], interval: Duration) -> Profile {
         postgres_cpu_peak_pct: peak(&|s| f64::from(s.postgres_cpu_pct)),
         system_cpu_peak_pct: peak(&|s| f64::from(s.system_cpu_pct)),
         system_cpu_mean_pct: mean(&|s| f64::from(s.system_cpu_pct)),
+        pipeline_cpu_seconds: 0.0,
     }
 }
 

@@ -11,7 +11,8 @@ use reporter::{ReportRequest, RunContext, Summary};
 use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, DatabaseError};
-use crate::failover::{self, PipelineProcess};
+use crate::failover;
+use crate::pipeline_process::PipelineProcess;
 use crate::progress::Progress;
 use crate::resources::{SampledPids, Sampler};
 
@@ -207,13 +208,9 @@ pub async fn run(
             Pipeline::InProcess { task, stop }
         }
         Some(_) => {
-            let url = scenario
-                .database_url
-                .clone()
-                .or_else(|| database.embedded.as_ref().map(|server| server.url()))
-                .expect("a database URL or the embedded server");
-            let process = PipelineProcess::start(&ingest, &run_dir, &url, Arc::clone(&pids))
-                .map_err(RunError::Failover)?;
+            let process =
+                PipelineProcess::start(&ingest, &run_dir, &database.target, Arc::clone(&pids))
+                    .map_err(RunError::Failover)?;
             Pipeline::Child(Arc::new(Mutex::new(process)))
         }
     };

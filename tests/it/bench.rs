@@ -1,0 +1,52 @@
+//! `sluice bench` end to end on tiny sizes: every measurement runs, the
+//! pipeline is measured as its own process, and the figures add up.
+
+use crate::support::{sluice, Scratch};
+
+#[test]
+fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
+    let scratch = Scratch::new();
+    let work = scratch.path("bench");
+    let output = sluice()
+        .args(["bench", "--rows", "3000", "--rows-per-file", "100"])
+        .args(["--load-rows-per-s", "400", "--load-seconds", "2"])
+        .args(["--backlog-files", "1500", "--database-url", &scratch.url()])
+        .arg("--work-dir")
+        .arg(&work)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("bench.json")).unwrap()).unwrap();
+    let throughput = report["throughput"].as_array().unwrap();
+    let rows: Vec<u64> = throughput
+        .iter()
+        .map(|t| t["rows"].as_u64().unwrap())
+        .collect();
+    // ceiling, copy-merge, insert, unnest, then backlogs of 1 000 and 1 500 files × 10 rows.
+    assert_eq!(rows, [3000, 3000, 3000, 3000, 10_000, 15_000], "{stdout}");
+    for sluice_row in &throughput[1..] {
+        assert!(
+            sluice_row["peak_rss_mb"].as_f64().unwrap() > 1.0,
+            "{sluice_row}"
+        );
+        assert!(
+            sluice_row["cpu_s_per_million_rows"].as_f64().unwrap() > 0.0,
+            "{sluice_row}"
+        );
+    }
+    let latency = report["latency"].as_array().unwrap();
+    assert_eq!(latency.len(), 3);
+    // 2 s of 400 rows/s in files of 40 rows, twice; 100 one-row files.
+    let found: Vec<u64> = latency
+        .iter()
+        .map(|l| l["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(found, [800, 800, 100], "{stdout}");
+    assert!(stdout.contains("| ceiling: COPY FORMAT csv"), "{stdout}");
+}

@@ -17,7 +17,7 @@ use crate::stats::{
 use crate::summary::{
     round3, FileCounts, RowCounts, RunSummary, Setting, Span, Summary, SUMMARY_VERSION,
 };
-use crate::{findings, targets, ReportRequest};
+use crate::{findings, phases, targets, ReportRequest};
 
 /// Name of the [`crate::RunContext`] setting that holds the trigger.
 pub const TRIGGER_SETTING: &str = "trigger";
@@ -49,6 +49,8 @@ pub fn build_summary(
 
     let latencies = Latencies::from_groups(&gathered.groups, &facts.created_at_us, offset_us);
     let latency_ms = latencies.summary();
+    let phase_split = phases::split(facts, &gathered.groups, offset_us);
+    notes.extend(phase_split.note);
 
     let rows = RowCounts {
         generated: facts.generated,
@@ -252,6 +254,7 @@ pub fn build_summary(
         interruptions: Vec::new(),
         resource_samples: 0,
         drift: Default::default(),
+        phases: phase_split.phases,
     };
     if let Some(t) = &request.targets {
         summary.targets = targets::evaluate(t, &summary);
@@ -262,8 +265,8 @@ pub fn build_summary(
 }
 
 /// Adds what the run's side files and the charts' data say to the summary
-/// and the chart input: the trigger interval and logical CPUs (from the
-/// summary) and the samples and interruptions (from `files`, placed on the
+/// and the chart input: the trigger interval, logical CPUs and load phases
+/// (from the summary) and the samples and interruptions (from `files`, placed on the
 /// time axis that starts at `origin_us`, the first file's creation) go to
 /// the charts; the interruptions, sample count, drift figures and any
 /// unreadable-file note go to the summary, whose findings are then derived
@@ -285,6 +288,11 @@ pub fn add_run_timeline(
         .and_then(|r| r.resources.as_ref())
         .and_then(|r| r.get("logical_cpus"))
         .and_then(serde_json::Value::as_u64);
+    input.phases = summary
+        .phases
+        .iter()
+        .map(|p| (p.start_s, p.start_s + p.duration_s))
+        .collect();
     input.resources = files.resources;
     input.interruptions = match origin_us {
         Some(origin) => files
@@ -331,7 +339,9 @@ pub(crate) mod tests {
     use crate::run_files::{ResourceSample, RunEvent};
     use crate::stages::FileStageRecord;
     use crate::stats::CommitGroup;
-    use crate::summary::{Interruption, QuarantinedFile, Quarters, ReasonCount};
+    use crate::summary::{
+        Interruption, Phase, PhaseLatency, QuarantinedFile, Quarters, ReasonCount,
+    };
     use crate::RunContext;
     use std::path::PathBuf;
 
@@ -523,6 +533,84 @@ pub(crate) mod tests {
         let t = s.trigger_adherence.as_ref().unwrap();
         assert_eq!((t.interval_ms, t.overran), (Some(50.0), Some(1)));
         assert!(s.findings.iter().any(|f| f.rule == "falling_behind"));
+    }
+
+    #[test]
+    fn load_phases_from_the_manifest_rates() {
+        let (_, gathered) = scenario();
+        // Files 1 and 2 at 5,000 rows/s, the quarantined file 3 at 100.
+        let rated = |seq: u64, rows: u64, dup: u64, bad: u64, rate: u64| {
+            let mut e = entry(seq, rows, dup, bad);
+            e.target_rows_per_s = Some(rate);
+            e
+        };
+        let facts = ManifestFacts::from_entries(&[
+            rated(1, 100, 0, 0, 5000),
+            rated(2, 100, 10, 5, 5000),
+            rated(3, 100, 0, 0, 100),
+        ]);
+        let s = build_summary(&request(), &facts, &gathered, "t".into());
+        // Phase 1: 185 rows committed at 1.25 s and 2.5 s, within [1 s, 3 s),
+        // 100 of them after 250 ms and 85 after 500 ms; caught up before
+        // file 3 (3 s). Phase 2: file 3, quarantined, until 4 s.
+        assert_eq!(
+            s.phases,
+            vec![
+                Phase {
+                    index: 1,
+                    target_rows_per_s: 5000,
+                    target_max_rows_per_s: None,
+                    start_s: 0.0,
+                    duration_s: 2.0,
+                    files: 2,
+                    rows: 200,
+                    rows_per_s: 92.5,
+                    latency_ms: PhaseLatency {
+                        p50: 250.0,
+                        p95: 500.0,
+                        p99: 500.0,
+                        max: 500.0,
+                        count: 185,
+                    },
+                    recovery_s: Some(0.0),
+                },
+                Phase {
+                    index: 2,
+                    target_rows_per_s: 100,
+                    target_max_rows_per_s: None,
+                    start_s: 2.0,
+                    duration_s: 1.0,
+                    files: 1,
+                    rows: 100,
+                    rows_per_s: 0.0,
+                    latency_ms: PhaseLatency::default(),
+                    recovery_s: None,
+                },
+            ]
+        );
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+        // The charts band them.
+        let mut s = s;
+        let mut input = ChartInput::default();
+        add_run_timeline(&mut s, &mut input, RunFiles::default(), None);
+        assert_eq!(input.phases, vec![(0.0, 2.0), (2.0, 3.0)]);
+
+        // A profile that swings too often: no phases, and a note says why.
+        let swinging: Vec<_> = (1..=30)
+            .map(|seq| {
+                rated(
+                    seq,
+                    1,
+                    0,
+                    0,
+                    if seq % 2 == 0 { 100 + seq } else { 5000 + seq },
+                )
+            })
+            .collect();
+        let facts = ManifestFacts::from_entries(&swinging);
+        let s = build_summary(&request(), &facts, &gathered, "t".into());
+        assert!(s.phases.is_empty());
+        assert!(s.notes.iter().any(|n| n.starts_with("No load phases:")));
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub const CHARTS: [ChartInfo; 5] = [
         alt: "Latency over time",
         caption: "Latency of each file's rows (one point per file and commit) by when the file \
                   was created, with a row-weighted moving average (and the target, when one was \
-                  set).",
+                  set); with a rate profile, every other load phase is banded in light green.",
     },
     ChartInfo {
         file: LATENCY_HISTOGRAM,
@@ -88,7 +88,8 @@ pub const CHARTS: [ChartInfo; 5] = [
         caption: "Top: rows per second generated (manifest rows at file creation) and \
                   committed (found rows at commit time; rejected and repeated rows excluded), \
                   each instant's rows spread over the file gap or batch interval before it. \
-                  Bottom: the backlog, files visible but not yet committed.",
+                  Bottom: the backlog, files visible but not yet committed. With a rate \
+                  profile, every other load phase is banded in light green.",
     },
 ];
 
@@ -137,6 +138,12 @@ const C_GREY: RGBColor = RGBColor(80, 80, 80);
 const SHADES: [RGBColor; 3] = [C_GREY, C_VERMILION, C_PURPLE];
 /// Opacity of an interruption's fill: the data stays readable through it.
 const SHADE_OPACITY: f64 = 0.16;
+
+/// Opacity of a banded load phase: lighter than an interruption, since a
+/// phase is the load's context rather than an event.
+const PHASE_OPACITY: f64 = 0.09;
+/// Legend line of the banded load phases.
+const PHASE_LABEL: &str = "load phases 1, 3, 5, … (see Load phases)";
 
 /// Most dots of the latency-over-time scatter (about 90 bytes each).
 pub const MAX_SCATTER_POINTS: usize = 6000;
@@ -521,6 +528,39 @@ fn shade_interruptions<'a, 'b: 'a>(
     Ok(())
 }
 
+/// Bands every other load phase (the 1st, 3rd, …: the bursts of a bursts
+/// profile, which starts high) over the chart's height, clipped to its x
+/// range, so a burst lines up with the latency and backlog it caused.
+/// Nothing with fewer than two phases: one phase is the whole run.
+fn shade_phases<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, phases: &[(f64, f64)]) -> DrawResult<()> {
+    if phase_legend_entries(phases) == 0 {
+        return Ok(());
+    }
+    let (x, y) = (chart.x_range(), chart.y_range());
+    let fill = C_GREEN.mix(PHASE_OPACITY).filled();
+    let bands: Vec<Rectangle<Xy>> = phases
+        .iter()
+        .step_by(2)
+        .filter_map(|&(from, to)| {
+            let (from, to) = (from.max(x.start), to.min(x.end));
+            (to > from).then(|| Rectangle::new([(from, y.start), (to, y.end)], fill))
+        })
+        .collect();
+    if bands.is_empty() {
+        return Ok(());
+    }
+    chart
+        .draw_series(bands)?
+        .label(PHASE_LABEL)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], fill));
+    Ok(())
+}
+
+/// Legend lines [`shade_phases`] adds: one with two phases or more.
+fn phase_legend_entries(phases: &[(f64, f64)]) -> usize {
+    usize::from(phases.len() >= 2)
+}
+
 /// `4 × 10 s batch interval`: the window in batch cadences (a whole number
 /// of them, see [`rolling_window_s`]); `None` without a cadence.
 fn window_note(window_s: f64, cadence_s: Option<f64>) -> Option<String> {
@@ -588,6 +628,7 @@ fn render_latency_over_time(input: &ChartInput, target_ms: Option<f64>) -> DrawR
     let entries = 2
         + usize::from(cut.is_some())
         + usize::from(target_ms.is_some())
+        + phase_legend_entries(&input.phases)
         + interruption_kinds(&input.interruptions);
     let y = value_range_for_legend(if cut.is_some() { above_at } else { data_top }, entries);
     let (shown, above): (Vec<Xy>, Vec<Xy>) = points
@@ -614,6 +655,7 @@ fn render_latency_over_time(input: &ChartInput, target_ms: Option<f64>) -> DrawR
     svg_string(|root| {
         let mut chart = build(root, "Latency over time", x, y)?;
         mesh(&mut chart, X_TIME_DESC, "Latency (ms)", 10, 8)?;
+        shade_phases(&mut chart, &input.phases)?;
         shade_interruptions(&mut chart, &input.interruptions)?;
         chart
             .draw_series(
@@ -895,12 +937,12 @@ fn render_throughput(input: &ChartInput) -> DrawResult<String> {
     let waiting = hold(&waiting, x.1);
     let y = value_range_for_legend(
         g.iter().chain(&c).map(|p| p.1).fold(0.0, f64::max),
-        2 + interruption_kinds(&input.interruptions),
+        2 + phase_legend_entries(&input.phases) + interruption_kinds(&input.interruptions),
     );
     let most_waiting = waiting.iter().map(|w| w.1).fold(0.0, f64::max);
     let y_waiting = value_range_for_legend(
         most_waiting.max(1.0),
-        1 + interruption_kinds(&input.interruptions),
+        1 + phase_legend_entries(&input.phases) + interruption_kinds(&input.interruptions),
     );
     let total = |rows: &[crate::series::TimedRows]| {
         fmt_decimal(rows.iter().map(|t| t.rows).sum::<u64>() as f64, 0)
@@ -924,6 +966,7 @@ fn render_throughput(input: &ChartInput) -> DrawResult<String> {
         let (upper, lower) = root.split_vertically(THROUGHPUT_UPPER);
         let mut chart = panel(&upper, x, y, 36)?;
         mesh(&mut chart, "", "Throughput (rows/s)", 10, 7)?;
+        shade_phases(&mut chart, &input.phases)?;
         shade_interruptions(&mut chart, &input.interruptions)?;
         // Generated wide and light underneath, so it shows where the two
         // lines coincide.
@@ -948,6 +991,7 @@ fn render_throughput(input: &ChartInput) -> DrawResult<String> {
         // Whole files: no more tick marks than there are integers.
         let y_labels = (y_waiting.1.floor() as usize + 1).clamp(2, 6);
         mesh(&mut chart, X_TIME_DESC, "Backlog (files)", 10, y_labels)?;
+        shade_phases(&mut chart, &input.phases)?;
         shade_interruptions(&mut chart, &input.interruptions)?;
         // The area under the steps, closed along the axis.
         let mut area = waiting.clone();
@@ -1477,6 +1521,30 @@ mod tests {
             })
             .count();
         assert_eq!(hidden, 0);
+    }
+
+    #[test]
+    fn every_other_load_phase_is_banded_on_latency_and_throughput() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = ChartInput {
+            phases: vec![(0.0, 20.0), (20.0, 40.0), (40.0, 60.0)],
+            ..sample_input()
+        };
+        write_all(dir.path(), &input, &latency_of(&input), None);
+        let count = |file: &str| {
+            let svg = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            texts(&svg).iter().filter(|t| *t == PHASE_LABEL).count()
+        };
+        // Throughput: both panels.
+        assert_eq!((count(LATENCY_OVER_TIME), count(THROUGHPUT)), (1, 2));
+        assert_eq!(count(LATENCY_PERCENTILES_OVER_TIME), 0);
+        // One phase is the whole run: no band.
+        let input = ChartInput {
+            phases: vec![(0.0, 60.0)],
+            ..sample_input()
+        };
+        write_all(dir.path(), &input, &latency_of(&input), None);
+        assert_eq!((count(LATENCY_OVER_TIME), count(THROUGHPUT)), (0, 0));
     }
 
     #[test]

@@ -15,10 +15,13 @@
 //! | `generator_late` | the generator fell behind by > 10 % of its interval | warning |
 //! | `memory_growth` | soak (≥ 10 min sampled): pipeline RSS of the last quarter > first × 1.2 and + 10 MiB | warning |
 //! | `latency_drift` | soak (≥ 10 min of files): P95 of the last quarter > first × 1.5 and + 100 ms | warning |
+//! | `slow_recovery` | after a drop in load (load phases) the backlog took > 2 trigger intervals (else 2 × batch P95) to drain | warning |
+//! | `phase_latency_over_target` | a load phase's P99 exceeds the scenario's P99 target | warning |
 //! | `rows_rejected` | rejected > 0 | info (warning when ≠ the deliberate bad rows) |
 //! | `query_without_index` | a lookup or range query runs a Seq Scan and takes > 100 ms | info |
 
 use crate::markdown::{fmt_count, fmt_decimal};
+use crate::phases::{longest_recovery, worst_p99};
 use crate::stages::{DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED, VISIBLE_TO_DISCOVERED};
 use crate::summary::{Finding, Severity, StageFigures, Summary};
 
@@ -48,6 +51,10 @@ pub const RSS_GROWTH_MIB: f64 = 10.0;
 pub const P95_DRIFT_RATIO: f64 = 1.5;
 /// ...and an absolute rise, ms.
 pub const P95_DRIFT_MS: f64 = 100.0;
+/// A recovery after a drop in load longer than this many batch cadences is
+/// slow: a pipeline that keeps up commits a phase's last file within one
+/// trigger interval of its creation, plus a batch.
+pub const RECOVERY_CADENCES: f64 = 2.0;
 
 fn ms(x: f64) -> String {
     format!("{} ms", fmt_decimal(x, 1))
@@ -335,6 +342,8 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
         ));
     }
 
+    load_phase_findings(s, &mut out);
+
     if r.rejected > 0 {
         let top = s.rejected_by_reason.first().map_or(String::new(), |t| {
             format!(
@@ -397,6 +406,95 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
 
     out.sort_by_key(|f| f.severity);
     out
+}
+
+fn seconds(x: f64) -> String {
+    format!("{} s", fmt_decimal(x, 3))
+}
+
+/// `slow_recovery` and `phase_latency_over_target`: only with two or more
+/// load phases (a single one is the whole run, which the targets judge).
+fn load_phase_findings(s: &Summary, out: &mut Vec<Finding>) {
+    let phases = &s.phases;
+    if phases.len() < 2 {
+        return;
+    }
+    // A continuous trigger starts a batch as soon as the last one ends, so
+    // its cadence is a batch's time.
+    let cadence = s
+        .trigger_adherence
+        .as_ref()
+        .and_then(|t| t.interval_ms)
+        .map(|ms| (ms, "trigger interval"))
+        .or_else(|| (s.batches.time_ms_p95 > 0.0).then_some((s.batches.time_ms_p95, "batch P95")));
+    if let (Some((phase, recovery)), Some((cadence_ms, cadence_name))) =
+        (longest_recovery(phases), cadence)
+    {
+        let limit_s = RECOVERY_CADENCES * cadence_ms / 1000.0;
+        if recovery > limit_s {
+            let slow = phases
+                .iter()
+                .filter(|p| p.recovery_s.is_some_and(|r| r > limit_s))
+                .count();
+            let measured = phases.iter().filter(|p| p.recovery_s.is_some()).count();
+            out.push(finding(
+                "slow_recovery",
+                Severity::Warning,
+                format!(
+                    "After load phase {} ({} rows/s) the pipeline took {} to commit the phase's \
+                     last rows, more than {} × the {cadence_name} of {}; {} of {} drops in load \
+                     took that long.",
+                    phase.index,
+                    fmt_count(phase.target_rows_per_s),
+                    seconds(recovery),
+                    fmt_decimal(RECOVERY_CADENCES, 0),
+                    ms(cadence_ms),
+                    fmt_count(slow as u64),
+                    fmt_count(measured as u64)
+                ),
+                "The pipeline falls behind while the higher load lasts and drains the backlog \
+                 afterwards: raise max_files_per_trigger (and the rows per trigger) so one batch \
+                 takes a burst's backlog, or shorten the work per batch (larger batch_size, fewer \
+                 indexes)."
+                    .to_string(),
+            ));
+        }
+    }
+    let target = s
+        .targets
+        .iter()
+        .find(|t| t.name == "p99_ms")
+        .map(|t| t.target);
+    if let (Some(worst), Some(target)) = (worst_p99(phases), target) {
+        if worst.latency_ms.p99 > target {
+            let over = phases
+                .iter()
+                .filter(|p| p.latency_ms.count > 0 && p.latency_ms.p99 > target)
+                .count();
+            out.push(finding(
+                "phase_latency_over_target",
+                Severity::Warning,
+                format!(
+                    "Load phase {} ({} rows/s, from {} for {}) had a P99 latency of {}, above the \
+                     scenario's P99 target of {} (the whole run: {}); {} of {} phases were above \
+                     it.",
+                    worst.index,
+                    fmt_count(worst.target_rows_per_s),
+                    seconds(worst.start_s),
+                    seconds(worst.duration_s),
+                    ms(worst.latency_ms.p99),
+                    ms(target),
+                    ms(s.latency_ms.p99),
+                    fmt_count(over as u64),
+                    fmt_count(phases.len() as u64)
+                ),
+                "The whole-run percentiles average the high load with the quiet: size the \
+                 pipeline for the peak rate (a shorter trigger, larger batches through \
+                 max_files_per_trigger and batch_size), or lower the peak."
+                    .to_string(),
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -670,6 +768,63 @@ mod tests {
             });
             assert!(analyse(&s).is_empty(), "{first} → {last}");
         }
+    }
+
+    #[test]
+    fn load_phases_recovery_and_latency_over_target() {
+        use crate::phases::tests::phase;
+        use crate::summary::{TargetResult, TargetStatus};
+        let mut s = sample();
+        s.latency_ms.p99 = 640.0;
+        s.phases = vec![
+            phase(1, 5000, 1800.0, 2500.0, Some(3.25)),
+            phase(2, 100, 120.0, 150.0, None),
+            phase(3, 5000, 900.0, 1000.0, Some(1.5)),
+            phase(4, 100, 110.0, 130.0, None),
+        ];
+        s.trigger_adherence = Some(TriggerAdherence {
+            interval_ms: Some(1000.0),
+            ..TriggerAdherence::default()
+        });
+        s.targets = vec![TargetResult {
+            name: "p99_ms".into(),
+            target: 1000.0,
+            measured: Some(640.0),
+            bound: "max".into(),
+            status: TargetStatus::Pass,
+        }];
+        let f = analyse(&s);
+        assert_eq!(
+            rules(&s),
+            vec!["slow_recovery", "phase_latency_over_target"]
+        );
+        assert_eq!(
+            f[0].finding,
+            "After load phase 1 (5,000 rows/s) the pipeline took 3.250 s to commit the phase's \
+             last rows, more than 2 × the trigger interval of 1,000.0 ms; 1 of 2 drops in load \
+             took that long."
+        );
+        assert!(f[0].recommendation.contains("max_files_per_trigger"));
+        assert_eq!(
+            f[1].finding,
+            "Load phase 1 (5,000 rows/s, from 0.000 s for 10.000 s) had a P99 latency of 1,800.0 \
+             ms, above the scenario's P99 target of 1,000.0 ms (the whole run: 640.0 ms); 1 of 4 \
+             phases were above it."
+        );
+        // Within 2 intervals and the target: nothing.
+        s.phases[0].recovery_s = Some(2.0);
+        s.phases[0].latency_ms.p99 = 1000.0;
+        assert!(analyse(&s).is_empty());
+        // A continuous trigger: the batch P95 is the cadence.
+        s.trigger_adherence = None;
+        s.batches.time_ms_p95 = 500.0;
+        assert_eq!(rules(&s), vec!["slow_recovery"]);
+        assert!(analyse(&s)[0]
+            .finding
+            .contains("took 2.000 s to commit the phase's last rows, more than 2 × the batch P95 of 500.0 ms; 2 of 2"));
+        // One phase is the whole run: no verdict.
+        s.phases.truncate(1);
+        assert!(analyse(&s).is_empty());
     }
 
     #[test]

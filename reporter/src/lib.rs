@@ -36,6 +36,8 @@
 //! - [`stages`]: where the time goes: latency by stage, batch busy times,
 //!   slowest batches, trigger adherence (pure).
 //! - [`targets`]: pass/fail against the scenario's [`Targets`] (pure).
+//! - [`phases`]: the load phases of a rate profile (bursts, steps, a ramp):
+//!   latency and throughput per phase, recovery after each drop (pure).
 //! - [`findings`]: bottlenecks and recommendations from the figures (pure).
 //! - [`assemble`]: manifest facts + database facts → [`Summary`] (pure).
 //! - [`summary`]: the `summary.json` structure.
@@ -75,6 +77,7 @@ pub mod findings;
 pub mod gather;
 pub mod manifest;
 pub mod markdown;
+pub mod phases;
 pub mod run_files;
 pub mod series;
 pub mod stages;

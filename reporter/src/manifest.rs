@@ -45,6 +45,13 @@ pub struct ManifestFacts {
     /// Interval between scheduled files (µs), the median of the gaps between
     /// consecutive `scheduled_at_us`, where the generator wrote them.
     pub interval_us: Option<i64>,
+    /// The rate profile's target (rows/s) per file name, where the generator
+    /// wrote one (`target_rows_per_s`): what the load phases are cut from.
+    pub target_rows_per_s: HashMap<String, u64>,
+    /// Each file's deadline on the schedule (Unix µs), where the generator
+    /// wrote one: the files of several sources for one deadline share it, so
+    /// it orders files by the profile's clock rather than by rename jitter.
+    pub scheduled_at_us: HashMap<String, i64>,
 }
 
 impl ManifestFacts {
@@ -60,6 +67,12 @@ impl ManifestFacts {
             if !facts.created_at_us.contains_key(&e.file) {
                 facts.files.push(e.file.clone());
                 facts.created_at_us.insert(e.file.clone(), e.created_at_us);
+                if let Some(target) = e.target_rows_per_s {
+                    facts.target_rows_per_s.insert(e.file.clone(), target);
+                }
+                if let Some(at) = e.scheduled_at_us {
+                    facts.scheduled_at_us.insert(e.file.clone(), at);
+                }
             }
             *facts.expected_per_file.entry(e.file.clone()).or_default() += e.expected_rows();
             *facts.generated_per_file.entry(e.file.clone()).or_default() += e.rows;
@@ -86,7 +99,7 @@ impl ManifestFacts {
 }
 
 /// Median of the positive gaps between sorted instants.
-fn median_gap(instants: &mut [i64]) -> Option<i64> {
+pub(crate) fn median_gap(instants: &mut [i64]) -> Option<i64> {
     instants.sort_unstable();
     let mut gaps: Vec<i64> = instants
         .windows(2)
@@ -217,8 +230,28 @@ pub(crate) mod tests {
         let facts = ManifestFacts::from_entries(&[entry(1, 3, 0, 0), again]);
         assert_eq!(facts.files, vec!["events-000001.csv".to_string()]);
         assert_eq!(facts.created_at_us["events-000001.csv"], 1_000_000);
+        assert!(facts.target_rows_per_s.is_empty() && facts.scheduled_at_us.is_empty());
         assert_eq!(facts.generated, 10);
         assert_eq!(facts.generated_per_file["events-000001.csv"], 10);
+    }
+
+    #[test]
+    fn target_rate_and_schedule_per_file_first_entry_wins() {
+        let mut first = entry(1, 3, 0, 0);
+        first.target_rows_per_s = Some(5000);
+        first.scheduled_at_us = Some(900_000);
+        let mut again = entry(1, 7, 0, 0);
+        again.target_rows_per_s = Some(100);
+        again.scheduled_at_us = Some(8_900_000);
+        let facts = ManifestFacts::from_entries(&[first, again, entry(2, 1, 0, 0)]);
+        assert_eq!(
+            facts.target_rows_per_s,
+            HashMap::from([("events-000001.csv".to_string(), 5000)])
+        );
+        assert_eq!(
+            facts.scheduled_at_us,
+            HashMap::from([("events-000001.csv".to_string(), 900_000)])
+        );
     }
 
     #[test]

@@ -8,11 +8,12 @@
 use std::fmt::Write as _;
 
 use crate::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
+use crate::phases::{longest_recovery, peak_phases, worst_max, worst_p99, RAMP_BANDS};
 use crate::stages::{
     BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
     VISIBLE_TO_DISCOVERED,
 };
-use crate::summary::{Severity, Summary, TargetStatus};
+use crate::summary::{Phase, Severity, Summary, TargetStatus};
 use crate::targets::WARN_FRACTION;
 
 /// Commit-time source names as they appear in `summary.json`.
@@ -132,6 +133,7 @@ pub fn render(s: &Summary) -> String {
     latency(&mut md, s);
     where_the_time_goes(&mut md, s);
     throughput(&mut md, s);
+    load_phases(&mut md, s);
     charts(&mut md, s);
     batches(&mut md, s);
     database(&mut md, s);
@@ -728,6 +730,148 @@ fn throughput(md: &mut String, s: &Summary) {
         ),
     ];
     key_value_table(md, ("Figure", "Value"), &rows);
+    if let [only] = s.phases.as_slice() {
+        let _ = writeln!(
+            md,
+            "Load profile: one target rate throughout ({} rows/s), so there are no load phases \
+             to compare.\n",
+            phase_target(only)
+        );
+    }
+}
+
+/// `5,000`, or `1,000–1,290` for a band of a ramp.
+fn phase_target(p: &Phase) -> String {
+    match p.target_max_rows_per_s {
+        Some(max) if max != p.target_rows_per_s => {
+            format!("{}–{}", fmt_count(p.target_rows_per_s), fmt_count(max))
+        }
+        _ => fmt_count(p.target_rows_per_s),
+    }
+}
+
+/// The load phases of a rate profile (bursts, steps, a ramp): a table, the
+/// recovery after each drop in load, and the figures users of the burst
+/// scenario ask for first (peak latency, longest recovery). Nothing with
+/// fewer than two phases: a single one is the whole run.
+fn load_phases(md: &mut String, s: &Summary) {
+    if s.phases.len() < 2 {
+        return;
+    }
+    let _ = writeln!(md, "## Load phases\n");
+    let grouping = if s.phases.iter().any(|p| p.target_max_rows_per_s.is_some()) {
+        format!(
+            "The generator's rate profile changed its target rate with nearly every file (a \
+             ramp), so a phase is a maximal run of consecutive files whose target rates fall in \
+             one of {RAMP_BANDS} equal bands from the lowest rate to the highest."
+        )
+    } else {
+        "The generator followed a rate profile: a phase is a maximal run of consecutive files \
+         (in schedule order) with the same target rate (manifest `target_rows_per_s`); a file \
+         whose span straddles a change of rate joins the phase whose rate is closer."
+            .to_string()
+    };
+    let _ = writeln!(
+        md,
+        "{grouping} Start is seconds after the first file; a phase lasts until the next one's \
+         first file (the last one, one schedule interval after its last file). Latency is over \
+         the rows of the phase's files (row-weighted, exact nearest rank); committed rows/s \
+         counts the rows of any file committed within the phase.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Phase | Target (rows/s) | Start (s) | Duration (s) | Files | Rows offered | \
+         Committed rows/s | P50 (ms) | P95 (ms) | P99 (ms) | Max (ms) | Recovery (s) |"
+    );
+    let _ = writeln!(
+        md,
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for p in &s.phases {
+        let l = &p.latency_ms;
+        let latency = if l.count > 0 {
+            format!(
+                "{} | {} | {} | {}",
+                fmt_ms(l.p50),
+                fmt_ms(l.p95),
+                fmt_ms(l.p99),
+                fmt_ms(l.max)
+            )
+        } else {
+            "– | – | – | –".to_string()
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {latency} | {} |",
+            p.index,
+            phase_target(p),
+            fmt_decimal(p.start_s, 3),
+            fmt_decimal(p.duration_s, 3),
+            fmt_count(p.files),
+            fmt_count(p.rows),
+            fmt_decimal(p.rows_per_s, 1),
+            p.recovery_s.map_or("–".to_string(), |r| fmt_decimal(r, 3))
+        );
+    }
+    let _ = writeln!(md, "\n### Recovery after each drop in load\n");
+    let _ = writeln!(
+        md,
+        "Recovery time = the commit of the last row of a phase's files − the end of that phase \
+         (when the next, lower phase began), 0 when the pipeline had already caught up: how \
+         long the backlog built during the higher load took to drain.\n"
+    );
+    let mut drops = 0;
+    for pair in s.phases.windows(2) {
+        let (high, low) = (&pair[0], &pair[1]);
+        if low.target_rows_per_s >= high.target_rows_per_s {
+            continue;
+        }
+        drops += 1;
+        let _ = writeln!(
+            md,
+            "- Phase {} ({} rows/s) → phase {} ({} rows/s): {}",
+            high.index,
+            phase_target(high),
+            low.index,
+            phase_target(low),
+            high.recovery_s.map_or(
+                "not measured (none of its rows was committed)".to_string(),
+                |r| format!("{} s", fmt_decimal(r, 3))
+            )
+        );
+    }
+    if drops == 0 {
+        let _ = writeln!(
+            md,
+            "The load never dropped: no phase is followed by a lower one."
+        );
+    }
+    md.push('\n');
+    let peaks = peak_phases(&s.phases);
+    let peak = match (
+        worst_max(peaks.iter().copied()),
+        worst_p99(peaks.iter().copied()),
+    ) {
+        (Some(max), Some(p99)) => format!(
+            "worst max latency {} ms (phase {}), worst P99 {} ms (phase {})",
+            fmt_ms(max.latency_ms.max),
+            max.index,
+            fmt_ms(p99.latency_ms.p99),
+            p99.index
+        ),
+        _ => "no latency measured".to_string(),
+    };
+    let recovery = longest_recovery(&s.phases).map_or("none measured".to_string(), |(p, r)| {
+        format!("{} s after phase {}", fmt_decimal(r, 3), p.index)
+    });
+    let _ = writeln!(
+        md,
+        "**At the peak rate** ({} rows/s, {} of {} phases): {peak}. **Longest recovery:** \
+         {recovery}.\n",
+        peaks.first().map_or(String::new(), |p| phase_target(p)),
+        peaks.len(),
+        s.phases.len()
+    );
 }
 
 /// The SVG charts beside the report, linked by relative path so the folder
@@ -1652,6 +1796,65 @@ mod tests {
         assert!(md.contains("- The table has no user_id column"));
         assert!(md.contains(
             "1. ⚠ Writes dominate. **What to do:** Fewer indexes. *(rule `database_bound`)*"
+        ));
+    }
+
+    #[test]
+    fn load_phases_after_the_throughput() {
+        use crate::phases::tests::phase;
+        let mut s = sample();
+        assert!(!render(&s).contains("Load phases") && !render(&s).contains("Load profile"));
+        s.phases = vec![phase(1, 2000, 300.0, 400.0, None)];
+        let md = render(&s);
+        assert!(!md.contains("## Load phases"));
+        assert!(md.contains(
+            "Load profile: one target rate throughout (2,000 rows/s), so there are no load \
+             phases to compare.\n"
+        ));
+        let mut quiet = phase(2, 100, 120.0, 150.0, None);
+        quiet.latency_ms.count = 0;
+        s.phases = vec![
+            phase(1, 5000, 1800.0, 2500.0, Some(3.25)),
+            quiet,
+            phase(3, 5000, 900.0, 1000.0, None),
+        ];
+        let md = render(&s);
+        let section = md.find("## Load phases").unwrap();
+        assert!(md.find("## Throughput").unwrap() < section);
+        assert!(section < md.find("## Charts").unwrap());
+        assert!(md.contains("(in schedule order) with the same target rate"));
+        assert!(md.contains(
+            "| 1 | 5,000 | 0.000 | 10.000 | 10 | 50,000 | 5,000.0 | 900.000 | 1,800.000 | \
+             1,800.000 | 2,500.000 | 3.250 |\n\
+             | 2 | 100 | 10.000 | 10.000 | 10 | 1,000 | 100.0 | – | – | – | – | – |\n\
+             | 3 | 5,000 | 20.000 | 10.000 | 10 | 50,000 | 5,000.0 | 450.000 | 900.000 | \
+             900.000 | 1,000.000 | – |\n"
+        ));
+        assert!(md.contains(
+            "- Phase 1 (5,000 rows/s) → phase 2 (100 rows/s): 3.250 s\n\n**At the peak rate** \
+             (5,000 rows/s, 2 of 3 phases): worst max latency 2,500.000 ms (phase 1), worst P99 \
+             1,800.000 ms (phase 1). **Longest recovery:** 3.250 s after phase 1.\n"
+        ));
+        // A ramp's bands, rising: no drop, no recovery.
+        s.phases = vec![
+            phase(1, 100, 10.0, 20.0, None),
+            phase(2, 1000, 30.0, 40.0, None),
+        ];
+        s.phases[0].target_max_rows_per_s = Some(900);
+        s.phases[1].target_max_rows_per_s = Some(1000);
+        s.phases[1].recovery_s = None;
+        let md = render(&s);
+        assert!(md.contains("fall in one of 10 equal bands"));
+        assert!(md.contains("| 1 | 100–900 | 0.000 |"));
+        assert!(md.contains("| 2 | 1,000 | 10.000 |"));
+        assert!(md.contains("The load never dropped: no phase is followed by a lower one."));
+        assert!(md.contains("**Longest recovery:** none measured."));
+        // A drop after a phase none of whose rows committed.
+        s.phases[1].target_rows_per_s = 50;
+        s.phases[1].target_max_rows_per_s = Some(60);
+        assert!(render(&s).contains(
+            "- Phase 1 (100–900 rows/s) → phase 2 (50–60 rows/s): not measured (none of its rows \
+             was committed)"
         ));
     }
 

@@ -117,6 +117,10 @@ pub struct ChartInput {
     pub logical_cpus: Option<u64>,
     /// Deliberate interruptions, shaded on every time axis.
     pub interruptions: Vec<Interruption>,
+    /// The load phases as `(start, end)`, seconds since the first file was
+    /// created, in time order: every other one is banded on the latency and
+    /// throughput charts, so a burst lines up with what it caused.
+    pub phases: Vec<(f64, f64)>,
 }
 
 impl ChartInput {

@@ -111,6 +111,63 @@ pub struct Summary {
     /// for (memory that keeps growing, latency that keeps rising).
     #[serde(default)]
     pub drift: Drift,
+    /// The load phases of a run whose generator followed a rate profile
+    /// (bursts, steps, a ramp), in time order; see [`crate::phases`]. Empty
+    /// when the manifest records no target rate, or when a profile changes
+    /// its rate too often to cut into phases (a note then says so).
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+}
+
+/// Row-weighted latency of the rows of one load phase's files, ms: exact
+/// nearest-rank figures (as the stage breakdown's), so they can differ from
+/// the HdrHistogram figures of the whole run by up to 0.1 %.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+pub struct PhaseLatency {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+    /// Rows measured (found, with a commit time): read it before the
+    /// figures, which are 0 when it is 0.
+    pub count: u64,
+}
+
+/// A stretch of the run at one target rate of the generator's profile.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Phase {
+    /// Position in the run, from 1.
+    pub index: u32,
+    /// The profile's rate for the phase's files, rows/s; for a band of a
+    /// ramp, the lowest rate of its files.
+    pub target_rows_per_s: u64,
+    /// For a band of a ramp, the highest rate of its files; absent for a
+    /// phase of one rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_max_rows_per_s: Option<u64>,
+    /// When its first file was created, seconds since the run's first file.
+    pub start_s: f64,
+    /// Until the next phase's first file (the last phase: its last file plus
+    /// one schedule interval), seconds.
+    pub duration_s: f64,
+    /// Manifest files of the phase.
+    pub files: u64,
+    /// Rows the generator wrote into them (the offered load).
+    pub rows: u64,
+    /// Rows of any file committed within the phase's window / its
+    /// duration: what the pipeline achieved while this load was offered.
+    pub rows_per_s: f64,
+    /// Latency of the rows of the phase's files.
+    pub latency_ms: PhaseLatency,
+    /// Only when the next phase has a lower target: the last commit of this
+    /// phase's rows − the end of the phase, seconds, at least 0 (how long
+    /// the backlog of the higher load took to drain). `None` otherwise, or
+    /// when none of its rows was committed.
+    pub recovery_s: Option<f64>,
 }
 
 /// A deliberate interruption, on the report's time axis.
@@ -193,6 +250,7 @@ impl Default for Summary {
             interruptions: Vec::new(),
             resource_samples: 0,
             drift: Drift::default(),
+            phases: Vec::new(),
         }
     }
 }
@@ -699,6 +757,7 @@ pub(crate) mod tests {
             interruptions: vec![],
             resource_samples: 0,
             drift: Drift::default(),
+            phases: Vec::new(),
         }
     }
 
@@ -823,11 +882,53 @@ pub(crate) mod tests {
             "interruptions",
             "resource_samples",
             "drift",
+            "phases",
         ] {
             old.as_object_mut().unwrap().remove(key);
         }
         let back: Summary = serde_json::from_value(old).unwrap();
         assert!(back.passed && back.targets.is_empty() && back.stages.is_none());
+        assert!(back.phases.is_empty());
+    }
+
+    #[test]
+    fn phase_keys_are_the_contract() {
+        let mut s = sample();
+        s.phases = vec![Phase {
+            index: 1,
+            target_rows_per_s: 5000,
+            target_max_rows_per_s: None,
+            start_s: 0.0,
+            duration_s: 30.0,
+            files: 30,
+            rows: 150_000,
+            rows_per_s: 4990.5,
+            latency_ms: PhaseLatency {
+                p50: 500.0,
+                p95: 900.0,
+                p99: 990.0,
+                max: 1000.0,
+                count: 150_000,
+            },
+            recovery_s: Some(0.25),
+        }];
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["phases"],
+            serde_json::json!([{
+                "index": 1, "target_rows_per_s": 5000, "start_s": 0.0, "duration_s": 30.0,
+                "files": 30, "rows": 150_000, "rows_per_s": 4990.5,
+                "latency_ms": {"p50": 500.0, "p95": 900.0, "p99": 990.0, "max": 1000.0,
+                               "count": 150_000},
+                "recovery_s": 0.25
+            }])
+        );
+        let back: Summary = serde_json::from_value(v).unwrap();
+        assert_eq!(back, s);
+        // A band of a ramp names its highest rate too.
+        s.phases[0].target_max_rows_per_s = Some(5990);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["phases"][0]["target_max_rows_per_s"], 5990);
     }
 
     #[test]

@@ -1,25 +1,19 @@
 //! `sluice bench` end to end on tiny sizes: every measurement runs, the
 //! pipeline is measured as its own process, and the figures add up.
 
-use crate::support::{sluice, Scratch};
+use crate::support::{run_ok, sluice, Scratch};
 
 #[test]
 fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
     let scratch = Scratch::new();
     let work = scratch.path("bench");
-    let output = sluice()
-        .args(["bench", "--rows", "3000", "--rows-per-file", "100"])
-        .args(["--load-rows-per-s", "400", "--load-seconds", "2"])
-        .args(["--backlog-files", "1500", "--database-url", &scratch.url()])
-        .arg("--work-dir")
-        .arg(&work)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = run_ok(
+        sluice()
+            .args(["bench", "--rows", "3000", "--rows-per-file", "100"])
+            .args(["--load-rows-per-s", "400", "--load-seconds", "2"])
+            .args(["--backlog-files", "1500", "--database-url", &scratch.url()])
+            .arg("--work-dir")
+            .arg(&work),
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(work.join("bench.json")).unwrap()).unwrap();

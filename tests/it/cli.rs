@@ -1,21 +1,10 @@
 //! The `sluice` program itself, as a user runs it.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{count, sluice, Scratch};
-
-fn run_ok(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use crate::support::{count, ingest_args, run_ok, sluice, Scratch};
 
 fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
@@ -241,20 +230,13 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
     }
     println!("kill delays (ms after each start): {schedule:?}");
     let generated = generator.join().unwrap();
-    run_ok(
-        sluice()
-            .args([
-                "ingest",
-                "--trigger",
-                "available-now",
-                "--database-url",
-                &scratch.url(),
-            ])
-            .arg("--input")
-            .arg(&input)
-            .arg("--checkpoint")
-            .arg(scratch.path("checkpoint")),
-    );
+    run_ok(ingest_args(
+        &mut sluice(),
+        "available-now",
+        &scratch.url(),
+        &input,
+        &scratch.path("checkpoint"),
+    ));
     let client = scratch.client().await;
     assert_eq!(
         count(&client, "SELECT count(*) FROM events").await,

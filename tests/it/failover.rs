@@ -2,7 +2,7 @@
 //! process and restarts it, stops the embedded PostgreSQL and restarts it,
 //! records each interruption for the report, and loses nothing.
 
-use crate::support::{open_to_others, sluice};
+use crate::support::{open_to_others, run_ok, sluice};
 
 #[test]
 fn failover_run_survives_its_own_kills_and_database_stops_with_nothing_lost() {
@@ -35,20 +35,14 @@ database_down_for = "2s"
     )
     .unwrap();
     let runs = dir.path().join("runs");
-    let output = sluice()
-        .current_dir(dir.path())
-        .env("SLUICE_PG_DATA", dir.path().join("pg"))
-        .arg("run")
-        .arg(&config)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        sluice()
+            .current_dir(dir.path())
+            .env("SLUICE_PG_DATA", dir.path().join("pg"))
+            .arg("run")
+            .arg(&config)
+            .arg("--runs-dir")
+            .arg(&runs),
     );
     let run_dir = std::fs::read_dir(&runs)
         .unwrap()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use pipeline::checkpoint::{Checkpoint, Plan, PlannedFile, FORMAT_VERSION};
 
-use crate::support::{write_file, Scratch, HEADER};
+use crate::support::{ingest_args, run_ok, write_file, Scratch, HEADER};
 
 const GOOD: &str = "2026-11-22T10:00:00.000001Z";
 
@@ -316,31 +316,20 @@ async fn an_unreadable_file_is_quarantined_with_a_permission_reason() {
     )
     .unwrap();
 
-    let output = std::process::Command::new(&program)
+    let mut command = std::process::Command::new(&program);
+    command
         .uid(uid)
         .gid(gid)
         .current_dir(&work)
         .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .args([
-            "ingest",
-            "--trigger",
-            "available-now",
-            "--database-url",
-            &scratch.url(),
-        ])
-        .arg("--input")
-        .arg(&input)
-        .arg("--checkpoint")
-        .arg(work.join("checkpoint"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .env_remove("DATABASE_URL");
+    let stdout = run_ok(ingest_args(
+        &mut command,
+        "available-now",
+        &scratch.url(),
+        &input,
+        &work.join("checkpoint"),
+    ));
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["files"], 2);
     assert_eq!(summary["files_quarantined"], 1);
@@ -457,21 +446,16 @@ fn ingest_measuring_peak_rss(
     input: &std::path::Path,
     checkpoint: &str,
 ) -> (std::process::Output, f64) {
-    let child = crate::support::sluice()
-        .args([
-            "ingest",
-            "--trigger",
-            "available-now",
-            "--database-url",
-            &scratch.url(),
-        ])
-        .arg("--input")
-        .arg(input)
-        .arg("--checkpoint")
-        .arg(scratch.path(checkpoint))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = ingest_args(
+        &mut crate::support::sluice(),
+        "available-now",
+        &scratch.url(),
+        input,
+        &scratch.path(checkpoint),
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let status = format!("/proc/{}/status", child.id());
     let sampler = std::thread::spawn(move || {
         let mut peak_kb = 0u64;

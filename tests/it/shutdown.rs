@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{count, sluice, write_file, Scratch, HEADER};
+use crate::support::{count, ingest_args, sluice, write_file, Scratch, HEADER};
 
 const ROWS: usize = 60_000;
 
@@ -26,17 +26,18 @@ fn big_file(input: &Path) {
 }
 
 fn start_ingest(scratch: &Scratch, trigger: &str, grace: &str) -> Child {
-    sluice()
-        .args(["ingest", "--trigger", trigger, "--shutdown-grace", grace])
-        .args(["--database-url", &scratch.url()])
-        .arg("--input")
-        .arg(scratch.input())
-        .arg("--checkpoint")
-        .arg(scratch.path("checkpoint"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    ingest_args(
+        &mut sluice(),
+        trigger,
+        &scratch.url(),
+        &scratch.input(),
+        &scratch.path("checkpoint"),
+    )
+    .args(["--shutdown-grace", grace])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
 }
 
 /// Sends SIGTERM as soon as the first batch is planned (in flight).

@@ -130,6 +130,35 @@ pub fn sluice() -> std::process::Command {
     command
 }
 
+/// Adds `ingest --trigger TRIGGER --database-url URL --input INPUT
+/// --checkpoint CHECKPOINT` to a `sluice` command.
+pub fn ingest_args<'a>(
+    command: &'a mut std::process::Command,
+    trigger: &str,
+    url: &str,
+    input: &Path,
+    checkpoint: &Path,
+) -> &'a mut std::process::Command {
+    command
+        .args(["ingest", "--trigger", trigger, "--database-url", url])
+        .arg("--input")
+        .arg(input)
+        .arg("--checkpoint")
+        .arg(checkpoint)
+}
+
+/// Runs a command that must succeed; returns its standard output.
+pub fn run_ok(command: &mut std::process::Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Lets the unprivileged server user traverse a root-owned temp folder.
 pub fn open_to_others(path: &Path) {
     #[cfg(unix)]

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use pipeline::db::{DbError, DbTarget};
 
-use crate::support::{count, open_to_others, sluice, write_file, Scratch, HEADER};
+use crate::support::{
+    count, ingest_args, open_to_others, run_ok, sluice, write_file, Scratch, HEADER,
+};
 
 /// A self-signed certificate for `localhost` only (not 127.0.0.1), so that
 /// verify-full against 127.0.0.1 must fail.
@@ -127,20 +129,13 @@ async fn connects_and_ingests_over_tls_with_require_verify_ca_and_verify_full() 
         ));
     }
     write_file(&input, "events-000001.csv", &content);
-    let output = sluice()
-        .args(["ingest", "--trigger", "available-now", "--database-url"])
-        .arg(&verify_full)
-        .arg("--input")
-        .arg(&input)
-        .arg("--checkpoint")
-        .arg(scratch.path("checkpoint"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ingest over verify-full failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_ok(ingest_args(
+        &mut sluice(),
+        "available-now",
+        &verify_full,
+        &input,
+        &scratch.path("checkpoint"),
+    ));
     let client = DbTarget::parse(&verify_full)
         .unwrap()
         .connect()

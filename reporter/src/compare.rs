@@ -15,9 +15,9 @@
 //! - a recommendation: the lowest P99 among the runs with no row missing, and
 //!   the highest throughput, each with its settings that differ.
 //!
-//! Only [`compare`] (and [`load_summary`]) touch the file system; the tables,
-//! the chart's points and the recommendation are pure functions of the
-//! summaries.
+//! Only [`compare`], [`compare_labelled`] (and [`load_summary`]) touch the
+//! file system; the tables, the chart's points and the recommendation are
+//! pure functions of the summaries.
 //!
 //! A `summary.json` may lack fields (an older layout, or one written by hand):
 //! those read as in [`Summary::default`] (see [`parse_summary`]).
@@ -276,16 +276,31 @@ enum Better {
 /// when the output cannot be written. A chart that cannot be drawn becomes a
 /// note in the report instead.
 pub fn compare(run_dirs: &[PathBuf], out_dir: &Path) -> Result<CompareOutput, CompareError> {
-    if run_dirs.len() < MIN_RUNS {
-        return Err(CompareError::TooFewRuns {
-            given: run_dirs.len(),
-        });
+    let runs: Vec<(Option<String>, PathBuf)> =
+        run_dirs.iter().map(|dir| (None, dir.clone())).collect();
+    compare_labelled(&runs, out_dir)
+}
+
+/// [`compare`] with the column labels chosen by the caller: each run is
+/// `(label, run folder)`, and a `None` label falls back to [`run_label`].
+/// `sluice sweep` labels its runs by their settings
+/// (`trigger=1s batch_size=1000`).
+pub fn compare_labelled(
+    runs: &[(Option<String>, PathBuf)],
+    out_dir: &Path,
+) -> Result<CompareOutput, CompareError> {
+    if runs.len() < MIN_RUNS {
+        return Err(CompareError::TooFewRuns { given: runs.len() });
     }
-    let mut loaded = Vec::with_capacity(run_dirs.len());
-    for dir in run_dirs {
+    let mut loaded = Vec::with_capacity(runs.len());
+    for (label, dir) in runs {
         let path = summary_path(dir);
         let summary = load_summary(&path)?;
-        loaded.push((run_label(&summary, dir), dir.display().to_string(), summary));
+        let label = label
+            .clone()
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| run_label(&summary, dir));
+        loaded.push((label, dir.display().to_string(), summary));
     }
     let labels = unique_labels(loaded.iter().map(|l| l.0.clone()).collect());
     let inputs: Vec<RunInput> = loaded
@@ -1617,5 +1632,29 @@ mod tests {
             e.to_string().contains("at least 2 run folders, got 1"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn given_labels_name_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut runs = Vec::new();
+        for (name, label) in [("a", Some("trigger=1s")), ("b", None), ("c", Some(" "))] {
+            let run = dir.path().join(name);
+            fs::create_dir_all(&run).unwrap();
+            let summary = json!({"run_id": format!("run-{name}"), "throughput_rows_per_s": 5.0});
+            fs::write(run.join(SUMMARY_FILE), summary.to_string()).unwrap();
+            runs.push((label.map(String::from), run));
+        }
+        let written = compare_labelled(&runs, &dir.path().join("out")).unwrap();
+        let labels: Vec<&str> = written
+            .comparison
+            .runs
+            .iter()
+            .map(|r| r.label.as_str())
+            .collect();
+        // A blank label falls back to the run id.
+        assert_eq!(labels, ["trigger=1s", "run-b", "run-c"]);
+        let e = compare_labelled(&runs[..1], &dir.path().join("out")).unwrap_err();
+        assert!(matches!(e, CompareError::TooFewRuns { given: 1 }));
     }
 }

@@ -3,7 +3,9 @@
 //! [`ScenarioFile`] is the TOML a user writes (`configs/*.toml`);
 //! [`run::run`] starts the database (the embedded PostgreSQL unless a URL is
 //! given, see [`database`]), the pipeline and the generator, waits for the
-//! pipeline to drain, and has the reporter write `runs/<run-id>/`.
+//! pipeline to drain, and has the reporter write `runs/<run-id>/`;
+//! [`sweep::sweep`] runs one scenario under a matrix of pipeline settings
+//! and compares the runs.
 
 pub mod bench;
 pub mod database;
@@ -13,5 +15,6 @@ mod progress;
 pub mod resources;
 pub mod run;
 mod scenario_file;
+pub mod sweep;
 
 pub use scenario_file::{GeneratorSection, Overrides, ScenarioFile};

@@ -145,13 +145,22 @@ mod tests {
         let mut parsed = 0;
         for entry in std::fs::read_dir(configs).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
+            // sweep.toml is a sweep file (a matrix over a scenario), tested in sweep.rs.
+            if path.extension().is_some_and(|e| e == "toml")
+                && path.file_stem().is_some_and(|s| s != "sweep")
+            {
                 let scenario = ScenarioFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
                 scenario.pipeline.validate().unwrap();
+                if let Some(failover) = &scenario.failover {
+                    failover.validate(scenario.duration).unwrap();
+                }
                 parsed += 1;
             }
         }
-        assert!(parsed >= 4);
+        assert_eq!(
+            parsed, 7,
+            "smoke, baseline, high-load, stress, burst, soak, failover"
+        );
     }
 
     #[test]

@@ -1,0 +1,1436 @@
+//! `sluice sweep`: one load, a matrix of pipeline settings, side by side.
+//!
+//! A sweep file names a scenario (the load, the pipeline's other settings)
+//! and a `[matrix]` of settings to vary:
+//!
+//! ```toml
+//! scenario = "high-load.toml"   # relative to the sweep file; or an inline [scenario] table
+//! duration = "60s"              # optional: the length of each run
+//!
+//! [matrix]                      # each key optional; the cartesian product is run
+//! trigger = ["1s", "5s"]
+//! batch_size = [1000, 10000]
+//! write_mode = ["copy-merge", "insert", "unnest"]
+//! max_files_per_trigger = [100, 1000]
+//! ```
+//!
+//! [`sweep`] runs every combination one after another with [`run::run`]
+//! (same generator seed, so the same load), each on a fresh table of its own
+//! (`<table>_sweep_<n>`, dropped and created again at the start of run `n`,
+//! so a run never merges into rows of an earlier one and every run's indexes
+//! start empty), then writes `compare.md` (via [`reporter::compare`], columns
+//! labelled by the settings, e.g. `trigger=1s batch_size=1000`) and
+//! `sweep.md` / `sweep.json` (one line per run, and the recommendation) into
+//! `runs/sweep-<timestamp>/`.
+//!
+//! The recommendation: the lowest P99 among the runs that kept up (every
+//! file committed before the drain timeout, nothing missing or duplicated,
+//! and no growing backlog: see [`Figures::backlog_grew`]), and the highest
+//! throughput among the runs that committed everything.
+//!
+//! Parsing, the product, the figures, the recommendation and the markdown are
+//! pure functions; only [`sweep`] touches the database and the file system.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use generator::GeneratorSummary;
+use pipeline::config::Trigger;
+use pipeline::schema::{Ident, TableConfig};
+use pipeline::sink::WriteMode;
+use reporter::compare::CompareOutput;
+use reporter::markdown::fmt_decimal;
+use reporter::Summary;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::{database, run, ScenarioFile};
+
+/// The sweep's own report in its folder.
+pub const SWEEP_REPORT_FILE: &str = "sweep.md";
+/// The same figures, for machines.
+pub const SWEEP_JSON_FILE: &str = "sweep.json";
+/// The transform SQL written into the sweep folder when the scenario uses
+/// the built-in one for `events` (a renamed table would otherwise get the
+/// generic dedupe-by-key transform).
+pub const TRANSFORM_FILE: &str = "transform.sql";
+/// A run's backlog grew when the P95 latency of the files of its last
+/// quarter is more than this many times that of its first quarter...
+pub const BACKLOG_RATIO: f64 = 1.5;
+/// ...and more than this many milliseconds above it (noise on short
+/// latencies is not a backlog).
+pub const BACKLOG_MS: f64 = 1000.0;
+/// Complete runs whose throughputs lie within this many percent of each
+/// other delivered what the load offered: the pick between them is noise,
+/// and the recommendation says so.
+pub const THROUGHPUT_TIE_PCT: f64 = 2.0;
+
+/// The settings a sweep varies; a key left out keeps the scenario's value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matrix {
+    /// Triggers: intervals (`1s`, `500ms`) or `continuous`.
+    #[serde(default)]
+    pub trigger: Option<Vec<Trigger>>,
+    /// Rows per COPY round trip / per INSERT statement.
+    #[serde(default)]
+    pub batch_size: Option<Vec<usize>>,
+    /// `copy-merge`, `insert`, `unnest`.
+    #[serde(default)]
+    pub write_mode: Option<Vec<WriteMode>>,
+    /// Cap on files per batch.
+    #[serde(default)]
+    pub max_files_per_trigger: Option<Vec<usize>>,
+}
+
+/// The sweep file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweepFile {
+    /// A path (relative to the sweep file) or an inline scenario table.
+    scenario: toml::Value,
+    #[serde(default, with = "humantime_serde")]
+    duration: Option<Duration>,
+    #[serde(default)]
+    matrix: Matrix,
+}
+
+/// A parsed sweep file.
+#[derive(Debug, Clone)]
+pub struct SweepFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The scenario path as resolved, or `inline`.
+    pub scenario_source: String,
+    /// The scenario every run starts from.
+    pub scenario: ScenarioFile,
+    /// Length of each run, overriding the scenario's.
+    pub duration: Option<Duration>,
+    pub matrix: Matrix,
+}
+
+/// What is wrong with a sweep, before or while it runs.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("cannot read the sweep file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid sweep file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("cannot create the sweep folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] database::DatabaseError),
+    #[error("cannot write the sweep report: {0}")]
+    Write(String),
+}
+
+impl SweepFile {
+    /// Reads and checks a sweep file (and the scenario it names).
+    pub fn load(path: &Path) -> Result<Self, SweepError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses sweep file text; `path` names it in errors and anchors a
+    /// relative scenario path.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SweepError> {
+        let invalid = |message: String| SweepError::Invalid {
+            path: path.display().to_string(),
+            message,
+        };
+        let raw: RawSweepFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let (scenario, scenario_source) = match raw.scenario {
+            toml::Value::String(file) => {
+                let file = path.parent().unwrap_or(Path::new("")).join(file);
+                let scenario = ScenarioFile::load(&file).map_err(|e| invalid(e.to_string()))?;
+                (scenario, file.display().to_string())
+            }
+            toml::Value::Table(table) => {
+                let scenario = toml::Value::Table(table)
+                    .try_into::<ScenarioFile>()
+                    .map_err(|e| invalid(format!("in [scenario]: {}", e.message())))?;
+                (scenario, "inline".to_string())
+            }
+            other => {
+                return Err(invalid(format!(
+                    "`scenario` must be a scenario file's path (a string) or an inline \
+                     [scenario] table; found a value of type {}",
+                    other.type_str()
+                )))
+            }
+        };
+        let sweep = SweepFile {
+            path: path.to_path_buf(),
+            scenario_source,
+            scenario,
+            duration: raw.duration,
+            matrix: raw.matrix,
+        };
+        sweep.runs(&RunOverrides::default()).map_err(invalid)?;
+        Ok(sweep)
+    }
+
+    /// The runs of the matrix, in order (trigger, then batch size, write mode
+    /// and max files per trigger, each in the order listed), each with its
+    /// scenario ready for [`run::run`] and its own table. Fails when the
+    /// matrix gives fewer than two runs or a combination is invalid.
+    pub fn runs(&self, overrides: &RunOverrides) -> Result<Vec<PlannedRun>, String> {
+        let m = &self.matrix;
+        let base = &self.scenario.pipeline;
+        let lists = [
+            ("trigger", m.trigger.as_ref().map(Vec::len)),
+            ("batch_size", m.batch_size.as_ref().map(Vec::len)),
+            ("write_mode", m.write_mode.as_ref().map(Vec::len)),
+            (
+                "max_files_per_trigger",
+                m.max_files_per_trigger.as_ref().map(Vec::len),
+            ),
+        ];
+        if let Some((key, _)) = lists.iter().find(|(_, len)| *len == Some(0)) {
+            return Err(format!(
+                "[matrix] {key} is empty: list at least one value, or leave the key out"
+            ));
+        }
+        let varied = |key: &str| lists.iter().any(|(k, len)| *k == key && len > &Some(1));
+        let triggers = m.trigger.clone().unwrap_or_else(|| vec![base.trigger]);
+        let batch_sizes = m
+            .batch_size
+            .clone()
+            .unwrap_or_else(|| vec![base.batch_size]);
+        let modes = m
+            .write_mode
+            .clone()
+            .unwrap_or_else(|| vec![base.write_mode]);
+        let max_files = m
+            .max_files_per_trigger
+            .clone()
+            .unwrap_or_else(|| vec![base.max_files_per_trigger]);
+        let total = triggers.len() * batch_sizes.len() * modes.len() * max_files.len();
+        if total < 2 {
+            return Err(format!(
+                "the [matrix] gives {total} run; a sweep compares at least two: list two or more \
+                 values of trigger, batch_size, write_mode or max_files_per_trigger"
+            ));
+        }
+        let mut runs = Vec::with_capacity(total);
+        for &trigger in &triggers {
+            for &batch_size in &batch_sizes {
+                for &write_mode in &modes {
+                    for &max_files_per_trigger in &max_files {
+                        let settings = RunSettings {
+                            trigger: trigger.to_string(),
+                            batch_size,
+                            write_mode: write_mode.to_string(),
+                            max_files_per_trigger,
+                        };
+                        let mut parts = Vec::new();
+                        if varied("trigger") {
+                            parts.push(format!("trigger={}", settings.trigger));
+                        }
+                        if varied("batch_size") {
+                            parts.push(format!("batch_size={batch_size}"));
+                        }
+                        if varied("write_mode") {
+                            parts.push(format!("write_mode={}", settings.write_mode));
+                        }
+                        if varied("max_files_per_trigger") {
+                            parts.push(format!("max_files_per_trigger={max_files_per_trigger}"));
+                        }
+                        let label = parts.join(" ");
+                        let index = runs.len() + 1;
+                        let mut scenario = self.scenario.clone();
+                        if let Some(duration) = overrides.duration.or(self.duration) {
+                            scenario.duration = duration;
+                        }
+                        if let Some(url) = &overrides.database_url {
+                            scenario.database_url = Some(url.clone());
+                        }
+                        let pipeline = &mut scenario.pipeline;
+                        if trigger == Trigger::AvailableNow {
+                            return Err(
+                                "trigger `available-now` drains what is there at start and \
+                                 exits: a sweep runs a live load, so use intervals or \
+                                 `continuous`"
+                                    .into(),
+                            );
+                        }
+                        pipeline.trigger = trigger;
+                        pipeline.batch_size = batch_size;
+                        pipeline.write_mode = write_mode;
+                        pipeline.max_files_per_trigger = max_files_per_trigger;
+                        pipeline.table.name = sweep_table(&base.table.name, index);
+                        pipeline
+                            .validate()
+                            .map_err(|e| format!("run {index} ({label}): {e}"))?;
+                        for name in [
+                            pipeline.table.name.clone(),
+                            format!("{}_rejects", pipeline.table.name),
+                        ] {
+                            Ident::new(&name).map_err(|e| {
+                                format!("run {index} ({label}): its table name is too long: {e}")
+                            })?;
+                        }
+                        pipeline
+                            .table
+                            .validate()
+                            .map_err(|e| format!("run {index} ({label}): {e}"))?;
+                        runs.push(PlannedRun {
+                            index,
+                            label,
+                            settings,
+                            scenario,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Whether the scenario relies on the built-in `events` transform, which
+    /// the driver picks only for a table named `events`: the sweep's renamed
+    /// tables then get the same SQL from a file.
+    fn uses_builtin_events_transform(&self) -> bool {
+        self.scenario.pipeline.transform.is_none()
+            && self.scenario.pipeline.table == TableConfig::events()
+    }
+}
+
+/// `<table>_sweep_<n>`: the table run `n` of a sweep writes to.
+pub fn sweep_table(table: &str, index: usize) -> String {
+    format!("{table}_sweep_{index}")
+}
+
+/// Command-line values that win over the sweep file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOverrides {
+    /// Length of each run.
+    pub duration: Option<Duration>,
+    /// Database URL for every run; the embedded PostgreSQL when absent.
+    pub database_url: Option<String>,
+}
+
+/// The settings of one run that a sweep may vary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSettings {
+    pub trigger: String,
+    pub batch_size: usize,
+    pub write_mode: String,
+    pub max_files_per_trigger: usize,
+}
+
+/// One run of the matrix, ready to go.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// 1-based position in the sweep.
+    pub index: usize,
+    /// The varied settings, `key=value` separated by spaces.
+    pub label: String,
+    pub settings: RunSettings,
+    /// The scenario with this run's settings and table.
+    pub scenario: ScenarioFile,
+}
+
+/// Where the sweep writes, and how the program was built.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// The sweep folder goes in here: `runs_dir/sweep-<timestamp>/`.
+    pub runs_dir: PathBuf,
+    pub overrides: RunOverrides,
+    /// `false` for a debug build (the reports say so).
+    pub optimized_build: bool,
+}
+
+/// How the user stops a sweep.
+#[derive(Debug, Clone, Default)]
+pub struct SweepControl {
+    /// Cancelled: start no further run (the current one finishes).
+    pub finish: CancellationToken,
+    /// Cancelled: stop the current run now (its report is still written).
+    pub abort: CancellationToken,
+}
+
+/// What became of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Every file committed, nothing missing or duplicated.
+    Complete,
+    /// It ran and reported, but rows are missing or duplicated, or the
+    /// pipeline did not drain before the drain timeout.
+    Incomplete,
+    /// It could not run or report (see `problem`).
+    Failed,
+    /// Stopped by the user; its report covers what it did.
+    Interrupted,
+    /// Not started: the sweep was stopped before.
+    NotRun,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Incomplete => "INCOMPLETE",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::NotRun => "not run",
+        }
+    }
+}
+
+/// The figures a sweep judges a run by.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Every generated file was committed before the drain timeout.
+    pub drained: bool,
+    pub expected: u64,
+    pub found: u64,
+    pub missing: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    /// Latency percentiles, ms; `None` when no latency was measured.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Rows found / (last commit − first file created), rows/s.
+    pub throughput_rows_per_s: f64,
+    /// Valid rows the generator wrote per second of its run.
+    pub offered_rows_per_s: f64,
+    /// throughput / offered, percent; `None` without an offered rate.
+    pub delivered_pct: Option<f64>,
+    /// P95 latency of the files created in the first and the last quarter of
+    /// the run, ms (the report's `drift`).
+    pub p95_first_quarter_ms: Option<f64>,
+    pub p95_last_quarter_ms: Option<f64>,
+    /// The last quarter's P95 exceeds the first's by more than
+    /// [`BACKLOG_RATIO`] times and [`BACKLOG_MS`]: files waited longer and
+    /// longer, so the pipeline fell behind. `None` when not measured.
+    pub backlog_grew: Option<bool>,
+    /// 95th percentile batch time, ms; `None` without batches.
+    pub batch_ms_p95: Option<f64>,
+    /// Drained, nothing missing or duplicated, and no growing backlog.
+    pub keeps_up: bool,
+}
+
+impl Figures {
+    /// Every file committed, nothing missing or duplicated.
+    pub fn complete(&self) -> bool {
+        self.drained && self.missing == 0 && self.duplicates == 0
+    }
+
+    /// Why the run is not complete, as a phrase; `None` when it is.
+    pub fn problem(&self) -> Option<String> {
+        let mut problems = Vec::new();
+        if !self.drained {
+            problems.push("not every file was committed before the drain timeout".to_string());
+        }
+        if self.missing > 0 {
+            problems.push(format!("{} rows missing", self.missing));
+        }
+        if self.duplicates > 0 {
+            problems.push(format!("{} rows duplicated", self.duplicates));
+        }
+        (!problems.is_empty()).then(|| problems.join(", "))
+    }
+}
+
+/// The figures of one run's summary and generator.
+pub fn figures(summary: &Summary, generated: &GeneratorSummary, drained: bool) -> Figures {
+    let measured = summary.latency_ms.count > 0;
+    let l = &summary.latency_ms;
+    let offered = if generated.elapsed_s > 0.0 {
+        generated.expected_rows as f64 / generated.elapsed_s
+    } else {
+        0.0
+    };
+    let quarters = summary.drift.latency_p95_ms;
+    let backlog_grew =
+        quarters.map(|q| q.last > q.first * BACKLOG_RATIO && q.last - q.first > BACKLOG_MS);
+    let mut f = Figures {
+        drained,
+        expected: summary.rows.expected,
+        found: summary.rows.found,
+        missing: summary.rows.missing,
+        duplicates: summary.rows.duplicates,
+        rejected: summary.rows.rejected,
+        p50_ms: measured.then_some(l.p50),
+        p95_ms: measured.then_some(l.p95),
+        p99_ms: measured.then_some(l.p99),
+        throughput_rows_per_s: summary.throughput_rows_per_s,
+        offered_rows_per_s: offered,
+        delivered_pct: (offered > 0.0).then(|| summary.throughput_rows_per_s / offered * 100.0),
+        p95_first_quarter_ms: quarters.map(|q| q.first),
+        p95_last_quarter_ms: quarters.map(|q| q.last),
+        backlog_grew,
+        batch_ms_p95: (summary.batches.count > 0).then_some(summary.batches.time_ms_p95),
+        keeps_up: false,
+    };
+    f.keeps_up = f.complete() && f.backlog_grew != Some(true);
+    f
+}
+
+/// One run's outcome in the sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub index: usize,
+    pub label: String,
+    pub settings: RunSettings,
+    /// The table it wrote to.
+    pub table: String,
+    pub status: RunStatus,
+    /// Why it is not complete (or the error that stopped it).
+    pub problem: Option<String>,
+    /// Its run folder (report.md, summary.json), when it got that far.
+    pub run_dir: Option<PathBuf>,
+    pub figures: Option<Figures>,
+}
+
+/// A run picked by the recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pick {
+    pub index: usize,
+    pub label: String,
+    /// P99 ms, or rows/s.
+    pub value: f64,
+}
+
+/// The sweep's recommendation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SweepRecommendation {
+    /// Lowest P99 among the runs that kept up (the first on a tie).
+    pub lowest_p99_keeping_up: Option<Pick>,
+    /// Highest throughput among the complete runs (the first on a tie).
+    pub highest_throughput: Option<Pick>,
+}
+
+/// Picks the lowest-P99 run that kept up and the highest-throughput complete run.
+pub fn recommend(runs: &[RunResult]) -> SweepRecommendation {
+    let mut lowest: Option<Pick> = None;
+    let mut highest: Option<Pick> = None;
+    for run in runs {
+        let Some(f) = &run.figures else { continue };
+        let pick = |value| Pick {
+            index: run.index,
+            label: run.label.clone(),
+            value,
+        };
+        if let Some(p99) = f.p99_ms.filter(|_| f.keeps_up) {
+            if lowest.as_ref().is_none_or(|best| p99 < best.value) {
+                lowest = Some(pick(p99));
+            }
+        }
+        let t = f.throughput_rows_per_s;
+        if f.complete() && t > 0.0 && highest.as_ref().is_none_or(|best| t > best.value) {
+            highest = Some(pick(t));
+        }
+    }
+    SweepRecommendation {
+        lowest_p99_keeping_up: lowest,
+        highest_throughput: highest,
+    }
+}
+
+/// What a sweep did, as written to `sweep.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    /// The sweep file as given.
+    pub sweep_file: String,
+    /// The scenario file, or `inline`.
+    pub scenario_source: String,
+    pub scenario: String,
+    /// Length of each run.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    pub optimized_build: bool,
+    /// Every run of the matrix, in order (including those not run).
+    pub runs: Vec<RunResult>,
+    pub recommendation: SweepRecommendation,
+    /// The sweep stopped early (Ctrl-C).
+    pub stopped_early: bool,
+    /// `compare.md`, when written (at least two runs reported).
+    pub compare: Option<String>,
+    /// Caveats, each a full sentence.
+    pub notes: Vec<String>,
+}
+
+impl SweepReport {
+    /// The runs that did not complete, as `run N (label): why`.
+    pub fn failures(&self) -> Vec<String> {
+        self.runs
+            .iter()
+            .filter(|r| !matches!(r.status, RunStatus::Complete | RunStatus::NotRun))
+            .map(|r| {
+                format!(
+                    "run {} ({}): {}{}",
+                    r.index,
+                    r.label,
+                    r.status.as_str(),
+                    r.problem
+                        .as_deref()
+                        .map_or(String::new(), |p| format!(": {p}"))
+                )
+            })
+            .collect()
+    }
+
+    /// Whether every run of the matrix ran and completed.
+    pub fn all_complete(&self) -> bool {
+        self.runs.iter().all(|r| r.status == RunStatus::Complete)
+    }
+}
+
+/// What [`sweep`] wrote.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// `runs_dir/sweep-<timestamp>/`.
+    pub dir: PathBuf,
+    /// `sweep.md`.
+    pub markdown: PathBuf,
+    pub report: SweepReport,
+    /// The comparison, when at least two runs reported.
+    pub compare: Option<CompareOutput>,
+}
+
+/// Progress of a sweep, for the caller to show.
+#[derive(Debug)]
+pub enum SweepEvent<'a> {
+    /// Run `run.index` of `total` starts.
+    Starting { run: &'a PlannedRun, total: usize },
+    /// A run ended.
+    Finished { run: &'a RunResult, total: usize },
+}
+
+/// Runs the sweep: every combination one after another, each on a fresh
+/// table, then the comparison and `sweep.md`. Errors only when nothing can
+/// start (bad file, no database, no folder) or the report cannot be written;
+/// a run that fails is recorded and the sweep goes on.
+pub async fn sweep(
+    file: &SweepFile,
+    options: &SweepOptions,
+    control: &SweepControl,
+    observer: &mut dyn FnMut(SweepEvent<'_>),
+) -> Result<SweepOutcome, SweepError> {
+    let invalid = |message: String| SweepError::Invalid {
+        path: file.path.display().to_string(),
+        message,
+    };
+    let planned = file.runs(&options.overrides).map_err(invalid)?;
+    let total = planned.len();
+    let dir = create_sweep_dir(&options.runs_dir)?;
+    let mut notes = Vec::new();
+    let transform = if file.uses_builtin_events_transform() {
+        let path = dir.join(TRANSFORM_FILE);
+        std::fs::write(&path, pipeline::transform::DEFAULT_EVENTS_SQL).map_err(|source| {
+            SweepError::Folder {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        notes.push(format!(
+            "Each run writes to its own table (`{}_sweep_<n>`); the built-in events transform \
+             is applied to it from `{TRANSFORM_FILE}`.",
+            file.scenario.pipeline.table.name
+        ));
+        Some(std::path::absolute(&path).unwrap_or(path))
+    } else {
+        None
+    };
+    // Held for the whole sweep: the embedded server (if this sweep starts
+    // it) stays up between runs, and each run attaches to it.
+    // Every run has the same URL: the command line's, else the scenario's.
+    let url = planned[0].scenario.database_url.clone();
+    let database = database::resolve(url.as_deref())?;
+
+    let mut results: Vec<RunResult> = Vec::with_capacity(total);
+    let mut stopped_early = false;
+    for plan in &planned {
+        let table = plan.scenario.pipeline.table.name.clone();
+        let mut result = RunResult {
+            index: plan.index,
+            label: plan.label.clone(),
+            settings: plan.settings.clone(),
+            table: table.clone(),
+            status: RunStatus::NotRun,
+            problem: None,
+            run_dir: None,
+            figures: None,
+        };
+        if stopped_early || control.finish.is_cancelled() || control.abort.is_cancelled() {
+            stopped_early = true;
+            results.push(result);
+            continue;
+        }
+        observer(SweepEvent::Starting { run: plan, total });
+        let mut scenario = plan.scenario.clone();
+        if let Some(path) = &transform {
+            scenario.pipeline.transform = Some(path.clone());
+        }
+        let runs_root = dir.join(format!("run-{:02}", plan.index));
+        let outcome = match fresh_table(&database.target, &table).await {
+            Ok(()) => run::run(
+                scenario,
+                &runs_root,
+                control.abort.child_token(),
+                options.optimized_build,
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot start from an empty table `{table}`: {e}")),
+        };
+        match outcome {
+            Ok(outcome) => {
+                let f = figures(&outcome.summary, &outcome.generator, outcome.drained);
+                result.status = if f.complete() {
+                    RunStatus::Complete
+                } else {
+                    RunStatus::Incomplete
+                };
+                result.problem = f.problem();
+                result.run_dir = Some(outcome.run_dir);
+                result.figures = Some(f);
+            }
+            Err(error) => {
+                result.status = RunStatus::Failed;
+                result.problem = Some(error);
+            }
+        }
+        if control.abort.is_cancelled() {
+            result.status = RunStatus::Interrupted;
+            result.problem = Some("stopped by the user before its end".into());
+        }
+        if control.finish.is_cancelled() || control.abort.is_cancelled() {
+            stopped_early = true;
+        }
+        observer(SweepEvent::Finished {
+            run: &result,
+            total,
+        });
+        results.push(result);
+    }
+    drop(database);
+
+    let reported: Vec<(Option<String>, PathBuf)> = results
+        .iter()
+        .filter_map(|r| Some((Some(r.label.clone()), r.run_dir.clone()?)))
+        .collect();
+    let compare = if reported.len() >= reporter::compare::MIN_RUNS {
+        match reporter::compare::compare_labelled(&reported, &dir) {
+            Ok(written) => Some(written),
+            Err(error) => {
+                notes.push(format!("The comparison could not be made: {error}."));
+                None
+            }
+        }
+    } else {
+        notes.push(format!(
+            "No comparison: {} run{} reported, it takes at least two.",
+            reported.len(),
+            if reported.len() == 1 { "" } else { "s" }
+        ));
+        None
+    };
+    if !options.optimized_build {
+        notes.push(
+            "From an unoptimised (debug) build: the figures are not representative; use \
+             --release."
+                .into(),
+        );
+    }
+    let duration = planned
+        .first()
+        .map_or(file.scenario.duration, |p| p.scenario.duration);
+    let report = SweepReport {
+        sweep_file: file.path.display().to_string(),
+        scenario_source: file.scenario_source.clone(),
+        scenario: file.scenario.name.clone(),
+        duration,
+        optimized_build: options.optimized_build,
+        recommendation: recommend(&results),
+        runs: results,
+        stopped_early,
+        compare: compare.as_ref().map(|c| c.markdown.display().to_string()),
+        notes,
+    };
+    let markdown = dir.join(SWEEP_REPORT_FILE);
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| SweepError::Write(format!("{}: {e}", path.display())))
+    };
+    write(&markdown, render(&report, &dir))?;
+    let mut json =
+        serde_json::to_string_pretty(&report).map_err(|e| SweepError::Write(e.to_string()))?;
+    json.push('\n');
+    write(&dir.join(SWEEP_JSON_FILE), json)?;
+    Ok(SweepOutcome {
+        dir,
+        markdown,
+        report,
+        compare,
+    })
+}
+
+/// `runs_dir/sweep-YYYYmmdd-HHMMSS` (local time, like run ids), with `-2`,
+/// `-3`, ... when that exists already.
+fn create_sweep_dir(runs_dir: &Path) -> Result<PathBuf, SweepError> {
+    let name = format!("sweep-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    std::fs::create_dir_all(runs_dir).map_err(|source| SweepError::Folder {
+        path: runs_dir.to_path_buf(),
+        source,
+    })?;
+    let mut n = 1;
+    loop {
+        let dir = if n == 1 {
+            runs_dir.join(&name)
+        } else {
+            runs_dir.join(format!("{name}-{n}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(source) => return Err(SweepError::Folder { path: dir, source }),
+        }
+    }
+}
+
+/// Drops the run's table and its rejects table, with what the database
+/// records about them (an earlier sweep's run of the same number): the
+/// migration record (else the pipeline would not create the rejects table
+/// again), the batches that wrote to the table and their quarantine rows.
+/// The pipeline then creates both tables afresh.
+async fn fresh_table(db: &pipeline::db::DbTarget, table: &str) -> Result<(), String> {
+    let target = Ident::new(table).map_err(|e| e.to_string())?;
+    let rejects = Ident::new(&format!("{table}_rejects")).map_err(|e| e.to_string())?;
+    let mut client = db.connect().await.map_err(|e| e.to_string())?;
+    let describe = |e: tokio_postgres::Error| pipeline::db::describe(&e);
+    let tx = client.transaction().await.map_err(describe)?;
+    let row = tx
+        .query_one(
+            "SELECT to_regclass('sluice_batches') IS NOT NULL, \
+                    to_regclass('sluice_quarantine') IS NOT NULL, \
+                    to_regclass('sluice_migrations') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(describe)?;
+    let (batches, quarantine, migrations): (bool, bool, bool) =
+        (row.get(0), row.get(1), row.get(2));
+    let mut statements = Vec::new();
+    if batches && quarantine {
+        statements.push(
+            "DELETE FROM sluice_quarantine WHERE batch_id IN \
+             (SELECT batch_id FROM sluice_batches WHERE target_table = $1)",
+        );
+    }
+    if batches {
+        statements.push("DELETE FROM sluice_batches WHERE target_table = $1");
+    }
+    if migrations {
+        statements.push("DELETE FROM sluice_migrations WHERE target = $1");
+    }
+    for sql in statements {
+        tx.execute(sql, &[&table]).await.map_err(describe)?;
+    }
+    tx.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {}, {}",
+        target.quoted(),
+        rejects.quoted()
+    ))
+    .await
+    .map_err(describe)?;
+    tx.commit().await.map_err(describe)
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| fmt_decimal(v, 1))
+}
+
+/// Escapes text for a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The markdown table of the runs (also printed by `sluice sweep`); report
+/// links are relative to `dir`.
+pub fn runs_table(report: &SweepReport, dir: &Path) -> String {
+    let mut out = String::from(
+        "| # | settings | status | keeps up | P50 ms | P95 ms | P99 ms | rows/s | of offered \
+         | P95 first → last quarter ms | batch P95 ms | report |\n\
+         | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n",
+    );
+    for r in &report.runs {
+        let link = r.run_dir.as_ref().map_or("–".to_string(), |d| {
+            let rel = d.strip_prefix(dir).unwrap_or(d).join(reporter::REPORT_FILE);
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            format!("[report]({rel})")
+        });
+        match &r.figures {
+            Some(f) => {
+                let keeps = match (f.keeps_up, f.backlog_grew) {
+                    (true, Some(false)) => "yes",
+                    (true, _) => "yes (backlog not measured)",
+                    (false, Some(true)) if f.complete() => "no: backlog grew",
+                    (false, _) => "no",
+                };
+                let quarters = match (f.p95_first_quarter_ms, f.p95_last_quarter_ms) {
+                    (Some(a), Some(b)) => format!("{} → {}", fmt_decimal(a, 1), fmt_decimal(b, 1)),
+                    _ => "n/a".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    r.index,
+                    cell(&r.label),
+                    r.status.as_str(),
+                    keeps,
+                    ms(f.p50_ms),
+                    ms(f.p95_ms),
+                    ms(f.p99_ms),
+                    fmt_decimal(f.throughput_rows_per_s, 0),
+                    f.delivered_pct
+                        .map_or("n/a".into(), |p| format!("{} %", fmt_decimal(p, 0))),
+                    quarters,
+                    ms(f.batch_ms_p95),
+                    link
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | – | – | – | – | – | – | – | – | {} |",
+                    r.index,
+                    cell(&r.label),
+                    r.status.as_str(),
+                    link
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The recommendation as markdown list items (also printed).
+pub fn recommendation_lines(report: &SweepReport) -> String {
+    let rec = &report.recommendation;
+    let by_index = |i: usize| report.runs.iter().find(|r| r.index == i);
+    let mut out = String::new();
+    match &rec.lowest_p99_keeping_up {
+        Some(p) => {
+            let t = by_index(p.index)
+                .and_then(|r| r.figures.as_ref())
+                .map_or(0.0, |f| f.throughput_rows_per_s);
+            let _ = writeln!(
+                out,
+                "- Lowest P99 that keeps up: **{}** (run {}): P99 {} ms at {} rows/s.",
+                p.label,
+                p.index,
+                fmt_decimal(p.value, 1),
+                fmt_decimal(t, 0)
+            );
+        }
+        None => out.push_str(
+            "- Lowest P99 that keeps up: none: no run committed every file without a growing \
+             backlog.\n",
+        ),
+    }
+    match &rec.highest_throughput {
+        Some(p) => {
+            let p99 = by_index(p.index)
+                .and_then(|r| r.figures.as_ref())
+                .and_then(|f| f.p99_ms);
+            let _ = writeln!(
+                out,
+                "- Highest sustained throughput: **{}** (run {}): {} rows/s, P99 {} ms.",
+                p.label,
+                p.index,
+                fmt_decimal(p.value, 0),
+                ms(p99)
+            );
+        }
+        None => {
+            out.push_str("- Highest sustained throughput: none: no run committed everything.\n")
+        }
+    }
+    let complete: Vec<f64> = report
+        .runs
+        .iter()
+        .filter_map(|r| r.figures.as_ref())
+        .filter(|f| f.complete() && f.throughput_rows_per_s > 0.0)
+        .map(|f| f.throughput_rows_per_s)
+        .collect();
+    let high = complete.iter().copied().fold(0.0, f64::max);
+    let low = complete.iter().copied().fold(f64::INFINITY, f64::min);
+    if complete.len() >= 2 && (high - low) / high * 100.0 < THROUGHPUT_TIE_PCT {
+        let _ = writeln!(
+            out,
+            "  Every run that committed everything is within {} % of this throughput: the \
+             offered load, not the settings, sets it here; the batch times show what each \
+             setting costs.",
+            fmt_decimal((high - low) / high * 100.0, 1)
+        );
+    }
+    out
+}
+
+/// `sweep.md`.
+pub fn render(report: &SweepReport, dir: &Path) -> String {
+    let mut out = String::new();
+    let ran = report
+        .runs
+        .iter()
+        .filter(|r| r.status != RunStatus::NotRun)
+        .count();
+    let _ = writeln!(
+        out,
+        "# Sweep of `{}`: {} runs\n",
+        cell(&report.scenario),
+        report.runs.len()
+    );
+    let _ = writeln!(
+        out,
+        "Sweep file `{}`, scenario {}. Each run: {} of the same load (same seed), one after \
+         another, each on a fresh table of its own. {} of {} runs ran{}.\n",
+        report.sweep_file,
+        if report.scenario_source == "inline" {
+            "inline".to_string()
+        } else {
+            format!("`{}`", report.scenario_source)
+        },
+        humantime::format_duration(report.duration),
+        ran,
+        report.runs.len(),
+        if report.stopped_early {
+            " (stopped early by the user)"
+        } else {
+            ""
+        }
+    );
+    if report.compare.is_some() {
+        let _ = writeln!(
+            out,
+            "Side by side, with the latency CDFs overlaid: [compare.md]({}).\n",
+            reporter::compare::COMPARE_REPORT_FILE
+        );
+    }
+    out.push_str("## Recommendation\n\n");
+    out.push_str(&recommendation_lines(report));
+    let _ = writeln!(
+        out,
+        "\nA run keeps up when it committed every generated file before the drain timeout, \
+         with no row missing or duplicated, and its backlog did not grow: the P95 latency of \
+         the files of its last quarter is not more than {BACKLOG_RATIO}× and {} ms above that \
+         of its first quarter. Throughput is rows found / (last commit − first file created); \
+         \"of offered\" divides it by the valid rows per second the generator wrote (a run \
+         that keeps up stays near 100 %, less the wait for the last trigger).\n",
+        fmt_decimal(BACKLOG_MS, 0)
+    );
+    out.push_str("## Runs\n\n");
+    out.push_str(&runs_table(report, dir));
+    let failures = report.failures();
+    if !failures.is_empty() {
+        out.push_str("\n## Runs that did not complete\n\n");
+        for f in failures {
+            let _ = writeln!(out, "- {}", cell(&f));
+        }
+    }
+    if !report.notes.is_empty() {
+        out.push_str("\n## Notes\n\n");
+        for n in &report.notes {
+            let _ = writeln!(out, "- {n}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reporter::summary::Quarters;
+
+    const SCENARIO: &str = "name = 'tiny'\nduration = '10m'\n\
+        [generator]\nrows_min = 1\nrows_max = 2\ninterval = '1s'\n\
+        [pipeline]\ntrigger = '30s'\nbatch_size = 1000\n";
+
+    fn inline(matrix: &str) -> String {
+        let scenario = SCENARIO
+            .replace("[generator]", "[scenario.generator]")
+            .replace("[pipeline]", "[scenario.pipeline]");
+        format!("duration = '5s'\n[scenario]\n{scenario}\n[matrix]\n{matrix}")
+    }
+
+    fn parse(text: &str) -> Result<SweepFile, String> {
+        SweepFile::parse(text, Path::new("configs/x.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_product_in_order_with_labels_and_tables() {
+        let sweep = parse(&inline(
+            "trigger = ['1s', '5s']\nbatch_size = [1000, 10000]\nwrite_mode = ['insert']",
+        ))
+        .unwrap();
+        assert_eq!(sweep.scenario_source, "inline");
+        let runs = sweep.runs(&RunOverrides::default()).unwrap();
+        let got: Vec<(usize, &str, &str)> = runs
+            .iter()
+            .map(|r| {
+                (
+                    r.index,
+                    r.label.as_str(),
+                    r.scenario.pipeline.table.name.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "trigger=1s batch_size=1000", "events_sweep_1"),
+                (2, "trigger=1s batch_size=10000", "events_sweep_2"),
+                (3, "trigger=5s batch_size=1000", "events_sweep_3"),
+                (4, "trigger=5s batch_size=10000", "events_sweep_4"),
+            ]
+        );
+        let p = &runs[3].scenario.pipeline;
+        assert_eq!(p.trigger, Trigger::Interval(Duration::from_secs(5)));
+        assert_eq!(p.batch_size, 10000);
+        assert_eq!(p.write_mode, WriteMode::Insert);
+        assert_eq!(p.max_files_per_trigger, 1000, "the scenario's value");
+        assert_eq!(runs[0].scenario.duration, Duration::from_secs(5));
+        assert!(sweep.uses_builtin_events_transform());
+        // The command line wins over the file.
+        let runs = sweep
+            .runs(&RunOverrides {
+                duration: Some(Duration::from_secs(2)),
+                database_url: Some("postgres://x@h/db".into()),
+            })
+            .unwrap();
+        assert_eq!(runs[1].scenario.duration, Duration::from_secs(2));
+        assert_eq!(
+            runs[1].scenario.database_url.as_deref(),
+            Some("postgres://x@h/db")
+        );
+    }
+
+    #[test]
+    fn a_scenario_path_is_relative_to_the_sweep_file() {
+        // No tempfile crate here: a folder of our own under the system's temp.
+        let root = std::env::temp_dir().join(format!("sluice-sweep-test-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        struct Cleanup(PathBuf);
+        impl Drop for Cleanup {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = Cleanup(root);
+        let dir = &dir.0;
+        std::fs::write(dir.join("base.toml"), SCENARIO).unwrap();
+        let path = dir.join("sweep.toml");
+        std::fs::write(
+            &path,
+            "scenario = 'base.toml'\n[matrix]\nwrite_mode = ['copy-merge', 'unnest']\nmax_files_per_trigger = [10, 20]\n",
+        )
+        .unwrap();
+        let sweep = SweepFile::load(&path).unwrap();
+        assert_eq!(sweep.scenario.name, "tiny");
+        let runs = sweep.runs(&RunOverrides::default()).unwrap();
+        let labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "write_mode=copy-merge max_files_per_trigger=10",
+                "write_mode=copy-merge max_files_per_trigger=20",
+                "write_mode=unnest max_files_per_trigger=10",
+                "write_mode=unnest max_files_per_trigger=20",
+            ]
+        );
+        assert_eq!(runs[0].scenario.duration, Duration::from_secs(600));
+        let missing = SweepFile::load(&dir.join("nope.toml")).unwrap_err();
+        assert!(missing.to_string().contains("nope.toml"), "{missing}");
+        std::fs::write(
+            &path,
+            "scenario = 'absent.toml'\n[matrix]\nbatch_size = [1, 2]\n",
+        )
+        .unwrap();
+        let e = SweepFile::load(&path).unwrap_err().to_string();
+        assert!(e.contains("absent.toml"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_matrices_are_rejected_clearly() {
+        for (text, want) in [
+            (
+                inline("batch_size = [1, 2]\ntriger = ['1s']"),
+                "unknown field `triger`",
+            ),
+            (
+                format!("colour = 'red'\n{}", inline("batch_size = [1, 2]")),
+                "unknown field `colour`",
+            ),
+            (
+                inline("batch_size = [1, 2]")
+                    .replace("[scenario.pipeline]", "[scenario.pipeline]\nbach_size = 3"),
+                "in [scenario]: unknown field `bach_size`",
+            ),
+            (inline("batch_size = []"), "batch_size is empty"),
+            (
+                inline("batch_size = [0, 5]"),
+                "batch_size must be at least 1",
+            ),
+            (
+                inline("write_mode = ['copy', 'insert']"),
+                "unknown variant `copy`",
+            ),
+            (inline("trigger = ['soon', '1s']"), "invalid trigger `soon`"),
+            (
+                inline("trigger = ['available-now', '1s']"),
+                "a sweep runs a live load",
+            ),
+            (inline("batch_size = [1000]"), "gives 1 run"),
+            (inline(""), "gives 1 run"),
+            (
+                "scenario = 3\n".to_string(),
+                "found a value of type integer",
+            ),
+            (
+                "[matrix]\nbatch_size = [1, 2]\n".to_string(),
+                "missing field `scenario`",
+            ),
+        ] {
+            let e = parse(&text).unwrap_err();
+            assert!(e.contains(want), "{want:?} not in {e:?}");
+            assert!(e.contains("configs/x.toml"), "{e}");
+        }
+        let long = inline("batch_size = [1, 2]").replace(
+            "[scenario.pipeline]",
+            "[scenario.pipeline.table]\nname = 'a_table_name_so_long_that_its_rejects_table_will_not_fit_in_63'\nkey = 'id'\ncolumns = [{name = 'id', type = 'text'}]\n[scenario.pipeline]",
+        );
+        let e = parse(&long).unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_sweep_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/sweep.toml");
+        let sweep = SweepFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let runs = sweep.runs(&RunOverrides::default()).unwrap();
+        assert_eq!(runs.len(), 8);
+        let total: Duration = runs.iter().map(|r| r.scenario.duration).sum();
+        assert!(total <= Duration::from_secs(8 * 60), "{total:?}");
+    }
+
+    fn summary(p99: f64, throughput: f64, quarters: Option<(f64, f64)>) -> Summary {
+        let mut s = Summary::default();
+        s.rows.expected = 1000;
+        s.rows.found = 1000;
+        s.latency_ms.count = 1000;
+        s.latency_ms.p50 = p99 / 2.0;
+        s.latency_ms.p95 = p99 * 0.9;
+        s.latency_ms.p99 = p99;
+        s.throughput_rows_per_s = throughput;
+        s.batches.count = 3;
+        s.batches.time_ms_p95 = 40.0;
+        s.drift.latency_p95_ms = quarters.map(|(first, last)| Quarters {
+            first,
+            last,
+            span_s: 60.0,
+        });
+        s
+    }
+
+    fn generated(expected_rows: u64, elapsed_s: f64) -> GeneratorSummary {
+        serde_json::from_value(serde_json::json!({
+            "seed": 1, "out_dir": "x", "manifest_path": "m", "interval_ms": 100.0,
+            "rows_min": 1, "rows_max": 2, "dup_rate": 0.0, "bad_rate": 0.0,
+            "files": 10, "rows": expected_rows, "dup_rows": 0, "bad_rows": 0,
+            "expected_rows": expected_rows, "elapsed_s": elapsed_s, "rows_per_s": 1.0,
+            "late_files": 0, "max_lateness_ms": 0.0, "mean_lateness_ms": 0.0, "stopped_early": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn keeping_up_needs_everything_committed_and_a_flat_backlog() {
+        let g = generated(1000, 10.0);
+        let f = figures(&summary(1200.0, 95.0, Some((1000.0, 1100.0))), &g, true);
+        assert!(f.keeps_up && f.complete());
+        assert_eq!(f.backlog_grew, Some(false));
+        assert_eq!(f.offered_rows_per_s, 100.0);
+        assert_eq!(f.delivered_pct, Some(95.0));
+        assert_eq!(f.batch_ms_p95, Some(40.0));
+        assert_eq!(f.problem(), None);
+        // Latency rising by 1.5× and 1 s: a growing backlog.
+        let f = figures(&summary(9000.0, 70.0, Some((1000.0, 4000.0))), &g, true);
+        assert_eq!(f.backlog_grew, Some(true));
+        assert!(f.complete() && !f.keeps_up);
+        // Tripled but tiny: noise, not a backlog.
+        let f = figures(&summary(90.0, 99.0, Some((30.0, 100.0))), &g, true);
+        assert_eq!(f.backlog_grew, Some(false));
+        assert!(f.keeps_up);
+        // Not measured: judged on completeness alone.
+        let f = figures(&summary(90.0, 99.0, None), &g, true);
+        assert!(f.keeps_up && f.backlog_grew.is_none());
+        // Not drained, or rows missing: not complete.
+        let f = figures(&summary(90.0, 99.0, None), &g, false);
+        assert!(!f.keeps_up);
+        assert_eq!(
+            f.problem().unwrap(),
+            "not every file was committed before the drain timeout"
+        );
+        let mut s = summary(90.0, 99.0, None);
+        s.rows.missing = 3;
+        s.rows.duplicates = 1;
+        let f = figures(&s, &g, true);
+        assert_eq!(f.problem().unwrap(), "3 rows missing, 1 rows duplicated");
+        // No latency measured: no percentiles.
+        let f = figures(&Summary::default(), &generated(0, 0.0), true);
+        assert_eq!((f.p99_ms, f.delivered_pct), (None, None));
+    }
+
+    fn result(index: usize, status: RunStatus, f: Option<Figures>) -> RunResult {
+        RunResult {
+            index,
+            label: format!("batch_size={index}"),
+            settings: RunSettings {
+                trigger: "1s".into(),
+                batch_size: index,
+                write_mode: "insert".into(),
+                max_files_per_trigger: 10,
+            },
+            table: sweep_table("events", index),
+            status,
+            problem: None,
+            run_dir: Some(PathBuf::from(format!("/r/sweep/run-0{index}/tiny-1"))),
+            figures: f,
+        }
+    }
+
+    fn report(runs: Vec<RunResult>) -> SweepReport {
+        SweepReport {
+            sweep_file: "configs/sweep.toml".into(),
+            scenario_source: "inline".into(),
+            scenario: "tiny".into(),
+            duration: Duration::from_secs(60),
+            optimized_build: true,
+            recommendation: recommend(&runs),
+            runs,
+            stopped_early: false,
+            compare: Some("/r/sweep/compare.md".into()),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn recommends_the_lowest_p99_that_keeps_up_and_the_highest_throughput() {
+        let g = generated(1000, 10.0);
+        let runs = vec![
+            // Lowest P99 of all, but it lost rows.
+            result(1, RunStatus::Incomplete, {
+                let mut s = summary(50.0, 99.0, None);
+                s.rows.missing = 1;
+                Some(figures(&s, &g, true))
+            }),
+            result(
+                2,
+                RunStatus::Complete,
+                Some(figures(
+                    &summary(1200.0, 97.0, Some((900.0, 1000.0))),
+                    &g,
+                    true,
+                )),
+            ),
+            // Complete with the lowest P99 of the rest, but its backlog grew.
+            result(
+                3,
+                RunStatus::Complete,
+                Some(figures(
+                    &summary(800.0, 99.5, Some((300.0, 2000.0))),
+                    &g,
+                    true,
+                )),
+            ),
+            result(
+                4,
+                RunStatus::Complete,
+                Some(figures(
+                    &summary(1100.0, 98.0, Some((900.0, 1000.0))),
+                    &g,
+                    true,
+                )),
+            ),
+            result(5, RunStatus::Failed, None),
+        ];
+        let r = recommend(&runs);
+        assert_eq!(
+            r.lowest_p99_keeping_up,
+            Some(Pick {
+                index: 4,
+                label: "batch_size=4".into(),
+                value: 1100.0
+            })
+        );
+        assert_eq!(r.highest_throughput.as_ref().map(|p| p.index), Some(3));
+        let swept = report(runs);
+        assert_eq!(
+            swept.failures(),
+            [
+                "run 1 (batch_size=1): INCOMPLETE",
+                "run 5 (batch_size=5): FAILED"
+            ]
+        );
+        assert!(!swept.all_complete());
+        let md = render(&swept, Path::new("/r/sweep"));
+        for want in [
+            "# Sweep of `tiny`: 5 runs",
+            "[compare.md](compare.md)",
+            "- Lowest P99 that keeps up: **batch_size=4** (run 4): P99 1,100.0 ms at 98 rows/s.",
+            "- Highest sustained throughput: **batch_size=3** (run 3): 100 rows/s, P99 800.0 ms.",
+            "| 3 | batch_size=3 | complete | no: backlog grew | 400.0 | 720.0 | 800.0 | 100 | 100 % | 300.0 → 2,000.0 | 40.0 | [report](run-03/tiny-1/report.md) |",
+            "| 4 | batch_size=4 | complete | yes | 550.0 | 990.0 | 1,100.0 | 98 | 98 % | 900.0 → 1,000.0 | 40.0 |",
+            "| 5 | batch_size=5 | FAILED | – |",
+            "## Runs that did not complete",
+        ] {
+            assert!(md.contains(want), "no {want:?} in\n{md}");
+        }
+        // 97 to 99.5 rows/s: 2.5 % apart, a real difference.
+        assert!(!md.contains("is within"), "{md}");
+        let tie = report(vec![
+            result(
+                1,
+                RunStatus::Complete,
+                Some(figures(&summary(900.0, 99.0, None), &g, true)),
+            ),
+            result(
+                2,
+                RunStatus::Complete,
+                Some(figures(&summary(800.0, 99.5, None), &g, true)),
+            ),
+        ]);
+        let md = render(&tie, Path::new("/r"));
+        assert!(
+            md.contains("  Every run that committed everything is within 0.5 % of this throughput"),
+            "{md}"
+        );
+        // Nobody keeps up.
+        let none = report_none();
+        assert!(render(&none, Path::new("/r")).contains("Lowest P99 that keeps up: none"));
+    }
+
+    fn report_none() -> SweepReport {
+        report(vec![
+            result(1, RunStatus::Failed, None),
+            result(2, RunStatus::NotRun, None),
+        ])
+    }
+}

@@ -183,7 +183,7 @@ impl Default for IngestConfig {
             max_files_per_trigger: 1000,
             max_rows_per_trigger: None,
             batch_size: 10_000,
-            chunk_rows: 16_384,
+            chunk_rows: 4096,
             write_mode: WriteMode::CopyMerge,
             listing_interval: Duration::from_secs(5),
             retry: RetryConfig::default(),

@@ -17,7 +17,7 @@
 //! directory once when a run ends. Its manifest is not fsync'd either, so a
 //! power cut in the middle of a run loses the run's ground truth anyway.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,7 +56,7 @@ fn parent_dir(path: &Path) -> &Path {
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
-        File::open(dir)?.sync_all()?;
+        fs::File::open(dir)?.sync_all()?;
     }
     #[cfg(not(unix))]
     {

@@ -1,10 +1,14 @@
 //! The `sluice` program itself, as a user runs it.
 
 use std::path::Path;
+#[cfg(unix)]
 use std::process::Stdio;
+#[cfg(unix)]
 use std::time::Duration;
 
-use crate::support::{count, ingest_args, run_ok, sluice, Scratch};
+#[cfg(unix)]
+use crate::support::ingest_args;
+use crate::support::{count, run_ok, sluice, Scratch};
 
 fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()

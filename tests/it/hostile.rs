@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use pipeline::checkpoint::{Checkpoint, Plan, PlannedFile, FORMAT_VERSION};
 
-use crate::support::{ingest_args, run_ok, write_file, Scratch, HEADER};
+#[cfg(unix)]
+use crate::support::{ingest_args, run_ok};
+use crate::support::{write_file, Scratch, HEADER};
 
 const GOOD: &str = "2026-11-22T10:00:00.000001Z";
 

@@ -23,7 +23,7 @@
 use crate::markdown::{fmt_count, fmt_decimal};
 use crate::phases::{longest_recovery, worst_p99};
 use crate::stages::{DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED, VISIBLE_TO_DISCOVERED};
-use crate::summary::{Finding, Severity, StageFigures, Summary};
+use crate::summary::{Finding, Quarters, Severity, StageFigures, Summary};
 
 /// Trigger-wait share of the mean latency above which it dominates, percent.
 pub const TRIGGER_WAIT_SHARE_PCT: f64 = 60.0;
@@ -88,6 +88,15 @@ fn busy_mean(s: &Summary, id: &str) -> Option<(f64, Option<f64>)> {
 
 fn resource(s: &Summary, key: &str) -> Option<f64> {
     s.run.as_ref()?.resources.as_ref()?.get(key)?.as_f64()
+}
+
+/// A first-vs-last-quarter figure of a soak-length run that grew by more
+/// than `ratio` times and by more than `min_increase`; short runs are
+/// still warming up in their first quarter and are not judged.
+fn grew(q: Option<Quarters>, ratio: f64, min_increase: f64) -> Option<Quarters> {
+    q.filter(|q| {
+        q.span_s >= SOAK_MIN_S && q.last > q.first * ratio && q.last - q.first > min_increase
+    })
 }
 
 /// `last` over `first` as a rise in percent (0 when `first` is not positive).
@@ -296,11 +305,7 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
         ));
     }
 
-    if let Some(q) = s.drift.pipeline_rss_mb.filter(|q| {
-        q.span_s >= SOAK_MIN_S
-            && q.last > q.first * RSS_GROWTH_RATIO
-            && q.last - q.first > RSS_GROWTH_MIB
-    }) {
+    if let Some(q) = grew(s.drift.pipeline_rss_mb, RSS_GROWTH_RATIO, RSS_GROWTH_MIB) {
         out.push(finding(
             "memory_growth",
             Severity::Warning,
@@ -319,11 +324,7 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
-    if let Some(q) = s.drift.latency_p95_ms.filter(|q| {
-        q.span_s >= SOAK_MIN_S
-            && q.last > q.first * P95_DRIFT_RATIO
-            && q.last - q.first > P95_DRIFT_MS
-    }) {
+    if let Some(q) = grew(s.drift.latency_p95_ms, P95_DRIFT_RATIO, P95_DRIFT_MS) {
         out.push(finding(
             "latency_drift",
             Severity::Warning,

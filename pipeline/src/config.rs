@@ -163,7 +163,8 @@ pub struct IngestConfig {
     pub partitions: usize,
     /// The target table (default: the contract's `events`).
     pub table: TableConfig,
-    /// Transform SQL file; default `sql/transform.sql` (built in) for `events`,
+    /// Transform SQL file; default `sql/transform.sql` (built in) for a table with
+    /// the `events` columns (any name),
     /// a dedupe-by-key query for other tables.
     pub transform: Option<PathBuf>,
     /// Exit non-zero when any row was rejected or file quarantined.

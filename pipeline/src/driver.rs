@@ -193,7 +193,7 @@ fn transform_sql(config: &IngestConfig, table: &TableSchema) -> Result<String, P
                 path.display()
             ))
         }),
-        None if *table == TableSchema::events() => Ok(DEFAULT_EVENTS_SQL.to_string()),
+        None if table.has_events_columns() => Ok(DEFAULT_EVENTS_SQL.to_string()),
         None => Ok(table.default_transform_sql()),
     }
 }

@@ -280,6 +280,13 @@ impl TableConfig {
 }
 
 impl TableSchema {
+    /// Whether this table has the contract's `events` key and columns, under
+    /// any name: the built-in events transform fits it.
+    pub fn has_events_columns(&self) -> bool {
+        let events = Self::events();
+        self.key == events.key && self.columns == events.columns
+    }
+
     /// The contract's `events` table.
     pub fn events() -> Self {
         TableConfig::events()
@@ -362,6 +369,16 @@ impl TableSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_events_transform_fits_the_events_columns_under_any_name() {
+        let mut renamed = TableSchema::events();
+        renamed.table = Ident::new("events_sweep_1").unwrap();
+        assert!(renamed.has_events_columns());
+        let mut fewer = TableSchema::events();
+        fewer.columns.pop();
+        assert!(!fewer.has_events_columns());
+    }
 
     #[test]
     fn rejects_hostile_identifiers() {

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use generator::GeneratorSummary;
 use pipeline::config::Trigger;
-use pipeline::schema::{Ident, TableConfig};
+use pipeline::schema::Ident;
 use pipeline::sink::WriteMode;
 use reporter::compare::CompareOutput;
 use reporter::markdown::fmt_decimal;
@@ -51,10 +51,6 @@ use crate::{database, run, ScenarioFile};
 pub const SWEEP_REPORT_FILE: &str = "sweep.md";
 /// The same figures, for machines.
 pub const SWEEP_JSON_FILE: &str = "sweep.json";
-/// The transform SQL written into the sweep folder when the scenario uses
-/// the built-in one for `events` (a renamed table would otherwise get the
-/// generic dedupe-by-key transform).
-pub const TRANSFORM_FILE: &str = "transform.sql";
 /// A run's backlog grew when the P95 latency of the files of its last
 /// quarter is more than this many times that of its first quarter...
 pub const BACKLOG_RATIO: f64 = 1.5;
@@ -297,14 +293,6 @@ impl SweepFile {
             }
         }
         Ok(runs)
-    }
-
-    /// Whether the scenario relies on the built-in `events` transform, which
-    /// the driver picks only for a table named `events`: the sweep's renamed
-    /// tables then get the same SQL from a file.
-    fn uses_builtin_events_transform(&self) -> bool {
-        self.scenario.pipeline.transform.is_none()
-            && self.scenario.pipeline.table == TableConfig::events()
     }
 }
 
@@ -631,23 +619,6 @@ pub async fn sweep(
     let total = planned.len();
     let dir = create_sweep_dir(&options.runs_dir)?;
     let mut notes = Vec::new();
-    let transform = if file.uses_builtin_events_transform() {
-        let path = dir.join(TRANSFORM_FILE);
-        std::fs::write(&path, pipeline::transform::DEFAULT_EVENTS_SQL).map_err(|source| {
-            SweepError::Folder {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        notes.push(format!(
-            "Each run writes to its own table (`{}_sweep_<n>`); the built-in events transform \
-             is applied to it from `{TRANSFORM_FILE}`.",
-            file.scenario.pipeline.table.name
-        ));
-        Some(std::path::absolute(&path).unwrap_or(path))
-    } else {
-        None
-    };
     // Held for the whole sweep: the embedded server (if this sweep starts
     // it) stays up between runs, and each run attaches to it.
     // Every run has the same URL: the command line's, else the scenario's.
@@ -674,10 +645,7 @@ pub async fn sweep(
             continue;
         }
         observer(SweepEvent::Starting { run: plan, total });
-        let mut scenario = plan.scenario.clone();
-        if let Some(path) = &transform {
-            scenario.pipeline.transform = Some(path.clone());
-        }
+        let scenario = plan.scenario.clone();
         let runs_root = dir.join(format!("run-{:02}", plan.index));
         let outcome = match fresh_table(&database.target, &table).await {
             Ok(()) => run::run(
@@ -1107,7 +1075,6 @@ mod tests {
         assert_eq!(p.write_mode, WriteMode::Insert);
         assert_eq!(p.max_files_per_trigger, 1000, "the scenario's value");
         assert_eq!(runs[0].scenario.duration, Duration::from_secs(5));
-        assert!(sweep.uses_builtin_events_transform());
         // The command line wins over the file.
         let runs = sweep
             .runs(&RunOverrides {

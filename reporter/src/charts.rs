@@ -1331,6 +1331,31 @@ mod tests {
     use crate::run_files::ResourceSample;
     use crate::series::{FileWindow, TimedRows};
 
+    /// One file of a synthetic run: its latency point, the rows it offered
+    /// and committed, and its visible → committed window.
+    fn push_file(
+        input: &mut ChartInput,
+        created: f64,
+        commit: f64,
+        latency_ms: f64,
+        generated: u64,
+        committed: u64,
+    ) {
+        input.points.push(p(created, latency_ms, committed));
+        input.generated.push(TimedRows {
+            at_s: created,
+            rows: generated,
+        });
+        input.committed.push(TimedRows {
+            at_s: commit,
+            rows: committed,
+        });
+        input.files.push(FileWindow {
+            visible_s: created,
+            committed_s: Some(commit),
+        });
+    }
+
     fn p(created_s: f64, latency_ms: f64, rows: u64) -> LatencyPoint {
         LatencyPoint {
             created_s,
@@ -1894,20 +1919,14 @@ mod tests {
             let created = f64::from(i) / 10.0;
             let commit = commit_at(created, i);
             let drift = created / 3600.0 * 300.0;
-            long.points
-                .push(p(created, (commit - created) * 1000.0 + drift, 500));
-            long.generated.push(TimedRows {
-                at_s: created,
-                rows: 520,
-            });
-            long.committed.push(TimedRows {
-                at_s: commit,
-                rows: 500,
-            });
-            long.files.push(FileWindow {
-                visible_s: created,
-                committed_s: Some(commit),
-            });
+            push_file(
+                &mut long,
+                created,
+                commit,
+                (commit - created) * 1000.0 + drift,
+                520,
+                500,
+            );
         }
         long.resources = (1..=7200u32)
             .map(|i| ResourceSample {
@@ -1930,17 +1949,14 @@ mod tests {
             let created = f64::from(i) * 0.5 + 0.001;
             let rows = u64::from(200 + (i * 37) % 300);
             let commit = (created / 10.0).ceil() * 10.0 + 0.15 + f64::from(i % 3) * 0.02;
-            high.points
-                .push(p(created, (commit - created) * 1000.0, rows));
-            high.generated.push(TimedRows {
-                at_s: created,
+            push_file(
+                &mut high,
+                created,
+                commit,
+                (commit - created) * 1000.0,
                 rows,
-            });
-            high.committed.push(TimedRows { at_s: commit, rows });
-            high.files.push(FileWindow {
-                visible_s: created,
-                committed_s: Some(commit),
-            });
+                rows,
+            );
         }
         high.resources = (1..=242u32)
             .map(|i| ResourceSample {
@@ -1985,21 +2001,14 @@ mod tests {
                 batch
             };
             let commit = batch + 0.08;
-            failover
-                .points
-                .push(p(created, (commit - created) * 1000.0, 100));
-            failover.generated.push(TimedRows {
-                at_s: created,
-                rows: 100,
-            });
-            failover.committed.push(TimedRows {
-                at_s: commit,
-                rows: 100,
-            });
-            failover.files.push(FileWindow {
-                visible_s: created,
-                committed_s: Some(commit),
-            });
+            push_file(
+                &mut failover,
+                created,
+                commit,
+                (commit - created) * 1000.0,
+                100,
+                100,
+            );
         }
         failover.resources = (1..=600u32)
             .map(|i| {

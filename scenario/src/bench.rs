@@ -369,18 +369,12 @@ async fn measure_ingest(
         )));
     }
     let client = target.connect().await?;
-    let count = |sql: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .query_one(sql, &[])
-                .await
-                .map(|row| row.get::<_, i64>(0) as u64)
-                .map_err(pipeline::db::DbError::query("counting bench rows"))
-        }
-    };
-    let rows = count("SELECT count(*) FROM events").await?;
-    let rows_read = count("SELECT coalesce(sum(rows_read), 0)::bigint FROM sluice_batches").await?;
+    let rows = count(&client, "SELECT count(*) FROM events").await?;
+    let rows_read = count(
+        &client,
+        "SELECT coalesce(sum(rows_read), 0)::bigint FROM sluice_batches",
+    )
+    .await?;
     let rows_per_s = rows as f64 / seconds;
     Ok(Throughput {
         name,
@@ -391,6 +385,15 @@ async fn measure_ingest(
         cpu_s_per_million_rows: profile.pipeline_cpu_seconds * 1e6 / rows_read.max(1) as f64,
         peak_rss_mb: profile.pipeline_rss_peak_mb,
     })
+}
+
+/// The one bigint a counting query returns.
+async fn count(client: &tokio_postgres::Client, sql: &str) -> Result<u64, RunError> {
+    let row = client
+        .query_one(sql, &[])
+        .await
+        .map_err(pipeline::db::DbError::query("counting bench rows"))?;
+    Ok(row.get::<_, i64>(0) as u64)
 }
 
 /// A steady load with the pipeline running; latency from the reporter.
@@ -446,11 +449,7 @@ async fn measure_latency(
     let client = target.connect().await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let row = client
-            .query_one("SELECT count(*) FROM events", &[])
-            .await
-            .map_err(pipeline::db::DbError::query("counting bench rows"))?;
-        if row.get::<_, i64>(0) as u64 >= generated.expected_rows {
+        if count(&client, "SELECT count(*) FROM events").await? >= generated.expected_rows {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

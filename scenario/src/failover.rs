@@ -152,11 +152,14 @@ pub async fn carry_out(
         let start_unix_us = now_us();
         let (kind, note) = match action {
             Action::KillPipeline { restart_after } => {
-                let pid = pipeline.lock().expect("pipeline lock").pid();
-                if let Err(error) = pipeline.lock().expect("pipeline lock").kill() {
-                    tracing::warn!(%error, "could not kill the pipeline");
-                    continue;
-                }
+                let killed = pipeline.lock().expect("pipeline lock").kill();
+                let pid = match killed {
+                    Ok(pid) => pid,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not kill the pipeline");
+                        continue;
+                    }
+                };
                 tokio::time::sleep(restart_after).await;
                 let restarted = pipeline.lock().expect("pipeline lock").restart();
                 let note = match restarted {

@@ -54,14 +54,11 @@ impl PipelineProcess {
         })
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Kills the process at once, as a crash would.
-    pub fn kill(&mut self) -> std::io::Result<()> {
+    /// Kills the process at once, as a crash would; returns its PID.
+    pub fn kill(&mut self) -> std::io::Result<u32> {
         self.child.kill()?;
-        self.child.wait().map(|_| ())
+        self.child.wait()?;
+        Ok(self.child.id())
     }
 
     pub fn restart(&mut self) -> Result<(), String> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use pipeline::config::{Cleanup, IngestConfig, Trigger};
+use pipeline::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
 use pipeline::embedded::Cluster;
 use pipeline::sink::WriteMode;
 use scenario::{database, Overrides, ScenarioFile};
@@ -149,6 +149,10 @@ struct IngestArgs {
     quarantine: Option<PathBuf>,
     #[arg(long, env = "SLUICE_WRITE_MODE")]
     write_mode: Option<WriteMode>,
+    /// With an interval trigger: write files as they arrive and commit at the
+    /// tick (on-arrival, default), or write the whole batch after the tick (at-tick).
+    #[arg(long, env = "SLUICE_WRITE_TIMING")]
+    write_timing: Option<WriteTiming>,
     /// Give up after the database was unreachable this long.
     #[arg(long, env = "SLUICE_RETRY_DEADLINE", value_parser = humantime::parse_duration)]
     retry_deadline: Option<Duration>,
@@ -475,6 +479,9 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     }
     if let Some(write_mode) = args.write_mode {
         config.write_mode = write_mode;
+    }
+    if let Some(write_timing) = args.write_timing {
+        config.write_timing = write_timing;
     }
     if let Some(cleanup) = args.cleanup {
         config.cleanup = cleanup;

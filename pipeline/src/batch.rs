@@ -4,6 +4,10 @@
 //! write (this task, inside the batch's one database transaction). Each
 //! channel between stages holds one chunk, so memory stays bounded by a few
 //! chunks whatever the files' sizes.
+//!
+//! A batch can also stay open while files are added to it one group at a
+//! time ([`OpenBatch`]): an interval trigger writes files as they arrive
+//! and its tick only commits.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,16 +17,16 @@ use arrow::record_batch::RecordBatch;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::checkpoint::{Plan, PlannedFile};
+use crate::checkpoint::{CheckpointError, Plan, PlanWrite, PlannedFile};
 use crate::parse::{BatchBuilder, FileReader, ParseLimits, ReadBudget, RejectedRow};
+use crate::schema::TableSchema;
+use crate::sink::{BatchRecord, Sink, SinkBatch, SinkError};
+use crate::transform::{Transform, TransformError};
 
 /// Input bytes per chunk at most: with `chunk_rows`, bounds a chunk's memory
 /// whatever the row width (a file of very wide rows, or of rejected rows
 /// only, must not be held whole).
 pub const CHUNK_BYTES: u64 = 8 * 1024 * 1024;
-use crate::schema::TableSchema;
-use crate::sink::{BatchRecord, Sink, SinkError};
-use crate::transform::{Transform, TransformError};
 
 /// What a batch can fail with. Data problems never fail a batch: they
 /// become rejects and quarantined files.
@@ -34,6 +38,8 @@ pub enum BatchError {
     Transform(#[from] TransformError),
     #[error("the parse thread stopped unexpectedly: {0}")]
     ParseThread(String),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 impl BatchError {
@@ -49,6 +55,9 @@ pub struct FileOutcome {
     pub size: u64,
     pub mtime_us: i64,
     pub discovered_at_us: i64,
+    /// When the batch began to process it, Unix µs: the batch's start, or
+    /// later for a file that joined an open batch on arrival.
+    pub started_at_us: i64,
     pub rows: u64,
     pub rejected: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,102 +114,175 @@ pub struct BatchContext<'a> {
     pub limits: ParseLimits,
 }
 
-/// Runs the plan in one transaction and commits it. Nothing is committed
-/// unless everything is.
+/// Runs the plan in one transaction and commits it once `plan_write` has
+/// put the plan on disk. Nothing is committed unless everything is.
 pub async fn execute(
     context: &BatchContext<'_>,
     plan: &Plan,
+    plan_write: &mut PlanWrite,
     started_at_us: i64,
 ) -> Result<BatchOutcome, BatchError> {
-    let mut transaction = context.sink.begin(plan.batch_id).await?;
-    let (sender, receiver) = mpsc::channel(1);
-    let parser = {
-        let table = Arc::clone(context.table);
-        let files: Vec<(PathBuf, PlannedFile)> = plan
-            .files
-            .iter()
-            .map(|f| (context.input.join(&f.name), f.clone()))
-            .collect();
-        let (chunk_rows, limits) = (context.chunk_rows, context.limits);
-        tokio::task::spawn_blocking(move || parse_files(&files, table, chunk_rows, limits, &sender))
-    };
-    let mut transformed = spawn_transform(Arc::clone(context.transform), receiver);
-    let mut files = Vec::with_capacity(plan.files.len());
-    let (mut parse_ms, mut transform_ms, mut write_ms) = (0.0, 0.0, 0.0);
-    let (mut rows_valid, mut rows_kept) = (0u64, 0u64);
-    let mut waited = std::time::Duration::ZERO;
-    loop {
-        let waiting = Instant::now();
-        let Some(message) = transformed.recv().await else {
-            break;
-        };
-        waited += waiting.elapsed();
-        match message? {
-            Ready::Rows {
-                out,
-                rejects,
-                files: finished,
-                valid,
-                ms,
-            } => {
-                rows_valid += valid;
-                transform_ms += ms;
-                let started = Instant::now();
-                for out in &out {
-                    rows_kept += out.num_rows() as u64;
-                    transaction.write(out).await?;
-                }
-                transaction.reject(&rejects).await?;
-                for outcome in finished {
-                    if let Some(reason) = &outcome.quarantined {
-                        transaction.quarantine(&outcome.name, reason).await?;
-                    }
-                    files.push(outcome);
-                }
-                write_ms += ms_since(started);
-            }
-            Ready::Done { parse_ms: ms } => parse_ms = ms,
-        }
-    }
+    let mut batch = OpenBatch::begin(context.sink, plan.batch_id, started_at_us).await?;
+    batch.add(context, &plan.files).await?;
+    let waiting = Instant::now();
+    plan_write.wait().await?;
+    let waited_ms = ms_since(waiting);
+    let committing = Instant::now();
+    let outcome = batch.commit(plan).await?;
     tracing::debug!(
         batch = plan.batch_id,
-        waited_ms = waited.as_secs_f64() * 1000.0,
-        "writer idle, waiting for transformed chunks"
+        plan_wait_ms = waited_ms,
+        commit_ms = ms_since(committing),
+        "committed"
     );
-    parser
-        .await
-        .map_err(|error| BatchError::ParseThread(error.to_string()))?;
-    let rows_read: u64 = files.iter().map(|f| f.rows).sum();
-    let rows_rejected: u64 = files.iter().map(|f| f.rejected).sum();
-    let record = BatchRecord {
-        batch_id: plan.batch_id,
-        files: serde_json::to_value(&files).expect("file outcomes serialise"),
-        file_count: files.len() as u32,
-        files_quarantined: files.iter().filter(|f| f.quarantined.is_some()).count() as u32,
-        rows_read,
-        rows_rejected,
-        rows_deduped: rows_valid - rows_kept,
-        rows_upserted: transaction.rows_upserted(),
-        planned_at_us: plan.planned_at_us,
-        started_at_us,
-        parse_ms,
-        transform_ms,
-        write_ms,
-    };
-    transaction.commit(&record).await?;
-    Ok(BatchOutcome {
-        batch_id: plan.batch_id,
-        files,
-        rows_read,
-        rows_rejected,
-        rows_deduped: record.rows_deduped,
-        rows_upserted: record.rows_upserted,
-        started_at_us,
-        committed_at_us: crate::discover::now_us(),
-        parse_ms,
-        transform_ms,
-        write_ms,
-    })
+    Ok(outcome)
+}
+
+/// A batch whose transaction is open: files are parsed, transformed and
+/// written into it as they are added, and none of it is visible until
+/// [`OpenBatch::commit`]. Dropped uncommitted, it rolls back.
+pub struct OpenBatch<'a> {
+    transaction: SinkBatch<'a>,
+    started_at_us: i64,
+    files: Vec<FileOutcome>,
+    parse_ms: f64,
+    transform_ms: f64,
+    write_ms: f64,
+    /// Valid rows that went into the transform, and rows it kept.
+    rows_valid: u64,
+    rows_kept: u64,
+}
+
+impl<'a> OpenBatch<'a> {
+    /// Opens the transaction of batch `batch_id`.
+    pub async fn begin(
+        sink: &'a Sink,
+        batch_id: u64,
+        started_at_us: i64,
+    ) -> Result<Self, BatchError> {
+        Ok(Self {
+            transaction: sink.begin(batch_id).await?,
+            started_at_us,
+            files: Vec::new(),
+            parse_ms: 0.0,
+            transform_ms: 0.0,
+            write_ms: 0.0,
+            rows_valid: 0,
+            rows_kept: 0,
+        })
+    }
+
+    /// Files added so far.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Parses, transforms and writes `files` (in order, after the files
+    /// already added) into the open transaction.
+    pub async fn add(
+        &mut self,
+        context: &BatchContext<'_>,
+        files: &[PlannedFile],
+    ) -> Result<(), BatchError> {
+        let (sender, receiver) = mpsc::channel(1);
+        let parser = {
+            let table = Arc::clone(context.table);
+            let files: Vec<(PathBuf, PlannedFile)> = files
+                .iter()
+                .map(|f| (context.input.join(&f.name), f.clone()))
+                .collect();
+            let first_index = self.files.len() as u32;
+            let (chunk_rows, limits) = (context.chunk_rows, context.limits);
+            let started_at_us = crate::discover::now_us();
+            tokio::task::spawn_blocking(move || {
+                let files = FilesToParse {
+                    files: &files,
+                    first_index,
+                    started_at_us,
+                };
+                parse_files(files, table, chunk_rows, limits, &sender)
+            })
+        };
+        let mut transformed = spawn_transform(Arc::clone(context.transform), receiver);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let waiting = Instant::now();
+            let Some(message) = transformed.recv().await else {
+                break;
+            };
+            waited += waiting.elapsed();
+            match message? {
+                Ready::Rows {
+                    out,
+                    rejects,
+                    files: finished,
+                    valid,
+                    ms,
+                } => {
+                    self.rows_valid += valid;
+                    self.transform_ms += ms;
+                    let started = Instant::now();
+                    for out in &out {
+                        self.rows_kept += out.num_rows() as u64;
+                        self.transaction.write(out).await?;
+                    }
+                    self.transaction.reject(&rejects).await?;
+                    for outcome in finished {
+                        if let Some(reason) = &outcome.quarantined {
+                            self.transaction.quarantine(&outcome.name, reason).await?;
+                        }
+                        self.files.push(outcome);
+                    }
+                    self.write_ms += ms_since(started);
+                }
+                Ready::Done { parse_ms } => self.parse_ms += parse_ms,
+            }
+        }
+        tracing::debug!(
+            files = files.len(),
+            waited_ms = waited.as_secs_f64() * 1000.0,
+            "writer idle, waiting for transformed chunks"
+        );
+        parser
+            .await
+            .map_err(|error| BatchError::ParseThread(error.to_string()))
+    }
+
+    /// Records the batch in `sluice_batches` and commits everything.
+    pub async fn commit(self, plan: &Plan) -> Result<BatchOutcome, BatchError> {
+        let files = self.files;
+        let rows_read: u64 = files.iter().map(|f| f.rows).sum();
+        let rows_rejected: u64 = files.iter().map(|f| f.rejected).sum();
+        let record = BatchRecord {
+            batch_id: plan.batch_id,
+            files: serde_json::to_value(&files).expect("file outcomes serialise"),
+            file_count: files.len() as u32,
+            files_quarantined: files.iter().filter(|f| f.quarantined.is_some()).count() as u32,
+            rows_read,
+            rows_rejected,
+            rows_deduped: self.rows_valid - self.rows_kept,
+            rows_upserted: self.transaction.rows_upserted(),
+            planned_at_us: plan.planned_at_us,
+            started_at_us: self.started_at_us,
+            parse_ms: self.parse_ms,
+            transform_ms: self.transform_ms,
+            write_ms: self.write_ms,
+        };
+        self.transaction.commit(&record).await?;
+        Ok(BatchOutcome {
+            batch_id: plan.batch_id,
+            files,
+            rows_read,
+            rows_rejected,
+            rows_deduped: record.rows_deduped,
+            rows_upserted: record.rows_upserted,
+            started_at_us: self.started_at_us,
+            committed_at_us: crate::discover::now_us(),
+            parse_ms: self.parse_ms,
+            transform_ms: self.transform_ms,
+            write_ms: self.write_ms,
+        })
+    }
 }
 
 /// What the transform stage hands the writer.
@@ -259,11 +341,20 @@ fn spawn_transform(
     ready
 }
 
-/// The parse thread: every file of the plan in order, in chunks of at most
+/// Files handed to the parse thread at once.
+struct FilesToParse<'a> {
+    files: &'a [(PathBuf, PlannedFile)],
+    /// Index of the first one in its batch (orders `_seq`).
+    first_index: u32,
+    /// When their processing began, Unix µs.
+    started_at_us: i64,
+}
+
+/// The parse thread: every file in order, in chunks of at most
 /// `chunk_rows` rows (good and rejected) and about [`CHUNK_BYTES`] of input.
 /// Stops quietly when the receiver is gone (the batch failed).
 fn parse_files(
-    files: &[(PathBuf, PlannedFile)],
+    to_parse: FilesToParse<'_>,
     table: Arc<TableSchema>,
     chunk_rows: usize,
     limits: ParseLimits,
@@ -276,18 +367,20 @@ fn parse_files(
     let mut chunk_bytes = 0;
     let mut finished = Vec::new();
     let send = |message: Parsed| sender.blocking_send(message).is_ok();
-    for (index, (path, planned)) in files.iter().enumerate() {
+    for (index, (path, planned)) in to_parse.files.iter().enumerate() {
         let mut outcome = FileOutcome {
             name: planned.name.clone(),
             size: planned.size,
             mtime_us: planned.mtime_us,
             discovered_at_us: planned.discovered_at_us,
+            started_at_us: to_parse.started_at_us,
             rows: 0,
             rejected: 0,
             quarantined: None,
         };
         let opened = Instant::now();
-        let reader = FileReader::open(path, &planned.name, index as u32, &table);
+        let index = to_parse.first_index + index as u32;
+        let reader = FileReader::open(path, &planned.name, index, &table);
         busy += opened.elapsed();
         match reader {
             Err(problem) => outcome.quarantined = Some(problem.to_string()),

@@ -4,9 +4,13 @@
 //! On-disk format (version 2), every record framed as `<crc32 hex> <json>`:
 //!
 //! - `plan.json`: the batch in flight, replaced atomically (temp file, fsync,
-//!   rename, fsync of the folder) before the batch touches the database;
-//! - `commits.log`: one line per committed batch, appended and fsync'd after
-//!   the database commit;
+//!   rename, fsync of the folder) before anything of the batch commits in
+//!   the database (written while the batch reads and writes, awaited before
+//!   its commit: [`PlanWrite`]);
+//! - `commits.log`: one line per committed batch, appended after the
+//!   database commit and fsync'd with the next plan, so at most the last
+//!   commit can be missing from it after a machine crash (recovery takes it
+//!   from `sluice_batches`); fsync'd at once when the run ends;
 //! - `snapshot.json`: the compacted log (all committed files), written
 //!   atomically when the log grows past [`COMPACT_AFTER`] lines, after which
 //!   the log starts empty. Restart cost is one snapshot read plus a short log.
@@ -179,6 +183,8 @@ pub struct Checkpoint {
     id: String,
     log: File,
     log_lines: usize,
+    /// A commit line was appended and not yet fsync'd.
+    log_unsynced: bool,
     processed: ProcessedFiles,
     logged_through: Option<u64>,
 }
@@ -300,6 +306,7 @@ impl Checkpoint {
             id,
             log,
             log_lines,
+            log_unsynced: false,
             processed: loaded.processed.clone(),
             logged_through: loaded.logged_through,
         };
@@ -341,20 +348,59 @@ impl Checkpoint {
         self.compact()
     }
 
-    /// Records the plan of the batch about to run, durably.
-    pub fn write_plan(&self, plan: &Plan) -> Result<(), CheckpointError> {
-        let body = serde_json::to_string(plan).expect("plans serialise");
-        write_atomically(&self.dir, PLAN, &frame(&body))
+    /// Records the plan of the batch about to run, durably, now.
+    pub fn write_plan(&mut self, plan: &Plan) -> Result<(), CheckpointError> {
+        self.plan_writer(plan)?()
     }
 
-    /// Records that a batch committed in the database, durably.
+    /// Starts writing the plan of the batch about to run on a blocking
+    /// thread, so the fsyncs overlap the batch's work; the batch awaits the
+    /// returned [`PlanWrite`] before it commits.
+    pub fn persist_plan(&mut self, plan: &Plan) -> Result<PlanWrite, CheckpointError> {
+        let write = self.plan_writer(plan)?;
+        Ok(PlanWrite(Some(tokio::task::spawn_blocking(write))))
+    }
+
+    /// The work of writing `plan`: first fsync the commit line still pending
+    /// (so the log never lags more than one commit behind a plan), then
+    /// replace the plan atomically.
+    fn plan_writer(
+        &mut self,
+        plan: &Plan,
+    ) -> Result<impl FnOnce() -> Result<(), CheckpointError> + Send + 'static, CheckpointError>
+    {
+        let body = frame(&serde_json::to_string(plan).expect("plans serialise"));
+        let log_path = self.dir.join(LOG);
+        let unsynced_log = if self.log_unsynced {
+            let log = self
+                .log
+                .try_clone()
+                .map_err(|source| io(&log_path, "cannot reopen the log", source))?;
+            self.log_unsynced = false;
+            Some(log)
+        } else {
+            None
+        };
+        let dir = self.dir.clone();
+        Ok(move || {
+            if let Some(log) = unsynced_log {
+                log.sync_data()
+                    .map_err(|source| io(&log_path, "cannot sync the log", source))?;
+            }
+            write_atomically(&dir, PLAN, &body)
+        })
+    }
+
+    /// Records that a batch committed in the database. The line is fsync'd
+    /// with the next plan (or when the checkpoint is dropped): until then a
+    /// machine crash can lose it, and recovery reads it back from the database.
     pub fn record_commit(&mut self, commit: &CommittedBatch) -> Result<(), CheckpointError> {
         let body = serde_json::to_string(commit).expect("commits serialise");
         let path = self.dir.join(LOG);
         self.log
             .write_all(format!("{}\n", frame(&body)).as_bytes())
-            .and_then(|()| self.log.sync_data())
             .map_err(|source| io(&path, "cannot append to the log", source))?;
+        self.log_unsynced = true;
         self.log_lines += 1;
         add_files(&mut self.processed, commit.files.iter().cloned());
         self.logged_through = self.logged_through.max(Some(commit.batch_id));
@@ -390,7 +436,40 @@ impl Checkpoint {
             .and_then(|()| self.log.sync_all())
             .map_err(|source| io(&path, "cannot empty the log after compaction", source))?;
         self.log_lines = 0;
+        self.log_unsynced = false;
         Ok(())
+    }
+}
+
+impl Drop for Checkpoint {
+    fn drop(&mut self) {
+        if self.log_unsynced {
+            if let Err(error) = self.log.sync_data() {
+                tracing::warn!(%error, dir = %self.dir.display(), "could not sync the commit log; the next start reads the last commits from the database");
+            }
+        }
+    }
+}
+
+/// A plan being written by [`Checkpoint::persist_plan`].
+pub struct PlanWrite(Option<tokio::task::JoinHandle<Result<(), CheckpointError>>>);
+
+impl PlanWrite {
+    /// For a plan already on disk (a replay).
+    pub fn written() -> Self {
+        Self(None)
+    }
+
+    /// Waits until the plan is on disk; at once after the first time.
+    pub async fn wait(&mut self) -> Result<(), CheckpointError> {
+        let Some(handle) = self.0.take() else {
+            return Ok(());
+        };
+        handle.await.map_err(|error| CheckpointError::Io {
+            path: PathBuf::from(PLAN),
+            context: "the thread writing the plan stopped",
+            source: std::io::Error::other(error.to_string()),
+        })?
     }
 }
 

@@ -10,11 +10,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{self, BatchContext, BatchError, BatchOutcome};
+use crate::batch::{self, BatchContext, BatchError, BatchOutcome, OpenBatch};
 use crate::checkpoint::{
-    self, Checkpoint, CheckpointError, CommittedBatch, CommittedFile, Plan, FORMAT_VERSION,
+    self, Checkpoint, CheckpointError, CommittedBatch, CommittedFile, Plan, PlanWrite, PlannedFile,
+    FORMAT_VERSION,
 };
-use crate::config::{Cleanup, IngestConfig, Trigger};
+use crate::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
 use crate::db::{self, DbError, DbTarget};
 use crate::discover::{now_us, DiscoverError, Discovery};
 use crate::schema::{SchemaError, TableSchema};
@@ -157,13 +158,13 @@ pub async fn run(
     let mut runner = Runner {
         config,
         discovery: Discovery::new(&config.input, &config.glob)?,
-        sink: Sink::new(
+        sink: Arc::new(Sink::new(
             db.pool(2),
             checkpoint.id().to_string(),
             Arc::clone(&table),
             config.write_mode,
             config.batch_size,
-        ),
+        )),
         table,
         transform: Arc::new(transform),
         checkpoint,
@@ -202,7 +203,7 @@ struct Runner<'a> {
     config: &'a IngestConfig,
     table: Arc<TableSchema>,
     discovery: Discovery,
-    sink: Sink,
+    sink: Arc<Sink>,
     transform: Arc<Transform>,
     checkpoint: Checkpoint,
     next_batch_id: u64,
@@ -274,7 +275,7 @@ impl Runner<'_> {
             self.discovery
                 .claim(plan.files.iter().map(|f| f.name.as_str()));
             self.summary.replayed_batches += 1;
-            self.run_batch(&plan).await?;
+            self.run_batch(&plan, PlanWrite::written()).await?;
         }
         Ok(())
     }
@@ -292,13 +293,21 @@ impl Runner<'_> {
                         return Ok(());
                     }
                 }
+                Trigger::Interval(interval)
+                    if self.config.write_timing == WriteTiming::OnArrival =>
+                {
+                    self.run_on_arrival_batch(next_tick, &mut last_listing)
+                        .await?;
+                    // Spark semantics: ticks at fixed multiples; after an
+                    // overrun the next batch starts at once.
+                    next_tick = (next_tick + interval).max(Instant::now());
+                    continue;
+                }
                 Trigger::Interval(interval) => {
                     tokio::select! {
                         _ = tokio::time::sleep_until(next_tick) => {}
                         _ = self.cancel.cancelled() => return Ok(()),
                     }
-                    // Spark semantics: ticks at fixed multiples; after an
-                    // overrun the next batch starts at once.
                     next_tick = (next_tick + interval).max(Instant::now());
                     self.refresh(&mut last_listing)?;
                 }
@@ -325,16 +334,144 @@ impl Runner<'_> {
                 self.config.max_rows_per_trigger,
                 self.bytes_per_row,
             );
-            let plan = Plan {
-                version: FORMAT_VERSION,
-                batch_id: self.next_batch_id,
-                planned_at_us: now_us(),
-                files,
-            };
-            self.next_batch_id += 1;
-            self.checkpoint.write_plan(&plan)?;
-            self.run_batch(&plan).await?;
+            let plan = self.new_plan(files);
+            let plan_write = self.checkpoint.persist_plan(&plan)?;
+            self.run_batch(&plan, plan_write).await?;
         }
+    }
+
+    fn new_plan(&mut self, files: Vec<PlannedFile>) -> Plan {
+        let plan = Plan {
+            version: FORMAT_VERSION,
+            batch_id: self.next_batch_id,
+            planned_at_us: now_us(),
+            files,
+        };
+        self.next_batch_id += 1;
+        plan
+    }
+
+    /// One interval batch with on-arrival writes: until `tick`, every file
+    /// discovered joins the plan (logged first) and is written into the
+    /// batch's open transaction at once; at the tick the batch commits, so
+    /// its rows wait only for the tick, not for their own write. A batch that
+    /// loses its transaction is replayed whole from its plan, as at a restart.
+    async fn run_on_arrival_batch(
+        &mut self,
+        tick: Instant,
+        last_listing: &mut Instant,
+    ) -> Result<(), PipelineError> {
+        let config = self.config;
+        let (table, sink, transform) = (
+            Arc::clone(&self.table),
+            Arc::clone(&self.sink),
+            Arc::clone(&self.transform),
+        );
+        let context = BatchContext {
+            table: &table,
+            sink: &sink,
+            transform: &transform,
+            input: &config.input,
+            chunk_rows: config.chunk_rows,
+            limits: config.limits(),
+        };
+        let mut plan: Option<Plan> = None;
+        // `None` with a plan: the transaction failed, the tick replays the plan.
+        let mut open: Option<OpenBatch> = None;
+        loop {
+            let ticked = Instant::now() >= tick || self.cancel.is_cancelled();
+            self.refresh(last_listing)?;
+            let files = self.take_within_caps(plan.as_ref());
+            if !files.is_empty() {
+                let first = plan.is_none();
+                let planned = match &mut plan {
+                    Some(plan) => plan,
+                    None => plan.insert(self.new_plan(Vec::new())),
+                };
+                planned.files.extend(files.iter().cloned());
+                self.checkpoint.write_plan(planned)?;
+                if first || open.is_some() {
+                    let added = tokio::select! {
+                        added = write_on_arrival(&mut open, &context, planned, &files) => Some(added),
+                        _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
+                    };
+                    match added {
+                        None => return Ok(self.roll_back_at_shutdown(planned.batch_id)),
+                        Some(Ok(())) => {}
+                        Some(Err(error)) if error.is_transient() => {
+                            tracing::warn!(%error, batch = planned.batch_id, "the batch's transaction failed; replaying it whole at the tick");
+                            open = None;
+                        }
+                        Some(Err(error)) => return Err(error.into()),
+                    }
+                }
+            }
+            if ticked {
+                break;
+            }
+            let until_listing = config
+                .listing_interval
+                .saturating_sub(last_listing.elapsed());
+            tokio::select! {
+                _ = tokio::time::sleep_until(tick) => {}
+                _ = self.discovery.wait(until_listing) => {}
+                _ = self.cancel.cancelled() => {}
+            }
+        }
+        let Some(plan) = plan else {
+            return Ok(());
+        };
+        let Some(open) = open else {
+            return self.run_batch(&plan, PlanWrite::written()).await;
+        };
+        let committed = tokio::select! {
+            committed = open.commit(&plan) => Some(committed),
+            _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
+        };
+        match committed {
+            None => Ok(self.roll_back_at_shutdown(plan.batch_id)),
+            Some(Ok(outcome)) => self.finish_batch(&plan, &outcome),
+            Some(Err(error)) if error.is_transient() => {
+                tracing::warn!(%error, batch = plan.batch_id, "committing the batch failed; replaying it whole");
+                self.run_batch(&plan, PlanWrite::written()).await
+            }
+            Some(Err(error)) => Err(error.into()),
+        }
+    }
+
+    /// The oldest pending files that still fit the trigger's caps, given
+    /// what `plan` already holds.
+    fn take_within_caps(&mut self, plan: Option<&Plan>) -> Vec<PlannedFile> {
+        let (files, bytes) = plan.map_or((0, 0), |plan| {
+            (
+                plan.files.len(),
+                plan.files.iter().map(|f| f.size).sum::<u64>(),
+            )
+        });
+        let max_files = self.config.max_files_per_trigger.saturating_sub(files);
+        let max_rows = match self.config.max_rows_per_trigger {
+            Some(limit) if files > 0 => {
+                let rows = (bytes as f64 / self.bytes_per_row.max(1.0)) as u64;
+                match limit.checked_sub(rows) {
+                    Some(left) if left > 0 => Some(left),
+                    _ => return Vec::new(),
+                }
+            }
+            limit => limit,
+        };
+        if max_files == 0 {
+            return Vec::new();
+        }
+        self.discovery.take(max_files, max_rows, self.bytes_per_row)
+    }
+
+    fn roll_back_at_shutdown(&mut self, batch_id: u64) {
+        tracing::warn!(
+            batch = batch_id,
+            grace = ?self.config.shutdown_grace,
+            "stopping: the batch in flight did not finish within the shutdown grace period; rolled back, the next start replays it"
+        );
+        self.summary.rolled_back_batches += 1;
     }
 
     /// Applies watcher events; lists the folder when the watcher lost events
@@ -375,7 +512,11 @@ impl Runner<'_> {
 
     /// Executes a planned batch, retrying the whole batch while the database
     /// is unreachable, then records the commit and tidies quarantined files.
-    async fn run_batch(&mut self, plan: &Plan) -> Result<(), PipelineError> {
+    async fn run_batch(
+        &mut self,
+        plan: &Plan,
+        mut plan_write: PlanWrite,
+    ) -> Result<(), PipelineError> {
         let started_at_us = now_us();
         let context = BatchContext {
             table: &self.table,
@@ -390,16 +531,11 @@ impl Runner<'_> {
             let mut attempt = 0;
             loop {
                 let attempt_result = tokio::select! {
-                    result = batch::execute(&context, plan, started_at_us) => result,
+                    result = batch::execute(&context, plan, &mut plan_write, started_at_us) => result,
                     // Dropping the batch drops its transaction: nothing of it
                     // commits, and its plan makes the next start replay it.
                     _ = grace_expired(&self.cancel, self.config.shutdown_grace) => {
-                        tracing::warn!(
-                            batch = plan.batch_id,
-                            grace = ?self.config.shutdown_grace,
-                            "stopping: the batch in flight did not finish within the shutdown grace period; rolled back, the next start replays it"
-                        );
-                        self.summary.rolled_back_batches += 1;
+                        self.roll_back_at_shutdown(plan.batch_id);
                         return Ok(());
                     }
                 };
@@ -433,6 +569,12 @@ impl Runner<'_> {
                 }
             }
         };
+        self.finish_batch(plan, &outcome)
+    }
+
+    /// After the commit: logs it, moves quarantined files, cleans up
+    /// committed ones and counts the batch.
+    fn finish_batch(&mut self, plan: &Plan, outcome: &BatchOutcome) -> Result<(), PipelineError> {
         let commit = CommittedBatch {
             batch_id: plan.batch_id,
             files: plan.files.iter().map(CommittedFile::from).collect(),
@@ -442,7 +584,7 @@ impl Runner<'_> {
         if outcome.rows_read > 0 {
             self.bytes_per_row = bytes as f64 / outcome.rows_read as f64;
         }
-        move_quarantined(&self.config.input, &self.config.quarantine_dir(), &outcome);
+        move_quarantined(&self.config.input, &self.config.quarantine_dir(), outcome);
         let ingested: Vec<String> = outcome
             .files
             .iter()
@@ -450,8 +592,8 @@ impl Runner<'_> {
             .map(|f| f.name.clone())
             .collect();
         clean_up(self.config, &ingested);
-        self.summary.add(&outcome);
-        self.observer.batch_committed(&outcome);
+        self.summary.add(outcome);
+        self.observer.batch_committed(outcome);
         Ok(())
     }
 
@@ -487,6 +629,20 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// Writes `files` into the open batch, opening it first if there is none.
+async fn write_on_arrival<'s>(
+    open: &mut Option<OpenBatch<'s>>,
+    context: &BatchContext<'s>,
+    plan: &Plan,
+    files: &[PlannedFile],
+) -> Result<(), BatchError> {
+    let batch = match open {
+        Some(batch) => batch,
+        None => open.insert(OpenBatch::begin(context.sink, plan.batch_id, now_us()).await?),
+    };
+    batch.add(context, files).await
 }
 
 /// Archives or deletes committed files. Runs only after the commit (and the

@@ -65,15 +65,17 @@ pub const SQL_BATCHES: &str = "SELECT batch_id, file_count::bigint, files_quaran
 
 /// Each manifest file as the batch that carried it recorded it:
 /// `sluice_batches` expanded by `jsonb_array_elements(files)`, joined to the
-/// manifest's names. Times as Unix µs: `discovered_at_us` and `started_at`
-/// from the pipeline's clock, `committed_at` from the server's. A name
+/// manifest's names. Times as Unix µs: `discovered_at_us` and the file's
+/// start (its own `started_at_us`, which a file that joined an open batch on
+/// arrival has, else the batch's `started_at`) from the pipeline's clock, `committed_at` from the server's. A name
 /// recorded by two batches (two runs with the same file names) keeps its
 /// first commit.
 pub const SQL_FILE_STAGES: &str = "SELECT DISTINCT ON (f->>'name') \
             f->>'name', b.batch_id, \
             COALESCE((f->>'rows')::bigint, 0), COALESCE((f->>'rejected')::bigint, 0), \
             (f->>'discovered_at_us')::bigint, \
-            (extract(epoch FROM b.started_at) * 1000000)::bigint, \
+            COALESCE((f->>'started_at_us')::bigint, \
+                     (extract(epoch FROM b.started_at) * 1000000)::bigint), \
             (extract(epoch FROM b.committed_at) * 1000000)::bigint, \
             f->>'quarantined' IS NOT NULL \
      FROM sluice_batches b CROSS JOIN LATERAL jsonb_array_elements(b.files) AS f \

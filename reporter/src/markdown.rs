@@ -1029,7 +1029,7 @@ fn stage_label(id: &str) -> &str {
     match id {
         VISIBLE_TO_DISCOVERED => "File visible → discovered",
         DISCOVERED_TO_BATCH_START => "Discovered → batch start (trigger wait)",
-        BATCH_START_TO_COMMITTED => "Batch start → committed (batch wall time)",
+        BATCH_START_TO_COMMITTED => "Batch start → committed (batch wall time; with on-arrival writes, also the wait for the tick)",
         VISIBLE_TO_COMMITTED => "**End to end** (visible → committed)",
         other => other,
     }

@@ -8,10 +8,13 @@
 //! | --- | --- | --- |
 //! | visible | manifest `created_at_us` | this host (the generator) |
 //! | discovered | `sluice_batches.files[].discovered_at_us` | the pipeline |
-//! | batch start | `sluice_batches.started_at` (trigger fired) | the pipeline |
+//! | batch start | `sluice_batches.files[].started_at_us` (the file's processing began), else `started_at` (trigger fired) | the pipeline |
 //! | committed | `sluice_batches.committed_at` | the database server |
 //!
 //! So only `committed_at` gets the clock correction the latency figures get.
+//! With on-arrival writes (an interval trigger's default) a file is written
+//! as soon as it is discovered, so its trigger wait falls in "batch start →
+//! committed": written, waiting for the tick that commits it.
 //! Inside a batch, parse, transform and write run at once on successive
 //! chunks: their busy times overlap and are reported per stage, over batches,
 //! beside the batch's wall time (committed_at − started_at).
@@ -51,7 +54,7 @@ pub struct FileStageRecord {
     /// When the pipeline discovered it, Unix µs (pipeline clock); `None` when
     /// the record lacks it.
     pub discovered_us: Option<i64>,
-    /// Its batch's `started_at`, Unix µs (pipeline clock).
+    /// When its batch began to process it, Unix µs (pipeline clock).
     pub started_us: i64,
     /// Its batch's `committed_at`, Unix µs (server clock, uncorrected).
     pub committed_us: i64,

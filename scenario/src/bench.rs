@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use generator::{GeneratorConfig, GeneratorSummary};
-use pipeline::config::{IngestConfig, Trigger};
+use pipeline::config::{IngestConfig, Trigger, WriteTiming};
 use pipeline::db::DbTarget;
 use pipeline::schema::TableSchema;
 use pipeline::sink::WriteMode;
@@ -183,22 +183,27 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
 
     let mut latency = Vec::new();
     let rows_per_file = (options.load_rows_per_s / 10).max(1);
-    for trigger in [
-        Trigger::Continuous,
-        Trigger::Interval(Duration::from_secs(1)),
+    let one_second = Trigger::Interval(Duration::from_secs(1));
+    for (trigger, write_timing) in [
+        (Trigger::Continuous, WriteTiming::default()),
+        (one_second, WriteTiming::OnArrival),
+        (one_second, WriteTiming::AtTick),
     ] {
-        eprintln!(
-            "bench: {} rows/s for {} s, trigger {trigger}",
-            options.load_rows_per_s, options.load_seconds
-        );
-        let name = format!("{} rows/s, trigger {trigger}", options.load_rows_per_s);
+        let name = match trigger {
+            Trigger::Interval(_) => format!(
+                "{} rows/s, trigger {trigger}, {write_timing} writes",
+                options.load_rows_per_s
+            ),
+            _ => format!("{} rows/s, trigger {trigger}", options.load_rows_per_s),
+        };
+        eprintln!("bench: {name} for {} s", options.load_seconds);
         let files = options.load_seconds * 10;
         latency.push(
             measure_latency(
                 &database,
                 options,
                 &name,
-                trigger,
+                (trigger, write_timing),
                 files,
                 rows_per_file,
                 Duration::from_millis(100),
@@ -213,7 +218,7 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
             &database,
             options,
             "per-batch overhead: 1-row files, continuous",
-            Trigger::Continuous,
+            (Trigger::Continuous, WriteTiming::default()),
             100,
             1,
             Duration::from_millis(50),
@@ -402,7 +407,7 @@ async fn measure_latency(
     database: &Database,
     options: &BenchOptions,
     name: &str,
-    trigger: Trigger,
+    (trigger, write_timing): (Trigger, WriteTiming),
     files: u64,
     rows_per_file: u32,
     interval: Duration,
@@ -423,6 +428,7 @@ async fn measure_latency(
         input: dir.clone(),
         checkpoint: dir.join(".checkpoint"),
         trigger,
+        write_timing,
         listing_interval: Duration::from_secs(1),
         ..IngestConfig::default()
     };

@@ -35,12 +35,14 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         );
     }
     let latency = report["latency"].as_array().unwrap();
-    assert_eq!(latency.len(), 3);
-    // 2 s of 400 rows/s in files of 40 rows, twice; 100 one-row files.
+    assert_eq!(latency.len(), 4);
+    // 2 s of 400 rows/s in files of 40 rows: continuous, 1 s on arrival, 1 s
+    // at the tick; then 100 one-row files.
     let found: Vec<u64> = latency
         .iter()
         .map(|l| l["rows"].as_u64().unwrap())
         .collect();
-    assert_eq!(found, [800, 800, 100], "{stdout}");
+    assert_eq!(found, [800, 800, 800, 100], "{stdout}");
+    assert!(stdout.contains("trigger 1s, on-arrival writes"), "{stdout}");
     assert!(stdout.contains("| ceiling: COPY FORMAT csv"), "{stdout}");
 }

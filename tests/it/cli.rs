@@ -164,7 +164,9 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
 }
 
 /// SIGKILL at random instants while files keep arriving (25 kills, spread
-/// over start-up, discovery, planning, parsing, the COPY and the commit);
+/// over start-up, discovery, planning, parsing, the COPY and the commit,
+/// alternately under a continuous trigger and under a 150 ms interval
+/// trigger whose batches write files into an open transaction on arrival);
 /// every restart resumes; at the end every valid row is there once and every
 /// file was committed in exactly one batch.
 #[cfg(unix)]
@@ -199,11 +201,18 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
     let mut kills = 0;
     let mut schedule = Vec::new();
     while kills < KILLS {
+        // Alternately continuous batches and interval batches that write
+        // files into an open transaction as they arrive.
+        let trigger = if kills % 2 == 0 {
+            "continuous"
+        } else {
+            "150ms"
+        };
         let mut child = sluice()
             .args([
                 "ingest",
                 "--trigger",
-                "continuous",
+                trigger,
                 "--max-files-per-trigger",
                 "3",
                 "--batch-size",
@@ -225,7 +234,7 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
         tokio::time::sleep(delay).await;
         assert!(
             child.try_wait().unwrap().is_none(),
-            "a continuous ingest exits only when told to"
+            "an ingest with a continuous or interval trigger exits only when told to"
         );
         child.kill().unwrap();
         child.wait().unwrap();

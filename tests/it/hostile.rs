@@ -94,7 +94,7 @@ async fn every_hostile_file_has_its_expected_outcome() {
     config.max_files_per_trigger = 1; // one file per batch: cross-file duplicates meet the upsert
     config.max_field_bytes = 100;
     // A file planned, then deleted before it was read (the plan survives a crash).
-    let (checkpoint, _) = Checkpoint::open(&config.checkpoint).unwrap();
+    let (mut checkpoint, _) = Checkpoint::open(&config.checkpoint).unwrap();
     checkpoint
         .write_plan(&Plan {
             version: FORMAT_VERSION,

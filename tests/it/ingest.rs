@@ -322,3 +322,97 @@ async fn a_file_replaced_under_a_processed_name_is_reported_not_ingested() {
     );
     assert_eq!(count(&client, "SELECT count(*) FROM events").await, 3);
 }
+
+/// With an interval trigger, files that arrive between ticks are written at
+/// once into the batch's open transaction, invisible until the tick commits
+/// them together: one batch, every row once, each file started well before
+/// the commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_files_on_arrival_and_commits_them_together_at_the_tick() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let config = pipeline::config::IngestConfig {
+        trigger: pipeline::config::Trigger::Interval(std::time::Duration::from_secs(4)),
+        ..scratch.config()
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let pipeline = {
+        let (config, target, cancel) = (config.clone(), scratch.target(), cancel.clone());
+        tokio::spawn(async move {
+            pipeline::driver::run(
+                &config,
+                &target,
+                cancel,
+                std::sync::Arc::new(pipeline::driver::QuietObserver),
+            )
+            .await
+        })
+    };
+    let client = scratch.client().await;
+    // Started: migrated, and the first (empty) tick has passed.
+    while count(
+        &client,
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'sluice_batches'",
+    )
+    .await
+        == 0
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for (file, ids) in [
+        ("a.csv", ["a1", "a2"]),
+        ("b.csv", ["b1", "b2"]),
+        ("c.csv", ["c1", "c2"]),
+    ] {
+        let rows: String = ids
+            .iter()
+            .map(|id| format!("{id},page_view,1,2,,1.00,1,2026-11-23T10:00:00Z\n"))
+            .collect();
+        write_file(&input, file, &format!("{HEADER}\n{rows}"));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // Written, not yet visible: the batch's transaction is open.
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await, 0);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+        )
+        .await,
+        1,
+        "the batch's transaction holds the upserted rows"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&client, "SELECT count(*) FROM events").await < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tick did not commit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    let summary = pipeline.await.unwrap().unwrap();
+    assert_eq!(
+        (summary.batches, summary.files, summary.rows_upserted),
+        (1, 3, 6)
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await, 6);
+    let row = client
+        .query_one(
+            "SELECT file_count, (SELECT min((f->>'started_at_us')::bigint) FROM jsonb_array_elements(files) f), \
+                    (extract(epoch FROM committed_at) * 1000000)::bigint \
+             FROM sluice_batches",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (files, first_started, committed): (i32, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(files, 3);
+    assert!(
+        committed - first_started > 500_000,
+        "the first file was written {} ms before the commit",
+        (committed - first_started) / 1000
+    );
+}

@@ -23,7 +23,7 @@ async fn replays_a_batch_planned_but_not_committed_with_exactly_its_files() {
     let generated = scratch.generate(6, 0.0, 0.0);
     let config = scratch.config();
     // A crash right after the plan was written: the batch never reached the database.
-    let (checkpoint, _) = Checkpoint::open(&config.checkpoint).unwrap();
+    let (mut checkpoint, _) = Checkpoint::open(&config.checkpoint).unwrap();
     checkpoint
         .write_plan(&Plan {
             version: FORMAT_VERSION,

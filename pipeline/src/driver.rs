@@ -396,7 +396,10 @@ impl Runner<'_> {
                         _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
                     };
                     match added {
-                        None => return Ok(self.roll_back_at_shutdown(planned.batch_id)),
+                        None => {
+                            self.roll_back_at_shutdown(planned.batch_id);
+                            return Ok(());
+                        }
                         Some(Ok(())) => {}
                         Some(Err(error)) if error.is_transient() => {
                             tracing::warn!(%error, batch = planned.batch_id, "the batch's transaction failed; replaying it whole at the tick");
@@ -429,7 +432,10 @@ impl Runner<'_> {
             _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
         };
         match committed {
-            None => Ok(self.roll_back_at_shutdown(plan.batch_id)),
+            None => {
+                self.roll_back_at_shutdown(plan.batch_id);
+                Ok(())
+            }
             Some(Ok(outcome)) => self.finish_batch(&plan, &outcome),
             Some(Err(error)) if error.is_transient() => {
                 tracing::warn!(%error, batch = plan.batch_id, "committing the batch failed; replaying it whole");

@@ -348,10 +348,18 @@ impl TableSchema {
 
     /// A dedupe-by-key transform for tables without their own SQL: of the rows
     /// sharing a key in one batch, the last one read wins.
+    /// (A hash aggregate and a join: a `ROW_NUMBER()` window sorted every
+    /// chunk and cost 2.5 times the CPU.)
     pub fn default_transform_sql(&self) -> String {
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("b.{}", c.name.quoted()))
+            .collect();
         format!(
-            "SELECT {}, {SOURCE_FILE} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {ROW_SEQ} DESC) AS _rank FROM batch) WHERE _rank = 1",
-            self.column_list(),
+            "SELECT {}, b.{SOURCE_FILE} FROM batch b \
+             JOIN (SELECT max({ROW_SEQ}) AS _last FROM batch GROUP BY {}) k ON b.{ROW_SEQ} = k._last",
+            columns.join(", "),
             self.key.quoted()
         )
     }

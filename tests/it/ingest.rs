@@ -192,11 +192,13 @@ async fn dedupes_within_a_batch_keeping_the_latest_event_time_and_never_rewrites
              k1,page_view,1,2,,1.00,1,2026-11-22T10:00:05Z\n\
              k1,purchase,1,2,,1.00,1,2026-11-22T10:00:09Z\n\
              k1,add_to_cart,1,2,,1.00,1,2026-11-22T10:00:01Z\n\
-             k2,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n"
+             k2,page_view,1,2,,1.00,1,2026-11-22T10:00:00Z\n\
+             k3,page_view,1,2,,1.00,1,2026-11-22T10:00:07Z\n\
+             k3,add_to_cart,1,2,,1.00,1,2026-11-22T10:00:07Z\n"
         ),
     );
     let summary = scratch.ingest(&scratch.config()).await.unwrap();
-    assert_eq!((summary.rows_upserted, summary.rows_deduped), (2, 2));
+    assert_eq!((summary.rows_upserted, summary.rows_deduped), (3, 3));
     let client = scratch.client().await;
     let (kind, xmin): (String, String) = {
         let row = client
@@ -209,6 +211,15 @@ async fn dedupes_within_a_batch_keeping_the_latest_event_time_and_never_rewrites
         (row.get(0), row.get(1))
     };
     assert_eq!(kind, "purchase");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM events WHERE event_id = 'k3' AND event_type = 'add_to_cart'"
+        )
+        .await,
+        1,
+        "the row read last wins a tie on event_time"
+    );
     // The same row again in a later file: absorbed, not rewritten.
     write_file(
         &input,
@@ -414,5 +425,72 @@ async fn writes_files_on_arrival_and_commits_them_together_at_the_tick() {
         committed - first_started > 500_000,
         "the first file was written {} ms before the commit",
         (committed - first_started) / 1000
+    );
+}
+
+/// A table described in the configuration gets the generic transform: one
+/// row per key, the row read last winning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_table_is_deduped_by_its_key_keeping_the_row_read_last() {
+    use pipeline::schema::{ColumnConfig, TableConfig};
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let column = |name: &str, ty: &str| ColumnConfig {
+        name: name.into(),
+        ty: ty.into(),
+        nullable: false,
+    };
+    let config = pipeline::config::IngestConfig {
+        table: TableConfig {
+            name: "orders".into(),
+            key: "order_id".into(),
+            columns: vec![
+                column("order_id", "text"),
+                column("amount", "numeric(10,2)"),
+                column("placed_at", "timestamptz"),
+            ],
+            indexes: vec!["placed_at".into()],
+        },
+        ..scratch.config()
+    };
+    write_file(
+        &input,
+        "a.csv",
+        "order_id,amount,placed_at\n\
+         o1,1.00,2026-11-22T10:00:00Z\n\
+         o2,2.00,2026-11-22T10:00:00Z\n\
+         o1,3.00,2026-11-22T09:00:00Z\n",
+    );
+    write_file(
+        &input,
+        "b.csv",
+        "order_id,amount,placed_at\no2,4.00,2026-11-22T08:00:00Z\n",
+    );
+    let summary = scratch.ingest(&config).await.unwrap();
+    assert_eq!(
+        (
+            summary.rows_read,
+            summary.rows_deduped,
+            summary.rows_upserted
+        ),
+        (4, 2, 2)
+    );
+    let client = scratch.client().await;
+    let rows: Vec<(String, String)> = client
+        .query(
+            "SELECT order_id, amount::text FROM orders ORDER BY order_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("o1".to_string(), "3.00".to_string()),
+            ("o2".to_string(), "4.00".to_string())
+        ]
     );
 }

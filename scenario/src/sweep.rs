@@ -11,6 +11,7 @@
 //! trigger = ["1s", "5s"]
 //! batch_size = [1000, 10000]
 //! write_mode = ["copy-merge", "insert", "unnest"]
+//! write_timing = ["on-arrival", "at-tick"]
 //! max_files_per_trigger = [100, 1000]
 //! ```
 //!
@@ -36,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use generator::GeneratorSummary;
-use pipeline::config::Trigger;
+use pipeline::config::{Trigger, WriteTiming};
 use pipeline::schema::Ident;
 use pipeline::sink::WriteMode;
 use reporter::compare::CompareOutput;
@@ -75,6 +76,9 @@ pub struct Matrix {
     /// `copy-merge`, `insert`, `unnest`.
     #[serde(default)]
     pub write_mode: Option<Vec<WriteMode>>,
+    /// `on-arrival`, `at-tick` (interval triggers).
+    #[serde(default)]
+    pub write_timing: Option<Vec<WriteTiming>>,
     /// Cap on files per batch.
     #[serde(default)]
     pub max_files_per_trigger: Option<Vec<usize>>,
@@ -189,6 +193,7 @@ impl SweepFile {
             ("trigger", m.trigger.as_ref().map(Vec::len)),
             ("batch_size", m.batch_size.as_ref().map(Vec::len)),
             ("write_mode", m.write_mode.as_ref().map(Vec::len)),
+            ("write_timing", m.write_timing.as_ref().map(Vec::len)),
             (
                 "max_files_per_trigger",
                 m.max_files_per_trigger.as_ref().map(Vec::len),
@@ -200,100 +205,98 @@ impl SweepFile {
             ));
         }
         let varied = |key: &str| lists.iter().any(|(k, len)| *k == key && len > &Some(1));
-        let triggers = m.trigger.clone().unwrap_or_else(|| vec![base.trigger]);
-        let batch_sizes = m
-            .batch_size
-            .clone()
-            .unwrap_or_else(|| vec![base.batch_size]);
-        let modes = m
-            .write_mode
-            .clone()
-            .unwrap_or_else(|| vec![base.write_mode]);
-        let max_files = m
-            .max_files_per_trigger
-            .clone()
-            .unwrap_or_else(|| vec![base.max_files_per_trigger]);
-        let total = triggers.len() * batch_sizes.len() * modes.len() * max_files.len();
-        if total < 2 {
+        let triggers = listed(&m.trigger, base.trigger);
+        let batch_sizes = listed(&m.batch_size, base.batch_size);
+        let modes = listed(&m.write_mode, base.write_mode);
+        let timings = listed(&m.write_timing, base.write_timing);
+        let max_files = listed(&m.max_files_per_trigger, base.max_files_per_trigger);
+        // The cartesian product, in the order the keys are listed.
+        let product: Vec<(Trigger, usize, WriteMode, WriteTiming, usize)> = triggers
+            .iter()
+            .flat_map(|&t| batch_sizes.iter().map(move |&b| (t, b)))
+            .flat_map(|(t, b)| modes.iter().map(move |&w| (t, b, w)))
+            .flat_map(|(t, b, w)| timings.iter().map(move |&wt| (t, b, w, wt)))
+            .flat_map(|(t, b, w, wt)| max_files.iter().map(move |&f| (t, b, w, wt, f)))
+            .collect();
+        if product.len() < 2 {
             return Err(format!(
-                "the [matrix] gives {total} run; a sweep compares at least two: list two or more \
-                 values of trigger, batch_size, write_mode or max_files_per_trigger"
+                "the [matrix] gives {} run; a sweep compares at least two: list two or more \
+                 values of trigger, batch_size, write_mode, write_timing or max_files_per_trigger",
+                product.len()
             ));
         }
-        let mut runs = Vec::with_capacity(total);
-        for &trigger in &triggers {
-            for &batch_size in &batch_sizes {
-                for &write_mode in &modes {
-                    for &max_files_per_trigger in &max_files {
-                        let settings = RunSettings {
-                            trigger: trigger.to_string(),
-                            batch_size,
-                            write_mode: write_mode.to_string(),
-                            max_files_per_trigger,
-                        };
-                        let mut parts = Vec::new();
-                        if varied("trigger") {
-                            parts.push(format!("trigger={}", settings.trigger));
-                        }
-                        if varied("batch_size") {
-                            parts.push(format!("batch_size={batch_size}"));
-                        }
-                        if varied("write_mode") {
-                            parts.push(format!("write_mode={}", settings.write_mode));
-                        }
-                        if varied("max_files_per_trigger") {
-                            parts.push(format!("max_files_per_trigger={max_files_per_trigger}"));
-                        }
-                        let label = parts.join(" ");
-                        let index = runs.len() + 1;
-                        let mut scenario = self.scenario.clone();
-                        if let Some(duration) = overrides.duration.or(self.duration) {
-                            scenario.duration = duration;
-                        }
-                        if let Some(url) = &overrides.database_url {
-                            scenario.database_url = Some(url.clone());
-                        }
-                        let pipeline = &mut scenario.pipeline;
-                        if trigger == Trigger::AvailableNow {
-                            return Err(
-                                "trigger `available-now` drains what is there at start and \
-                                 exits: a sweep runs a live load, so use intervals or \
-                                 `continuous`"
-                                    .into(),
-                            );
-                        }
-                        pipeline.trigger = trigger;
-                        pipeline.batch_size = batch_size;
-                        pipeline.write_mode = write_mode;
-                        pipeline.max_files_per_trigger = max_files_per_trigger;
-                        pipeline.table.name = sweep_table(&base.table.name, index);
-                        pipeline
-                            .validate()
-                            .map_err(|e| format!("run {index} ({label}): {e}"))?;
-                        for name in [
-                            pipeline.table.name.clone(),
-                            format!("{}_rejects", pipeline.table.name),
-                        ] {
-                            Ident::new(&name).map_err(|e| {
-                                format!("run {index} ({label}): its table name is too long: {e}")
-                            })?;
-                        }
-                        pipeline
-                            .table
-                            .validate()
-                            .map_err(|e| format!("run {index} ({label}): {e}"))?;
-                        runs.push(PlannedRun {
-                            index,
-                            label,
-                            settings,
-                            scenario,
-                        });
-                    }
-                }
+        let mut runs = Vec::with_capacity(product.len());
+        for (trigger, batch_size, write_mode, write_timing, max_files_per_trigger) in product {
+            let settings = RunSettings {
+                trigger: trigger.to_string(),
+                batch_size,
+                write_mode: write_mode.to_string(),
+                write_timing: write_timing.to_string(),
+                max_files_per_trigger,
+            };
+            let label = [
+                ("trigger", settings.trigger.clone()),
+                ("batch_size", batch_size.to_string()),
+                ("write_mode", settings.write_mode.clone()),
+                ("write_timing", settings.write_timing.clone()),
+                ("max_files_per_trigger", max_files_per_trigger.to_string()),
+            ]
+            .iter()
+            .filter(|(key, _)| varied(key))
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+            let index = runs.len() + 1;
+            let mut scenario = self.scenario.clone();
+            if let Some(duration) = overrides.duration.or(self.duration) {
+                scenario.duration = duration;
             }
+            if let Some(url) = &overrides.database_url {
+                scenario.database_url = Some(url.clone());
+            }
+            let pipeline = &mut scenario.pipeline;
+            if trigger == Trigger::AvailableNow {
+                return Err(
+                    "trigger `available-now` drains what is there at start and exits: a sweep \
+                     runs a live load, so use intervals or `continuous`"
+                        .into(),
+                );
+            }
+            pipeline.trigger = trigger;
+            pipeline.batch_size = batch_size;
+            pipeline.write_mode = write_mode;
+            pipeline.write_timing = write_timing;
+            pipeline.max_files_per_trigger = max_files_per_trigger;
+            pipeline.table.name = sweep_table(&base.table.name, index);
+            pipeline
+                .validate()
+                .map_err(|e| format!("run {index} ({label}): {e}"))?;
+            for name in [
+                pipeline.table.name.clone(),
+                format!("{}_rejects", pipeline.table.name),
+            ] {
+                Ident::new(&name).map_err(|e| {
+                    format!("run {index} ({label}): its table name is too long: {e}")
+                })?;
+            }
+            pipeline
+                .table
+                .validate()
+                .map_err(|e| format!("run {index} ({label}): {e}"))?;
+            runs.push(PlannedRun {
+                index,
+                label,
+                settings,
+                scenario,
+            });
         }
         Ok(runs)
     }
+}
+
+/// A matrix list, or the scenario's own value alone.
+fn listed<T: Clone>(list: &Option<Vec<T>>, scenario_value: T) -> Vec<T> {
+    list.clone().unwrap_or_else(|| vec![scenario_value])
 }
 
 /// `<table>_sweep_<n>`: the table run `n` of a sweep writes to.
@@ -316,6 +319,7 @@ pub struct RunSettings {
     pub trigger: String,
     pub batch_size: usize,
     pub write_mode: String,
+    pub write_timing: String,
     pub max_files_per_trigger: usize,
 }
 
@@ -1090,6 +1094,24 @@ mod tests {
     }
 
     #[test]
+    fn write_timing_is_a_matrix_key() {
+        let sweep = parse(&inline("write_timing = ['on-arrival', 'at-tick']")).unwrap();
+        let runs = sweep.runs(&RunOverrides::default()).unwrap();
+        let got: Vec<(&str, WriteTiming)> = runs
+            .iter()
+            .map(|r| (r.label.as_str(), r.scenario.pipeline.write_timing))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("write_timing=on-arrival", WriteTiming::OnArrival),
+                ("write_timing=at-tick", WriteTiming::AtTick),
+            ]
+        );
+        assert_eq!(runs[1].settings.write_timing, "at-tick");
+    }
+
+    #[test]
     fn a_scenario_path_is_relative_to_the_sweep_file() {
         // No tempfile crate here: a folder of our own under the system's temp.
         let root = std::env::temp_dir().join(format!("sluice-sweep-test-{}", std::process::id()));
@@ -1273,6 +1295,7 @@ mod tests {
                 trigger: "1s".into(),
                 batch_size: index,
                 write_mode: "insert".into(),
+                write_timing: "on-arrival".into(),
                 max_files_per_trigger: 10,
             },
             table: sweep_table("events", index),

@@ -306,6 +306,10 @@ pub async fn run(
         ),
         ("write mode".into(), ingest.write_mode.to_string()),
         (
+            "write timing (interval triggers)".into(),
+            ingest.write_timing.to_string(),
+        ),
+        (
             "max files per trigger".into(),
             ingest.max_files_per_trigger.to_string(),
         ),

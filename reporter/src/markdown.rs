@@ -8,12 +8,15 @@
 use std::fmt::Write as _;
 
 use crate::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
+use crate::findings::{
+    P95_DRIFT_MS, P95_DRIFT_RATIO, RSS_GROWTH_MIB, RSS_GROWTH_RATIO, SOAK_MIN_S,
+};
 use crate::phases::{longest_recovery, peak_phases, worst_max, worst_p99, RAMP_BANDS};
 use crate::stages::{
     BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
     VISIBLE_TO_DISCOVERED,
 };
-use crate::summary::{Phase, Severity, Summary, TargetStatus};
+use crate::summary::{Phase, Quarters, Severity, Summary, TargetStatus};
 use crate::targets::WARN_FRACTION;
 
 /// Commit-time source names as they appear in `summary.json`.
@@ -134,6 +137,7 @@ pub fn render(s: &Summary) -> String {
     where_the_time_goes(&mut md, s);
     throughput(&mut md, s);
     load_phases(&mut md, s);
+    stability(&mut md, s);
     charts(&mut md, s);
     batches(&mut md, s);
     database(&mut md, s);
@@ -738,6 +742,65 @@ fn throughput(md: &mut String, s: &Summary) {
             phase_target(only)
         );
     }
+}
+
+/// A long run's first quarter against its last (pipeline memory, P95
+/// latency), flagged or not: a soak user asks whether anything grew, and
+/// "nothing did" is an answer worth printing. Runs shorter than
+/// [`SOAK_MIN_S`] are still warming up in their first quarter: nothing.
+fn stability(md: &mut String, s: &Summary) {
+    let rows: Vec<(&str, Quarters, String)> = [
+        (
+            "Pipeline memory (mean RSS, MiB)",
+            s.drift.pipeline_rss_mb,
+            format!("×{RSS_GROWTH_RATIO} and +{RSS_GROWTH_MIB} MiB"),
+        ),
+        (
+            "Latency P95 (ms)",
+            s.drift.latency_p95_ms,
+            format!("×{P95_DRIFT_RATIO} and +{P95_DRIFT_MS} ms"),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, q, rule)| {
+        q.filter(|q| q.span_s >= SOAK_MIN_S)
+            .map(|q| (name, q, rule))
+    })
+    .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Stability over the run
+"
+    );
+    let _ = writeln!(
+        md,
+        "The first quarter of the run against the last (memory: the resource samples of each \
+         quarter; latency: the rows of the files created in each quarter). A figure is flagged \
+         under Bottlenecks when the last quarter exceeds the first by both the ratio and the \
+         amount shown.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| Figure | First quarter | Last quarter | Change | Flagged above |"
+    );
+    let _ = writeln!(md, "| --- | ---: | ---: | ---: | --- |");
+    for (name, q, rule) in rows {
+        let change = if q.first > 0.0 {
+            format!("{:+.1} %", (q.last / q.first - 1.0) * 100.0)
+        } else {
+            "–".to_string()
+        };
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {change} | {rule} |",
+            fmt_decimal(q.first, 1),
+            fmt_decimal(q.last, 1)
+        );
+    }
+    let _ = writeln!(md);
 }
 
 /// `5,000`, or `1,000–1,290` for a band of a ramp.
@@ -1797,6 +1860,33 @@ mod tests {
         assert!(md.contains(
             "1. ⚠ Writes dominate. **What to do:** Fewer indexes. *(rule `database_bound`)*"
         ));
+    }
+
+    #[test]
+    fn stability_compares_the_quarters_of_a_long_run_only() {
+        let mut s = sample();
+        s.drift.pipeline_rss_mb = Some(Quarters {
+            first: 99.132,
+            last: 102.082,
+            span_s: 3599.8,
+        });
+        s.drift.latency_p95_ms = Some(Quarters {
+            first: 4612.885,
+            last: 4609.963,
+            span_s: 599.0,
+        });
+        let md = render(&s);
+        let section = md.find("## Stability over the run").unwrap();
+        assert!(section < md.find("## Charts").unwrap());
+        assert!(md.contains(
+            "| Pipeline memory (mean RSS, MiB) | 99.1 | 102.1 | +3.0 % | ×1.2 and +10 MiB |\n"
+        ));
+        assert!(
+            !md.contains("| Latency P95 (ms) |"),
+            "a span under ten minutes is not judged"
+        );
+        s.drift = Default::default();
+        assert!(!render(&s).contains("## Stability"));
     }
 
     #[test]

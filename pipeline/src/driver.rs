@@ -379,9 +379,15 @@ impl Runner<'_> {
         // `None` with a plan: the transaction failed, the tick replays the plan.
         let mut open: Option<OpenBatch> = None;
         loop {
-            let ticked = Instant::now() >= tick || self.cancel.is_cancelled();
+            let stopping = self.cancel.is_cancelled();
+            let ticked = stopping || Instant::now() >= tick;
             self.refresh(last_listing)?;
-            let files = self.take_within_caps(plan.as_ref());
+            // Stopping: commit what the batch holds, take nothing new.
+            let files = if stopping {
+                Vec::new()
+            } else {
+                self.take_within_caps(plan.as_ref())
+            };
             if !files.is_empty() {
                 let first = plan.is_none();
                 let planned = match &mut plan {

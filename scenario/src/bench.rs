@@ -424,6 +424,15 @@ async fn measure_latency(
         source,
     })?;
     let target = fresh_database(database, "sluice_bench_latency").await?;
+    // The earlier measurements left up to millions of rows' dirty pages and
+    // WAL: flush them now, so that PostgreSQL's write-back of those does not
+    // land inside this measurement's 20 s.
+    if let Err(error) = target.connect().await?.batch_execute("CHECKPOINT").await {
+        eprintln!(
+            "bench: could not CHECKPOINT before `{name}` ({error}; it needs a superuser or \
+             pg_checkpoint): the write-back of earlier measurements may land in this one"
+        );
+    }
     let config = IngestConfig {
         input: dir.clone(),
         checkpoint: dir.join(".checkpoint"),

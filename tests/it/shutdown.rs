@@ -77,15 +77,26 @@ fn summary_field(stdout: &str, key: &str) -> u64 {
     summary[key].as_u64().unwrap()
 }
 
+/// The two ways a batch runs: read and written at once (continuous), and
+/// written file by file into a transaction open until the tick (an interval
+/// with on-arrival writes; the first tick comes at start).
+const TRIGGERS: [&str; 2] = ["continuous", "1h"];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finishes_the_batch_in_flight_on_sigterm_and_exits_zero() {
+    for trigger in TRIGGERS {
+        finishes_the_batch_in_flight(trigger).await;
+    }
+}
+
+async fn finishes_the_batch_in_flight(trigger: &str) {
     let scratch = Scratch::new();
     big_file(&scratch.input());
-    let child = start_ingest(&scratch, "continuous", "5m");
+    let child = start_ingest(&scratch, trigger, "5m");
     terminate_once_planned(&scratch, &child);
     let (success, _, stdout, stderr) = wait_exit(child);
-    assert!(success, "exit after SIGTERM: {stderr}");
-    assert_eq!(summary_field(&stdout, "batches"), 1, "{stdout}");
+    assert!(success, "exit after SIGTERM ({trigger}): {stderr}");
+    assert_eq!(summary_field(&stdout, "batches"), 1, "{trigger}: {stdout}");
     assert_eq!(summary_field(&stdout, "rolled_back_batches"), 0);
     let client = scratch.client().await;
     assert_eq!(
@@ -103,9 +114,15 @@ async fn finishes_the_batch_in_flight_on_sigterm_and_exits_zero() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolls_back_a_batch_that_outlasts_the_shutdown_grace_and_replays_it_whole() {
+    for trigger in TRIGGERS {
+        rolls_back_and_replays(trigger).await;
+    }
+}
+
+async fn rolls_back_and_replays(trigger: &str) {
     let scratch = Scratch::new();
     big_file(&scratch.input());
-    let child = start_ingest(&scratch, "continuous", "0s");
+    let child = start_ingest(&scratch, trigger, "0s");
     terminate_once_planned(&scratch, &child);
     let (success, seconds, stdout, stderr) = wait_exit(child);
     assert!(success, "exit after SIGTERM: {stderr}");
@@ -113,7 +130,11 @@ async fn rolls_back_a_batch_that_outlasts_the_shutdown_grace_and_replays_it_whol
         seconds < 5.0,
         "SIGTERM with a zero grace period took {seconds:.1} s to exit"
     );
-    assert_eq!(summary_field(&stdout, "rolled_back_batches"), 1, "{stdout}");
+    assert_eq!(
+        summary_field(&stdout, "rolled_back_batches"),
+        1,
+        "{trigger}: {stdout}"
+    );
     assert!(stderr.contains("rolled back"), "{stderr}");
     let client = scratch.client().await;
     assert_eq!(count(&client, "SELECT count(*) FROM events").await, 0);

@@ -172,9 +172,11 @@ impl<'a> OpenBatch<'a> {
         })
     }
 
-    /// Files added so far.
-    pub fn file_count(&self) -> usize {
-        self.files.len()
+    /// Makes the tick that commits the batch its start: its wall time is
+    /// then the commit at the tick, the time its rows wait beyond the tick
+    /// (each file's own start, when it was written, stays in its outcome).
+    pub fn start_at_tick(&mut self, tick_us: i64) {
+        self.started_at_us = tick_us;
     }
 
     /// Parses, transforms and writes `files` (in order, after the files

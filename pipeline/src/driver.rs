@@ -430,9 +430,10 @@ impl Runner<'_> {
         let Some(plan) = plan else {
             return Ok(());
         };
-        let Some(open) = open else {
+        let Some(mut open) = open else {
             return self.run_batch(&plan, PlanWrite::written()).await;
         };
+        open.start_at_tick(now_us());
         let committed = tokio::select! {
             committed = open.commit(&plan) => Some(committed),
             _ = grace_expired(&self.cancel, config.shutdown_grace) => None,

@@ -228,7 +228,11 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
         busy_mean(s, "write"),
     ) {
         let cpu = parse + transform;
-        if write > DOMINANCE_RATIO * cpu && write_share.is_some_and(|p| p > BUSY_SHARE_PCT) {
+        // A stage busy longer than the batches' wall time worked before the
+        // batches started: files written on arrival, before the tick that
+        // starts and commits their batch. Those shares judge nothing.
+        let dominant = |share: Option<f64>| share.is_some_and(|p| p > BUSY_SHARE_PCT && p <= 100.0);
+        if write > DOMINANCE_RATIO * cpu && dominant(write_share) {
             let indexes = s.database.as_ref().map_or(String::new(), |d| {
                 format!(" on its {} indexes", d.indexes.len())
             });
@@ -255,7 +259,7 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
             } else {
                 ("transforming", transform, transform_share)
             };
-            if share.is_some_and(|p| p > BUSY_SHARE_PCT) {
+            if dominant(share) {
                 out.push(finding(
                     "pipeline_bound",
                     Severity::Warning,

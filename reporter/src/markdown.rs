@@ -1163,7 +1163,10 @@ fn where_the_time_goes(md: &mut String, s: &Summary) {
             md,
             "Inside a batch, parse, transform and write run at once on successive chunks, so \
              their busy times overlap: each is shown over the {} batches beside the batch's wall \
-             time, and the shares of wall time do not add up to 100 %.\n",
+             time, and the shares of wall time do not add up to 100 %. With on-arrival writes \
+             (an interval trigger's default) files are written as they arrive, before the tick \
+             that starts and commits their batch: the wall time is then the commit at the tick, \
+             and a share above 100 % is work done before it.\n",
             fmt_count(st.batches)
         );
         let _ = writeln!(

@@ -3,11 +3,15 @@
 --
 -- Input: the table `batch`, one row per valid input row, with the configured
 -- columns plus `source_file` (the file's name) and `_seq` (read order in the
--- batch: later rows have larger values; unique).
+-- batch: later rows have larger values; unique; files are read in name
+-- order, so a larger `_seq` means a greater file name or a later line).
 -- Output: every target column and `source_file`; one row per key.
 --
--- Dedupe by key within the batch, keeping the latest event_time (the row read
--- last wins a tie), and normalise the event type.
+-- Dedupe by key within the batch, keeping the latest event_time (a tie goes
+-- to the row read last: the greater file name, then the later line), and
+-- normalise the event type. Across batches the sink applies the same rule
+-- (`ON CONFLICT … WHERE (new event_time, file) >= (old …)`), so the table
+-- holds the newest version whatever the batch boundaries.
 --
 -- Written as two hash aggregates and joins rather than
 -- `ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY event_time DESC, _seq DESC)`:

@@ -166,6 +166,15 @@ struct IngestArgs {
     /// Archive folder for --cleanup archive.
     #[arg(long, env = "SLUICE_ARCHIVE")]
     archive: Option<PathBuf>,
+    /// A file written in place (not renamed into the folder, its writer's
+    /// close not seen) is read once its size and modification time have not
+    /// changed for this long.
+    #[arg(long, env = "SLUICE_SETTLE_TIME", value_parser = humantime::parse_duration)]
+    settle_time: Option<Duration>,
+    /// Longest record in bytes (what one row may take in memory); a longer
+    /// one is rejected and reading resumes at the next line.
+    #[arg(long, env = "SLUICE_MAX_RECORD_BYTES")]
+    max_record_bytes: Option<usize>,
     /// Exit non-zero when rows were rejected or files quarantined.
     #[arg(long)]
     fail_on_rejects: bool,
@@ -514,6 +523,12 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     }
     if let Some(grace) = args.shutdown_grace {
         config.shutdown_grace = grace;
+    }
+    if let Some(settle) = args.settle_time {
+        config.settle_time = settle;
+    }
+    if let Some(max_record_bytes) = args.max_record_bytes {
+        config.max_record_bytes = max_record_bytes;
     }
     config.fail_on_rejects |= args.fail_on_rejects;
     let database = database::resolve(args.database_url.as_deref())?;

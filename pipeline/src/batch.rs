@@ -179,8 +179,10 @@ impl<'a> OpenBatch<'a> {
         self.started_at_us = tick_us;
     }
 
-    /// Parses, transforms and writes `files` (in order, after the files
-    /// already added) into the open transaction.
+    /// Parses, transforms and writes `files` (after the files already
+    /// added) into the open transaction. They are read in name order, so
+    /// within a chunk a later `_seq` means a greater file name or a later
+    /// line: the tie-break of the version rule (see `sink::upsert`).
     pub async fn add(
         &mut self,
         context: &BatchContext<'_>,
@@ -189,10 +191,11 @@ impl<'a> OpenBatch<'a> {
         let (sender, receiver) = mpsc::channel(1);
         let parser = {
             let table = Arc::clone(context.table);
-            let files: Vec<(PathBuf, PlannedFile)> = files
+            let mut files: Vec<(PathBuf, PlannedFile)> = files
                 .iter()
                 .map(|f| (context.input.join(&f.name), f.clone()))
                 .collect();
+            files.sort_unstable_by(|a, b| a.1.name.cmp(&b.1.name));
             let first_index = self.files.len() as u32;
             let (chunk_rows, limits) = (context.chunk_rows, context.limits);
             let started_at_us = crate::discover::now_us();
@@ -382,7 +385,7 @@ fn parse_files(
         };
         let opened = Instant::now();
         let index = to_parse.first_index + index as u32;
-        let reader = FileReader::open(path, &planned.name, index, &table);
+        let reader = FileReader::open(path, &planned.name, index, &table, &limits);
         busy += opened.elapsed();
         match reader {
             Err(problem) => outcome.quarantined = Some(problem.to_string()),

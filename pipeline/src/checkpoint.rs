@@ -17,7 +17,13 @@
 //!
 //! - `id`: the folder's random identity, stored with each batch in
 //!   `sluice_batches.checkpoint_id`, so recovery reads only this folder's
-//!   batches.
+//!   batches. Missing or damaged while the folder holds records, it is an
+//!   error (a new identity would re-ingest every file kept in the input).
+//! - `lock`: held with an exclusive file lock while a process owns the
+//!   folder (released by the system on any exit, kill -9 included), and
+//!   `owner`: that process's PID and host, for the message a second process
+//!   gets. (The database holds an advisory lock on the id too: two machines
+//!   sharing the folder over a network share are caught there.)
 //!
 //! The database's `sluice_batches` is the truth about what committed; this
 //! folder makes restarts cheap and remembers which files the batch in flight
@@ -45,6 +51,8 @@ const PLAN: &str = "plan.json";
 const LOG: &str = "commits.log";
 const SNAPSHOT: &str = "snapshot.json";
 const ID: &str = "id";
+const LOCK: &str = "lock";
+const OWNER: &str = "owner";
 
 /// A file as the plan recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +168,33 @@ pub enum CheckpointError {
          reads {FORMAT_VERSION}): upgrade sluice or use another --checkpoint folder"
     )]
     NewerFormat { path: PathBuf, found: u32 },
+    #[error(
+        "checkpoint folder {path} is in use by another sluice process ({owner}): one process owns \
+         a checkpoint. Stop that process first, or give this one its own --checkpoint folder"
+    )]
+    InUse { path: PathBuf, owner: String },
+    #[error(
+        "checkpoint folder {path} holds committed records but its identity file `id` is {problem}: \
+         with a new identity every file still in the input folder would be ingested again. Restore \
+         the file (it holds the folder's checkpoint_id in sluice_batches, framed as `<crc32> <id>`), \
+         or start over with a new, empty --checkpoint folder"
+    )]
+    LostIdentity {
+        path: PathBuf,
+        problem: &'static str,
+    },
+    #[error(
+        "the database is behind checkpoint folder {path}: the folder's log says batch {logged} \
+         committed, but the database's last batch for this checkpoint is {database}. The database \
+         was restored from a backup or failed over to a lagging replica, and rows the folder counts \
+         as ingested are missing. Restore the database, or start over with a new, empty \
+         --checkpoint folder to ingest again every file still in the input folder"
+    )]
+    DatabaseBehind {
+        path: PathBuf,
+        logged: u64,
+        database: String,
+    },
 }
 
 /// What the folder held at start, checked.
@@ -176,10 +211,12 @@ pub struct Loaded {
     pub damage: Vec<String>,
 }
 
-/// The open checkpoint folder.
+/// The open checkpoint folder, owned by this process while it is open.
 #[derive(Debug)]
 pub struct Checkpoint {
     dir: PathBuf,
+    /// Holds the exclusive lock on `lock`; closing it releases the folder.
+    _lock: File,
     id: String,
     log: File,
     log_lines: usize,
@@ -197,49 +234,58 @@ pub struct Recovery {
     pub record: Vec<CommittedBatch>,
     /// The interrupted batch to run again with exactly the same files.
     pub replay: Option<Plan>,
-    /// The id the next new batch gets.
-    pub next_batch_id: u64,
+}
+
+/// Why recovery cannot trust the folder and the database together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inconsistency {
+    /// The log holds batch `logged`, the database's last batch of this
+    /// checkpoint is older (`None`: it has none): a restore or a failover.
+    DatabaseBehind { logged: u64, database: Option<u64> },
 }
 
 /// The recovery decision, free of I/O.
 ///
 /// - `plan`: the intact plan found in the folder, if any;
 /// - `logged_through`: the highest committed batch in the log;
-/// - `committed_after_log`: batches of this target the database committed
-///   with ids above `logged_through`;
-/// - `db_max_batch_id`: the highest batch id in the database (any target).
+/// - `committed_after_log`: batches of this checkpoint the database
+///   committed with ids above `logged_through`;
+/// - `database_last`: the highest batch id of this checkpoint in the database.
+///
+/// The log is written after the database commit, so the database can be
+/// ahead of the log but never behind it: if it is, the database lost
+/// commits, and nothing may run until a person decides.
 pub fn decide(
     plan: Option<&Plan>,
     logged_through: Option<u64>,
     committed_after_log: &[CommittedBatch],
-    db_max_batch_id: Option<u64>,
-) -> Recovery {
+    database_last: Option<u64>,
+) -> Result<Recovery, Inconsistency> {
+    if let Some(logged) = logged_through {
+        if database_last.is_none_or(|last| last < logged) {
+            return Err(Inconsistency::DatabaseBehind {
+                logged,
+                database: database_last,
+            });
+        }
+    }
     let plan_pending = plan.filter(|plan| {
         logged_through.is_none_or(|logged| plan.batch_id > logged)
             && !committed_after_log
                 .iter()
                 .any(|c| c.batch_id == plan.batch_id)
     });
-    let highest = [
-        plan.map(|p| p.batch_id),
-        logged_through,
-        committed_after_log.iter().map(|c| c.batch_id).max(),
-        db_max_batch_id,
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    Recovery {
+    Ok(Recovery {
         record: committed_after_log.to_vec(),
         replay: plan_pending.cloned(),
-        next_batch_id: highest.map_or(1, |id| id + 1),
-    }
+    })
 }
 
 impl Checkpoint {
     /// Opens (creating) the folder and reads what it holds.
     pub fn open(dir: &Path) -> Result<(Self, Loaded), CheckpointError> {
-        std::fs::create_dir_all(dir).map_err(|source| io(dir, "cannot create it", source))?;
+        create_private_dir(dir).map_err(|source| io(dir, "cannot create it", source))?;
+        let lock = take_ownership(dir)?;
         let mut loaded = Loaded::default();
         if let Some(body) = read_record_file(&dir.join(SNAPSHOT), &mut loaded.damage)? {
             match serde_json::from_str::<Snapshot>(&body) {
@@ -292,9 +338,24 @@ impl Checkpoint {
                 Err(error) => loaded.damage.push(format!("{PLAN}: {error}")),
             }
         }
-        let id = match read_record_file(&dir.join(ID), &mut loaded.damage)? {
+        let mut id_damage = Vec::new();
+        let id = match read_record_file(&dir.join(ID), &mut id_damage)? {
             Some(id) => id,
             None => {
+                let holds_records = loaded.plan.is_some()
+                    || loaded.logged_through.is_some()
+                    || !loaded.processed.is_empty()
+                    || !loaded.damage.is_empty();
+                if holds_records {
+                    return Err(CheckpointError::LostIdentity {
+                        path: dir.to_path_buf(),
+                        problem: if id_damage.is_empty() {
+                            "missing"
+                        } else {
+                            "damaged"
+                        },
+                    });
+                }
                 let id = format!("{:016x}", rand::random::<u64>());
                 write_atomically(dir, ID, &frame(&id))?;
                 id
@@ -303,6 +364,7 @@ impl Checkpoint {
         let log = open_append(&log_path)?;
         let checkpoint = Self {
             dir: dir.to_path_buf(),
+            _lock: lock,
             id,
             log,
             log_lines,
@@ -473,6 +535,63 @@ impl PlanWrite {
     }
 }
 
+/// Takes the folder's exclusive lock, or says which process holds it.
+fn take_ownership(dir: &Path) -> Result<File, CheckpointError> {
+    let lock_path = dir.join(LOCK);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| io(&lock_path, "cannot open the lock file", source))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let owner = std::fs::read_to_string(dir.join(OWNER))
+                .map(|text| text.trim().to_string())
+                .unwrap_or_else(|_| "owner unknown".into());
+            return Err(CheckpointError::InUse {
+                path: dir.to_path_buf(),
+                owner,
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => {
+            return Err(io(&lock_path, "cannot lock the folder", source))
+        }
+    }
+    let owner = format!("pid {} on {}", std::process::id(), host_name());
+    std::fs::write(dir.join(OWNER), format!("{owner}\n"))
+        .map_err(|source| io(&dir.join(OWNER), "cannot record the owner", source))?;
+    Ok(lock)
+}
+
+/// This machine's name, for messages about who owns what.
+pub fn host_name() -> String {
+    ["HOSTNAME", "COMPUTERNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|text| text.trim().to_string())
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "this machine".into())
+}
+
+/// Creates a folder readable by its owner only where that is the platform's
+/// habit (Unix: 0700); Windows folders inherit the user profile's ACL.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 fn frame(body: &str) -> String {
     format!("{:08x} {body}", crc32fast::hash(body.as_bytes()))
 }
@@ -586,7 +705,8 @@ mod tests {
     #[test]
     fn recovery_decisions() {
         let p5 = plan(5, &["a.csv"]);
-        /// (plan, logged_through, committed in db after log, db max) → (recorded, replayed, next id)
+        /// (plan, logged_through, committed in db after log, db last of this checkpoint)
+        /// → (recorded, replayed)
         type Case<'a> = (
             Option<&'a Plan>,
             Option<u64>,
@@ -594,13 +714,12 @@ mod tests {
             Option<u64>,
             usize,
             bool,
-            u64,
         );
         let cases: Vec<Case<'_>> = vec![
             // fresh folder, empty database
-            (None, None, vec![], None, 0, false, 1),
+            (None, None, vec![], None, 0, false),
             // plan written, crash before commit: replay it
-            (Some(&p5), Some(4), vec![], Some(4), 0, true, 6),
+            (Some(&p5), Some(4), vec![], Some(4), 0, true),
             // plan committed in the database, crash before the log write: record, no replay
             (
                 Some(&p5),
@@ -609,10 +728,9 @@ mod tests {
                 Some(5),
                 1,
                 false,
-                6,
             ),
             // plan already in the log: nothing to do
-            (Some(&p5), Some(5), vec![], Some(5), 0, false, 6),
+            (Some(&p5), Some(5), vec![], Some(5), 0, false),
             // plan damaged (None) but the database committed it: record
             (
                 None,
@@ -621,27 +739,93 @@ mod tests {
                 Some(5),
                 1,
                 false,
-                6,
             ),
-            // checkpoint folder lost, database has history: ids continue after it
+            // checkpoint folder lost, database has history: record it
             (
                 None,
                 None,
                 vec![committed(1, &["x"]), committed(2, &["y"])],
-                Some(9),
+                Some(2),
                 2,
                 false,
-                10,
             ),
         ];
-        for (index, (plan, logged, after, max, record, replay, next)) in
-            cases.into_iter().enumerate()
-        {
-            let decision = decide(plan, logged, &after, max);
+        for (index, (plan, logged, after, last, record, replay)) in cases.into_iter().enumerate() {
+            let decision = decide(plan, logged, &after, last).unwrap();
             assert_eq!(decision.record.len(), record, "case {index}");
             assert_eq!(decision.replay.is_some(), replay, "case {index}");
-            assert_eq!(decision.next_batch_id, next, "case {index}");
         }
+    }
+
+    #[test]
+    fn a_database_behind_the_log_stops_recovery() {
+        let p5 = plan(5, &["a.csv"]);
+        // Restored from a backup taken before batch 3 committed.
+        assert_eq!(
+            decide(Some(&p5), Some(4), &[], Some(2)),
+            Err(Inconsistency::DatabaseBehind {
+                logged: 4,
+                database: Some(2)
+            })
+        );
+        // A fresh database under a folder that committed batches.
+        assert_eq!(
+            decide(None, Some(4), &[], None),
+            Err(Inconsistency::DatabaseBehind {
+                logged: 4,
+                database: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_second_owner_is_refused_while_the_first_holds_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Checkpoint::open(dir.path()).unwrap();
+        let error = Checkpoint::open(dir.path()).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, CheckpointError::InUse { .. }), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "{message}"
+        );
+        drop(first);
+        Checkpoint::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_lost_identity_is_an_error_when_the_folder_holds_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut checkpoint, _) = Checkpoint::open(dir.path()).unwrap();
+        checkpoint.record_commit(&committed(1, &["a.csv"])).unwrap();
+        drop(checkpoint);
+        std::fs::write(dir.path().join(ID), "garbage").unwrap();
+        let error = Checkpoint::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CheckpointError::LostIdentity {
+                    problem: "damaged",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        std::fs::remove_file(dir.path().join(ID)).unwrap();
+        let error = Checkpoint::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CheckpointError::LostIdentity {
+                    problem: "missing",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        // An empty folder gets a new identity.
+        let empty = tempfile::tempdir().unwrap();
+        Checkpoint::open(empty.path()).unwrap();
     }
 
     #[test]
@@ -676,6 +860,7 @@ mod tests {
         std::fs::write(dir.path().join(SNAPSHOT), frame(snapshot)).unwrap();
         let commit = r#"{"batch_id":4,"files":["b.csv"]}"#;
         std::fs::write(dir.path().join(LOG), format!("{}\n", frame(commit))).unwrap();
+        std::fs::write(dir.path().join(ID), frame("00000000000000a1")).unwrap();
         let (checkpoint, loaded) = Checkpoint::open(dir.path()).unwrap();
         assert!(loaded.damage.is_empty(), "{:?}", loaded.damage);
         assert_eq!(loaded.logged_through, Some(4));

@@ -199,6 +199,14 @@ pub struct IngestConfig {
     pub shutdown_grace: Duration,
     pub max_field_bytes: usize,
     pub max_raw_bytes: usize,
+    /// Longest record in bytes: what one row may take in memory. A longer
+    /// one is rejected and reading resumes at the next line.
+    pub max_record_bytes: usize,
+    /// A file written in place (not renamed into the folder, its writer's
+    /// close not seen) is read once its size and modification time have
+    /// not changed for this long.
+    #[serde(with = "humantime_serde")]
+    pub settle_time: Duration,
     /// DataFusion partitions for the transform.
     pub partitions: usize,
     /// The target table (default: the contract's `events`).
@@ -232,6 +240,8 @@ impl Default for IngestConfig {
             shutdown_grace: Duration::from_secs(10),
             max_field_bytes: ParseLimits::default().max_field_bytes,
             max_raw_bytes: ParseLimits::default().max_raw_bytes,
+            max_record_bytes: ParseLimits::default().max_record_bytes,
+            settle_time: Duration::from_secs(1),
             partitions: 1,
             table: TableConfig::events(),
             transform: None,
@@ -257,6 +267,7 @@ impl IngestConfig {
         ParseLimits {
             max_field_bytes: self.max_field_bytes,
             max_raw_bytes: self.max_raw_bytes,
+            max_record_bytes: self.max_record_bytes,
         }
     }
 
@@ -267,6 +278,7 @@ impl IngestConfig {
             ("batch_size", self.batch_size),
             ("chunk_rows", self.chunk_rows),
             ("max_field_bytes", self.max_field_bytes),
+            ("max_record_bytes", self.max_record_bytes),
             ("partitions", self.partitions),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {

@@ -55,6 +55,14 @@ pub enum DbError {
          Restore it from a backup, or ingest into a fresh table with a fresh --checkpoint folder"
     )]
     Ledger { detail: String },
+    #[error(
+        "checkpoint {checkpoint} is in use by another sluice process connected to the database \
+         ({holder}): one process owns a checkpoint, even from another machine sharing the folder. \
+         Stop that process first, or give this one its own --checkpoint folder"
+    )]
+    CheckpointInUse { checkpoint: String, holder: String },
+    #[error("cannot get a database connection: {0}. Check that PostgreSQL is running and the URL is right")]
+    Pool(String),
 }
 
 impl DbError {
@@ -77,10 +85,12 @@ impl DbError {
                 .code()
                 .is_some_and(|code| code.code().starts_with("28") || code.code().starts_with("3D")),
             Self::Query { source, .. } => is_transient(source),
+            Self::Pool(_) => true,
             Self::Url { .. }
             | Self::Tls { .. }
             | Self::TableMismatch { .. }
-            | Self::Ledger { .. } => false,
+            | Self::Ledger { .. }
+            | Self::CheckpointInUse { .. } => false,
         }
     }
 }
@@ -325,6 +335,72 @@ fn password_of(url: &str) -> Option<&str> {
     rest[..at].split_once(':').map(|(_, password)| password)
 }
 
+/// The database half of "one owner per checkpoint": a session advisory lock
+/// keyed by the checkpoint id, held on its own connection for the whole run.
+/// It dies with the connection, so a killed process releases it; it catches
+/// two machines sharing one checkpoint folder, which a file lock may not.
+pub struct CheckpointLease {
+    client: tokio_postgres::Client,
+    checkpoint_id: String,
+}
+
+impl CheckpointLease {
+    /// Takes the lock, or says who holds it.
+    pub async fn acquire(db: &DbTarget, checkpoint_id: &str) -> Result<Self, DbError> {
+        let client = db.connect().await?;
+        let me = format!(
+            "sluice pid {} on {}",
+            std::process::id(),
+            crate::checkpoint::host_name()
+        );
+        client
+            .execute("SELECT set_config('application_name', $1, false)", &[&me])
+            .await
+            .map_err(DbError::query("naming the checkpoint lock's connection"))?;
+        let taken: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended('sluice checkpoint ' || $1, 0))",
+                &[&checkpoint_id],
+            )
+            .await
+            .map_err(DbError::query("locking the checkpoint in the database"))?
+            .get(0);
+        if !taken {
+            let holder = client
+                .query_opt(
+                    "SELECT format('%s, backend pid %s, from %s', a.application_name, a.pid,
+                            coalesce(host(a.client_addr), 'a local socket'))
+                     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                       AND ((l.classid::bigint << 32) | l.objid::bigint)
+                           = hashtextextended('sluice checkpoint ' || $1, 0)",
+                    &[&checkpoint_id],
+                )
+                .await
+                .map_err(DbError::query("reading who holds the checkpoint lock"))?
+                .map_or_else(|| "holder unknown".into(), |row| row.get(0));
+            return Err(DbError::CheckpointInUse {
+                checkpoint: checkpoint_id.to_string(),
+                holder,
+            });
+        }
+        Ok(Self {
+            client,
+            checkpoint_id: checkpoint_id.to_string(),
+        })
+    }
+
+    /// Takes the lock again if its connection was lost (an outage): a batch
+    /// must not commit while another process may own the checkpoint.
+    pub async fn renew(&mut self, db: &DbTarget) -> Result<(), DbError> {
+        if !self.client.is_closed() {
+            return Ok(());
+        }
+        *self = Self::acquire(db, &self.checkpoint_id).await?;
+        Ok(())
+    }
+}
+
 /// Creates or upgrades the bookkeeping tables and the target table, idempotently.
 /// Concurrent callers serialise on an advisory lock.
 pub async fn migrate(
@@ -347,17 +423,9 @@ pub async fn migrate(
         .await
         .map_err(DbError::query("creating sluice_migrations"))?;
     let target = table.table.as_str();
+    // Every migration is idempotent and runs at every start, so bookkeeping
+    // tables dropped by hand come back instead of failing every batch.
     for (version, sql) in MIGRATIONS {
-        let applied = transaction
-            .query_opt(
-                "SELECT 1 FROM sluice_migrations WHERE target = $1 AND version = $2",
-                &[&target, version],
-            )
-            .await
-            .map_err(DbError::query("reading sluice_migrations"))?;
-        if applied.is_some() {
-            continue;
-        }
         let rejects = table.rejects_table();
         let sql = sql
             .replace(
@@ -371,12 +439,23 @@ pub async fn migrate(
             .map_err(DbError::query(format!("applying migration {version}")))?;
         transaction
             .execute(
-                "INSERT INTO sluice_migrations (target, version) VALUES ($1, $2)",
+                "INSERT INTO sluice_migrations (target, version) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 &[&target, version],
             )
             .await
             .map_err(DbError::query("recording a migration"))?;
     }
+    // Batch ids come from one sequence, so pipelines sharing the database
+    // never collide; it starts after any id written before it existed.
+    transaction
+        .batch_execute(
+            "CREATE SEQUENCE IF NOT EXISTS sluice_batch_ids;
+             SELECT setval('sluice_batch_ids', m) FROM (SELECT max(batch_id) AS m FROM sluice_batches) b
+             WHERE m >= (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END
+                         FROM sluice_batch_ids)",
+        )
+        .await
+        .map_err(DbError::query("creating the batch id sequence"))?;
     transaction
         .batch_execute(&table.create_table_sql())
         .await

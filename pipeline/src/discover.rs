@@ -6,6 +6,13 @@
 //! (leading `.`, the atomic writers' temp files) and names that do not match
 //! the glob are never considered.
 //!
+//! A file is queued only once complete: it arrived by rename (the atomic
+//! writers' way), its writer closed it (inotify's close-write, where the
+//! platform reports it), or its size and modification time stayed the same
+//! for the settle time (files written in place by a logger, `cp`, a sync
+//! tool; the only evidence a listing or Windows gives). A half-written file
+//! is never read.
+//!
 //! A name is processed once. A committed file seen again with the size and
 //! modification time its commit recorded is a leftover (a crash came between
 //! the commit and its clean-up); with another size or time it was replaced
@@ -57,9 +64,39 @@ impl<F: Fn(&str) -> Option<Option<FileVersion>>> Processed for F {}
 enum Signal {
     /// A path changed, and when the watcher said so (Unix µs): the file's
     /// discovery time, even when the trigger applies the event later.
-    Path(PathBuf, i64),
+    Path(PathBuf, i64, Evidence),
     /// The watcher lost events: list the folder.
     Rescan,
+}
+
+/// What an event says about a file's completeness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// Renamed into the folder, or closed by its writer: complete now.
+    Complete,
+    /// Created or written: complete once it settles.
+    Changed,
+}
+
+impl Evidence {
+    fn of(kind: &notify::EventKind) -> Self {
+        use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+        use notify::EventKind;
+        match kind {
+            EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+            | EventKind::Access(AccessKind::Close(AccessMode::Write)) => Self::Complete,
+            _ => Self::Changed,
+        }
+    }
+}
+
+/// A file seen but not yet known to be complete.
+#[derive(Debug, Clone, Copy)]
+struct Settling {
+    version: FileVersion,
+    /// Since when (Unix µs) its size and modification time have not changed.
+    stable_since_us: i64,
+    discovered_at_us: i64,
 }
 
 /// The pending files of one input folder.
@@ -70,6 +107,9 @@ pub struct Discovery {
     pending: BTreeMap<(i64, String), PlannedFile>,
     /// Names pending or handed to a batch: never queued twice.
     known: HashSet<String>,
+    /// Files seen but not yet complete, by name.
+    settling: HashMap<String, Settling>,
+    settle_us: i64,
     /// Processed files still in the folder (a crash came between the commit
     /// and their clean-up): handed to the driver by `take_leftovers`.
     leftovers: Vec<String>,
@@ -85,9 +125,10 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// Watches `dir` for names matching `pattern`. A watcher that cannot
+    /// Watches `dir` for names matching `pattern`; a file not known to be
+    /// complete is queued once unchanged for `settle`. A watcher that cannot
     /// start is logged once; listings alone then find the files.
-    pub fn new(dir: &Path, pattern: &str) -> Result<Self, DiscoverError> {
+    pub fn new(dir: &Path, pattern: &str, settle: Duration) -> Result<Self, DiscoverError> {
         let matcher = Glob::new(pattern)
             .map_err(|source| DiscoverError::Glob {
                 pattern: pattern.to_string(),
@@ -108,10 +149,13 @@ impl Discovery {
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             let _ = match event {
                 Ok(event) if event.need_rescan() => sender.send(Signal::Rescan),
-                Ok(event) => event
-                    .paths
-                    .into_iter()
-                    .try_for_each(|path| sender.send(Signal::Path(path, now_us()))),
+                Ok(event) => {
+                    let evidence = Evidence::of(&event.kind);
+                    event
+                        .paths
+                        .into_iter()
+                        .try_for_each(|path| sender.send(Signal::Path(path, now_us(), evidence)))
+                }
                 Err(_) => sender.send(Signal::Rescan),
             };
         })
@@ -131,6 +175,8 @@ impl Discovery {
             matcher,
             pending: BTreeMap::new(),
             known: HashSet::new(),
+            settling: HashMap::new(),
+            settle_us: settle.as_micros().min(i64::MAX as u128) as i64,
             leftovers: Vec::new(),
             leftover_names: HashSet::new(),
             replaced: Vec::new(),
@@ -158,9 +204,50 @@ impl Discovery {
         })?;
         let now = now_us();
         for entry in entries.flatten() {
-            self.consider(&entry.path(), now, &processed);
+            self.consider(&entry.path(), now, Evidence::Changed, &processed);
         }
+        self.check_settling(now);
         Ok(())
+    }
+
+    /// Files seen but not yet complete.
+    pub fn settling_len(&self) -> usize {
+        self.settling.len()
+    }
+
+    /// Queues the files that have now been unchanged for the settle time;
+    /// forgets those that vanished.
+    fn check_settling(&mut self, now: i64) {
+        let mut settled = Vec::new();
+        for (name, settling) in self.settling.iter_mut() {
+            let Some(version) = version_of(&self.dir.join(name)) else {
+                settled.push((name.clone(), None));
+                continue;
+            };
+            if version != settling.version {
+                settling.version = version;
+                settling.stable_since_us = now;
+            } else if now - settling.stable_since_us >= self.settle_us {
+                settled.push((name.clone(), Some(*settling)));
+            }
+        }
+        for (name, settling) in settled {
+            self.settling.remove(&name);
+            if let Some(settling) = settling {
+                self.queue(PlannedFile {
+                    name,
+                    size: settling.version.size,
+                    mtime_us: settling.version.mtime_us,
+                    discovered_at_us: settling.discovered_at_us,
+                });
+            }
+        }
+    }
+
+    fn queue(&mut self, file: PlannedFile) {
+        self.known.insert(file.name.clone());
+        self.pending
+            .insert((file.mtime_us, file.name.clone()), file);
     }
 
     /// Applies what the watcher reported since the last call. Returns whether
@@ -172,18 +259,31 @@ impl Discovery {
         let mut rescan = false;
         for signal in std::mem::take(&mut self.queued) {
             match signal {
-                Signal::Path(path, seen_at) => self.consider(&path, seen_at, &processed),
+                Signal::Path(path, seen_at, evidence) => {
+                    self.consider(&path, seen_at, evidence, &processed)
+                }
                 Signal::Rescan => rescan = true,
             }
+        }
+        if !self.settling.is_empty() {
+            self.check_settling(now_us());
         }
         rescan
     }
 
-    /// Waits until the watcher reports something or `timeout` passes.
+    /// Waits until the watcher reports something or `timeout` passes (or,
+    /// while files are settling, a tenth of the settle time, to check them).
     pub async fn wait(&mut self, timeout: Duration) {
         if !self.queued.is_empty() {
             return;
         }
+        let timeout = if self.settling.is_empty() {
+            timeout
+        } else {
+            timeout.min(Duration::from_micros(
+                (self.settle_us / 10).max(1_000) as u64
+            ))
+        };
         if let Ok(Some(signal)) = tokio::time::timeout(timeout, self.signals.recv()).await {
             self.queued.push(signal);
         }
@@ -239,7 +339,7 @@ impl Discovery {
         }
     }
 
-    fn consider(&mut self, path: &Path, now: i64, processed: &impl Processed) {
+    fn consider(&mut self, path: &Path, now: i64, evidence: Evidence, processed: &impl Processed) {
         if path.parent() != Some(self.dir.as_path()) {
             return;
         }
@@ -253,11 +353,7 @@ impl Discovery {
         let Ok(meta) = std::fs::symlink_metadata(path) else {
             return;
         };
-        let mtime_us = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_micros() as i64);
+        let mtime_us = mtime_us(&meta);
         let file = PlannedFile {
             name: name.to_string(),
             size: meta.len(),
@@ -265,9 +361,23 @@ impl Discovery {
             discovered_at_us: now,
         };
         match processed(name) {
+            // Complete: renamed in, closed by its writer, or not modified
+            // for the settle time already.
+            None if evidence == Evidence::Complete || now - mtime_us >= self.settle_us => {
+                self.settling.remove(&file.name);
+                self.queue(file);
+            }
             None => {
-                self.known.insert(file.name.clone());
-                self.pending.insert((mtime_us, file.name.clone()), file);
+                let version = file.version();
+                let settling = self.settling.entry(file.name).or_insert(Settling {
+                    version,
+                    stable_since_us: now,
+                    discovered_at_us: now,
+                });
+                if settling.version != version {
+                    settling.version = version;
+                    settling.stable_since_us = now;
+                }
             }
             Some(Some(committed)) if committed != file.version() => {
                 let found = file.version();
@@ -288,6 +398,22 @@ impl Discovery {
     }
 }
 
+/// A file's size and modification time, if it exists.
+fn version_of(path: &Path) -> Option<FileVersion> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    Some(FileVersion {
+        size: meta.len(),
+        mtime_us: mtime_us(&meta),
+    })
+}
+
+fn mtime_us(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
 /// Unix time in microseconds.
 pub fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
@@ -303,7 +429,7 @@ mod tests {
         for name in ["a.csv", ".b.csv.tmp", ".c.csv", "d.txt", "e.csv"] {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
-        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::ZERO).unwrap();
         discovery
             .list(|name: &str| (name == "e.csv").then_some(None))
             .unwrap();
@@ -318,7 +444,7 @@ mod tests {
     #[tokio::test]
     async fn watcher_sees_a_renamed_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::ZERO).unwrap();
         std::fs::write(dir.path().join(".x.csv.tmp"), "x").unwrap();
         std::fs::rename(dir.path().join(".x.csv.tmp"), dir.path().join("x.csv")).unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -329,13 +455,84 @@ mod tests {
         assert_eq!(discovery.take(10, None, 100.0)[0].name, "x.csv");
     }
 
+    /// Waits until the watcher's events are applied and `names` are pending.
+    async fn pending_after_events(discovery: &mut Discovery, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        while discovery.pending_len() == 0 && tokio::time::Instant::now() < deadline {
+            discovery.wait(Duration::from_millis(20)).await;
+            discovery.drain(|_: &str| None);
+        }
+        discovery.pending_len()
+    }
+
+    #[tokio::test]
+    async fn a_file_written_in_place_waits_until_it_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slow.csv");
+        let mut file = std::fs::File::create(&path).unwrap();
+        use std::io::Write;
+        file.write_all(b"event_id,eve").unwrap();
+        file.flush().unwrap();
+        let mut discovery =
+            Discovery::new(dir.path(), "*.csv", Duration::from_millis(400)).unwrap();
+        discovery.list(|_: &str| None).unwrap();
+        assert_eq!((discovery.pending_len(), discovery.settling_len()), (0, 1));
+        // Still growing: the settle time starts again.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        file.write_all(b"nt_type\n").unwrap();
+        file.flush().unwrap();
+        discovery.list(|_: &str| None).unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        discovery.list(|_: &str| None).unwrap();
+        assert_eq!(discovery.pending_len(), 0, "read before it settled");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        discovery.list(|_: &str| None).unwrap();
+        assert_eq!(discovery.pending_len(), 1);
+        assert_eq!(discovery.take(1, None, 1.0)[0].size, 20);
+        drop(file);
+    }
+
+    #[tokio::test]
+    async fn a_renamed_file_is_complete_at_once_whatever_the_settle_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::from_secs(60)).unwrap();
+        std::fs::write(dir.path().join(".r.csv.tmp"), "x").unwrap();
+        std::fs::rename(dir.path().join(".r.csv.tmp"), dir.path().join("r.csv")).unwrap();
+        assert_eq!(
+            pending_after_events(&mut discovery, Duration::from_secs(5)).await,
+            1
+        );
+    }
+
+    /// Linux reports a writer's close (inotify IN_CLOSE_WRITE).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_file_closed_by_its_writer_is_complete_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::from_secs(60)).unwrap();
+        let path = dir.path().join("w.csv");
+        let mut file = std::fs::File::create(&path).unwrap();
+        use std::io::Write;
+        file.write_all(b"x").unwrap();
+        assert_eq!(
+            pending_after_events(&mut discovery, Duration::from_millis(300)).await,
+            0,
+            "read while its writer still had it open"
+        );
+        drop(file);
+        assert_eq!(
+            pending_after_events(&mut discovery, Duration::from_secs(5)).await,
+            1
+        );
+    }
+
     #[tokio::test]
     async fn caps_files_and_estimated_rows() {
         let dir = tempfile::tempdir().unwrap();
         for index in 0..5 {
             std::fs::write(dir.path().join(format!("f{index}.csv")), vec![b'x'; 1000]).unwrap();
         }
-        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::ZERO).unwrap();
         discovery.list(|_: &str| None).unwrap();
         assert_eq!(discovery.take(2, None, 100.0).len(), 2);
         // 10 rows per file estimated, cap 25 rows: two files fit.
@@ -349,10 +546,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.csv");
         std::fs::write(&path, "12345").unwrap();
-        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::ZERO).unwrap();
         discovery.list(|_: &str| None).unwrap();
         let committed = discovery.take(1, None, 1.0)[0].version();
-        let mut discovery = Discovery::new(dir.path(), "*.csv").unwrap();
+        let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::ZERO).unwrap();
         let lookup = |name: &str| (name == "a.csv").then_some(Some(committed));
         // Unchanged: a leftover, reported once, never queued.
         discovery.list(lookup).unwrap();

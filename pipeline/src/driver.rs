@@ -16,7 +16,7 @@ use crate::checkpoint::{
     FORMAT_VERSION,
 };
 use crate::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
-use crate::db::{self, DbError, DbTarget};
+use crate::db::{self, CheckpointLease, DbError, DbTarget};
 use crate::discover::{now_us, DiscoverError, Discovery};
 use crate::schema::{SchemaError, TableSchema};
 use crate::sink::{ledger, Sink};
@@ -53,6 +53,17 @@ pub enum PipelineError {
         "{rows} rows were rejected and {files} files quarantined, and --fail-on-rejects is set"
     )]
     Rejects { rows: u64, files: u64 },
+    #[error(
+        "the table {table} is {state}, but checkpoint folder {checkpoint} ingested {rows} rows into \
+         it: the files it holds as done would not be read again. Restore the table, or start over \
+         with a new, empty --checkpoint folder to ingest again every file still in the input folder"
+    )]
+    TargetLost {
+        table: String,
+        state: &'static str,
+        checkpoint: PathBuf,
+        rows: i64,
+    },
 }
 
 /// Counters of a run, printed at the end and handed to the reporter.
@@ -157,7 +168,7 @@ pub async fn run(
     let (checkpoint, loaded) = Checkpoint::open(&config.checkpoint)?;
     let mut runner = Runner {
         config,
-        discovery: Discovery::new(&config.input, &config.glob)?,
+        discovery: Discovery::new(&config.input, &config.glob, config.settle_time)?,
         sink: Arc::new(Sink::new(
             db.pool(2),
             checkpoint.id().to_string(),
@@ -168,13 +179,14 @@ pub async fn run(
         table,
         transform: Arc::new(transform),
         checkpoint,
-        next_batch_id: 1,
+        lease: None,
+        db,
         bytes_per_row: 100.0,
         summary: IngestSummary::default(),
         observer,
         cancel,
     };
-    runner.start(db, loaded).await?;
+    runner.start(loaded).await?;
     runner.run_trigger_loop().await?;
     let summary = runner.summary;
     if config.fail_on_rejects && (summary.rows_rejected > 0 || summary.files_quarantined > 0) {
@@ -206,7 +218,9 @@ struct Runner<'a> {
     sink: Arc<Sink>,
     transform: Arc<Transform>,
     checkpoint: Checkpoint,
-    next_batch_id: u64,
+    /// The checkpoint's advisory lock in the database (taken at start).
+    lease: Option<CheckpointLease>,
+    db: &'a DbTarget,
     /// Running estimate for the rows-per-trigger cap.
     bytes_per_row: f64,
     summary: IngestSummary,
@@ -218,11 +232,8 @@ impl Runner<'_> {
     /// Connects (waiting out an outage up to the deadline), migrates, and
     /// recovers: records batches the database committed that the log lacks,
     /// and replays the interrupted batch with exactly the same files.
-    async fn start(
-        &mut self,
-        db: &DbTarget,
-        loaded: checkpoint::Loaded,
-    ) -> Result<(), PipelineError> {
+    async fn start(&mut self, loaded: checkpoint::Loaded) -> Result<(), PipelineError> {
+        let db = self.db;
         let checkpoint_id = self.checkpoint.id().to_string();
         let damaged = !loaded.damage.is_empty();
         if damaged {
@@ -234,34 +245,60 @@ impl Runner<'_> {
         // connection lost half-way (an outage, a terminated backend) starts over.
         let facts = self
             .with_retry(|| async {
+                let lease = CheckpointLease::acquire(db, &checkpoint_id).await?;
                 let mut client = db.connect().await?;
                 db::migrate(&mut client, table).await?;
+                let last = ledger::last_batch_id(&client, &checkpoint_id).await?;
                 let rebuilt = if damaged {
                     Some(ledger::committed_files(&client, &checkpoint_id).await?)
                 } else {
                     None
                 };
-                let max = ledger::max_batch_id(&client).await?;
-                let after_from = if damaged { max } else { logged_through };
+                let after_from = if damaged { last } else { logged_through };
                 let after = ledger::committed_after(&client, &checkpoint_id, after_from).await?;
-                Ok((rebuilt, max, after))
+                let target = ledger::target_state(&client, table, &checkpoint_id).await?;
+                if let Some(plan) = &loaded.plan {
+                    ledger::reserve_batch_id(&client, plan.batch_id).await?;
+                }
+                Ok((lease, rebuilt, last, after, target))
             })
             .await?;
-        let (rebuilt, max, after) = facts;
+        let ((lease, rebuilt, last, after, (upserted, has_rows)), retries) = facts;
+        self.summary.database_retries += retries;
+        self.lease = Some(lease);
+        if upserted > 0 && !has_rows {
+            return Err(PipelineError::TargetLost {
+                table: self.table.table.to_string(),
+                state: "missing or empty",
+                checkpoint: self.checkpoint.dir().to_path_buf(),
+                rows: upserted,
+            });
+        }
         let checkpoint = &mut self.checkpoint;
         if let Some(files) = rebuilt {
-            checkpoint.rebuild(files, max)?;
+            checkpoint.rebuild(files, last)?;
         }
         let recovery = checkpoint::decide(
             loaded.plan.as_ref(),
             checkpoint.logged_through(),
             &after,
-            max,
-        );
+            last,
+        )
+        .map_err(|inconsistency| match inconsistency {
+            checkpoint::Inconsistency::DatabaseBehind { logged, database } => {
+                CheckpointError::DatabaseBehind {
+                    path: checkpoint.dir().to_path_buf(),
+                    logged,
+                    database: database.map_or_else(
+                        || "none (the database has no batch of it)".into(),
+                        |id| id.to_string(),
+                    ),
+                }
+            }
+        })?;
         for commit in &recovery.record {
             checkpoint.record_commit(commit)?;
         }
-        self.next_batch_id = recovery.next_batch_id;
         let checkpoint = &self.checkpoint;
         self.discovery
             .list(|name: &str| checkpoint.processed(name))?;
@@ -289,6 +326,15 @@ impl Runner<'_> {
             }
             match self.config.trigger {
                 Trigger::AvailableNow => {
+                    // Files still being written in place are waited for:
+                    // they were present at start.
+                    while self.discovery.pending_len() == 0 && self.discovery.settling_len() > 0 {
+                        tokio::select! {
+                            _ = self.discovery.wait(self.config.settle_time) => {}
+                            _ = self.cancel.cancelled() => return Ok(()),
+                        }
+                        self.refresh(&mut last_listing)?;
+                    }
                     if self.discovery.pending_len() == 0 {
                         return Ok(());
                     }
@@ -334,21 +380,33 @@ impl Runner<'_> {
                 self.config.max_rows_per_trigger,
                 self.bytes_per_row,
             );
-            let plan = self.new_plan(files);
+            let plan = self.new_plan(files).await?;
             let plan_write = self.checkpoint.persist_plan(&plan)?;
             self.run_batch(&plan, plan_write).await?;
         }
     }
 
-    fn new_plan(&mut self, files: Vec<PlannedFile>) -> Plan {
-        let plan = Plan {
+    /// A plan for `files` under a new batch id from the database's
+    /// sequence (waiting out an outage up to the deadline).
+    async fn new_plan(&mut self, files: Vec<PlannedFile>) -> Result<Plan, PipelineError> {
+        let sink = Arc::clone(&self.sink);
+        let (batch_id, retries) = self
+            .with_retry(|| async {
+                let client = sink
+                    .pool()
+                    .get()
+                    .await
+                    .map_err(|error| DbError::Pool(error.to_string()))?;
+                ledger::next_batch_id(&client).await
+            })
+            .await?;
+        self.summary.database_retries += retries;
+        Ok(Plan {
             version: FORMAT_VERSION,
-            batch_id: self.next_batch_id,
+            batch_id,
             planned_at_us: now_us(),
             files,
-        };
-        self.next_batch_id += 1;
-        plan
+        })
     }
 
     /// One interval batch with on-arrival writes: until `tick`, every file
@@ -390,10 +448,10 @@ impl Runner<'_> {
             };
             if !files.is_empty() {
                 let first = plan.is_none();
-                let planned = match &mut plan {
-                    Some(plan) => plan,
-                    None => plan.insert(self.new_plan(Vec::new())),
-                };
+                if first {
+                    plan = Some(self.new_plan(Vec::new()).await?);
+                }
+                let planned = plan.as_mut().expect("a plan was just made");
                 planned.files.extend(files.iter().cloned());
                 self.checkpoint.write_plan(planned)?;
                 if first || open.is_some() {
@@ -543,8 +601,18 @@ impl Runner<'_> {
             let mut first_failure: Option<Instant> = None;
             let mut attempt = 0;
             loop {
+                let (lease, db) = (&mut self.lease, self.db);
+                let this_attempt = async {
+                    if let Some(lease) = lease {
+                        lease
+                            .renew(db)
+                            .await
+                            .map_err(|error| BatchError::Sink(error.into()))?;
+                    }
+                    batch::execute(&context, plan, &mut plan_write, started_at_us).await
+                };
                 let attempt_result = tokio::select! {
-                    result = batch::execute(&context, plan, &mut plan_write, started_at_us) => result,
+                    result = this_attempt => result,
                     // Dropping the batch drops its transaction: nothing of it
                     // commits, and its plan makes the next start replay it.
                     _ = grace_expired(&self.cancel, self.config.shutdown_grace) => {
@@ -610,8 +678,9 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Retries `connect` with back-off until it works or the deadline passes.
-    async fn with_retry<T, F, Fut>(&self, mut connect: F) -> Result<T, PipelineError>
+    /// Retries `connect` with back-off until it works or the deadline
+    /// passes; returns its value and the number of retries it took.
+    async fn with_retry<T, F, Fut>(&self, mut connect: F) -> Result<(T, u64), PipelineError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, DbError>>,
@@ -620,7 +689,7 @@ impl Runner<'_> {
         let mut attempt = 0;
         loop {
             match connect().await {
-                Ok(value) => return Ok(value),
+                Ok(value) => return Ok((value, u64::from(attempt))),
                 Err(error)
                     if error.is_transient() && started.elapsed() < self.config.retry.deadline =>
                 {
@@ -628,8 +697,10 @@ impl Runner<'_> {
                     if attempt == 1 {
                         tracing::warn!(%error, "database unavailable; retrying with back-off");
                     }
-                    tokio::time::sleep(self.config.retry.delay(attempt, rand::random::<f64>()))
-                        .await;
+                    let delay = self.config.retry.delay(attempt, rand::random::<f64>());
+                    self.observer
+                        .database_unavailable(&error.to_string(), delay);
+                    tokio::time::sleep(delay).await;
                 }
                 Err(error) if error.is_transient() => {
                     return Err(PipelineError::DatabaseUnavailable {

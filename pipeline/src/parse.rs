@@ -7,7 +7,7 @@
 //! time, so a file of any size is read with bounded memory.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,6 +27,10 @@ pub struct ParseLimits {
     pub max_field_bytes: usize,
     /// Longest raw text kept for a rejected row, in bytes.
     pub max_raw_bytes: usize,
+    /// Longest record (all its fields), in bytes: what one row may take in
+    /// memory. A longer one (a line with no line break, an unclosed quote
+    /// running on) is rejected and reading resumes at the next line.
+    pub max_record_bytes: usize,
 }
 
 impl Default for ParseLimits {
@@ -34,9 +38,14 @@ impl Default for ParseLimits {
         Self {
             max_field_bytes: 64 * 1024,
             max_raw_bytes: 4 * 1024,
+            max_record_bytes: 4 * 1024 * 1024,
         }
     }
 }
+
+/// Most fields one record may have: its field boundaries are held in memory
+/// too, and a line of commas must not take gigabytes.
+const MAX_FIELDS: usize = 4096;
 
 /// An input row that could not be ingested, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,16 +84,61 @@ pub enum FileProblem {
         "cannot read the file: {0}; fix the cause and put it back into the input folder under a new name"
     )]
     Unreadable(String),
+    #[error(
+        "the header line is longer than max_record_bytes ({0} bytes) or has more than 4096 fields: \
+         this is not a CSV file of the configured columns"
+    )]
+    HeaderTooLong(usize),
 }
 
 impl FileProblem {
     fn from_io(error: &std::io::Error) -> Self {
+        #[cfg(unix)]
+        if error.raw_os_error() == Some(libc::ELOOP) {
+            return Self::NotAFile("a symbolic link; sluice reads only regular files".into());
+        }
         match error.kind() {
             std::io::ErrorKind::NotFound => Self::Vanished,
             std::io::ErrorKind::PermissionDenied => Self::PermissionDenied,
             _ => Self::Unreadable(error.to_string()),
         }
     }
+}
+
+/// Opens `path` for reading only if it is a regular file, checked on the
+/// open handle (no window between a check and the open): a symbolic link is
+/// not followed and a FIFO does not block the open.
+fn open_regular_file(path: &Path) -> Result<File, FileProblem> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        /// Opens a symbolic link (a reparse point) itself, not its target.
+        const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    let file = options.open(path).map_err(|e| FileProblem::from_io(&e))?;
+    let meta = file.metadata().map_err(|e| FileProblem::from_io(&e))?;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    Err(FileProblem::NotAFile(
+        if kind.is_dir() {
+            "a directory"
+        } else if kind.is_symlink() {
+            "a symbolic link; sluice reads only regular files"
+        } else {
+            "a FIFO, socket or device; sluice reads only regular files"
+        }
+        .into(),
+    ))
 }
 
 /// One parsed field, borrowed from the CSV record.
@@ -344,15 +398,147 @@ impl BatchBuilder {
     }
 }
 
+/// CSV records of bounded size: csv-core tokenises into buffers that grow
+/// only up to `max_record_bytes` (and [`MAX_FIELDS`] field ends), so one
+/// record can never take more memory than that (the `csv` crate's reader
+/// grows its record without limit: a 600 MB line would take 600 MB).
+struct Records {
+    input: BufReader<File>,
+    core: csv_core::Reader,
+    /// The current record's fields, back to back, and where each ends.
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    /// Fields in the current record.
+    len: usize,
+    /// Line on which the current record starts (1-based).
+    line: u64,
+    /// Bytes consumed from the file.
+    byte: u64,
+    max_record_bytes: usize,
+    done: bool,
+}
+
+/// What [`Records::next`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Record,
+    /// A record over the limits, skipped through the end of its line:
+    /// `held` bytes of it are in `fields` (for the reject's raw text).
+    Oversized {
+        held: usize,
+    },
+    End,
+}
+
+impl Records {
+    fn new(file: File, max_record_bytes: usize) -> Self {
+        Self {
+            input: BufReader::with_capacity(256 * 1024, file),
+            core: csv_core::Reader::new(),
+            fields: vec![0; 4096.min(max_record_bytes.max(1))],
+            ends: vec![0; 64],
+            len: 0,
+            line: 1,
+            byte: 0,
+            max_record_bytes: max_record_bytes.max(1),
+            done: false,
+        }
+    }
+
+    fn field(&self, index: usize) -> &[u8] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.fields[start..self.ends[index]]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len).map(|index| self.field(index))
+    }
+
+    fn next(&mut self) -> std::io::Result<Next> {
+        use csv_core::ReadRecordResult;
+        if self.done {
+            return Ok(Next::End);
+        }
+        self.line = self.core.line();
+        let (mut out_len, mut ends_len) = (0, 0);
+        loop {
+            let input = self.input.fill_buf()?;
+            let (result, read, written, ended) = self.core.read_record(
+                input,
+                &mut self.fields[out_len..],
+                &mut self.ends[ends_len..],
+            );
+            self.input.consume(read);
+            self.byte += read as u64;
+            out_len += written;
+            ends_len += ended;
+            match result {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    if self.fields.len() >= self.max_record_bytes {
+                        return self.skip_line(out_len);
+                    }
+                    let grown = (self.fields.len() * 2).min(self.max_record_bytes);
+                    self.fields.resize(grown, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    if self.ends.len() >= MAX_FIELDS {
+                        return self.skip_line(out_len);
+                    }
+                    let grown = (self.ends.len() * 2).min(MAX_FIELDS);
+                    self.ends.resize(grown, 0);
+                }
+                ReadRecordResult::Record => {
+                    self.len = ends_len;
+                    return Ok(Next::Record);
+                }
+                ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(Next::End);
+                }
+            }
+        }
+    }
+
+    /// Discards input through the next line break (whatever the quoting:
+    /// an unclosed quote must not swallow the rest of the file), then
+    /// starts a fresh record there.
+    fn skip_line(&mut self, held: usize) -> std::io::Result<Next> {
+        let mut line = self.core.line();
+        loop {
+            let input = self.input.fill_buf()?;
+            if input.is_empty() {
+                self.done = true;
+                break;
+            }
+            match input.iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    self.input.consume(at + 1);
+                    self.byte += at as u64 + 1;
+                    line += 1;
+                    break;
+                }
+                None => {
+                    let read = input.len();
+                    self.input.consume(read);
+                    self.byte += read as u64;
+                }
+            }
+        }
+        self.core.reset();
+        self.core.set_line(line);
+        Ok(Next::Oversized { held })
+    }
+}
+
 /// Reads one CSV file, row by row.
 pub struct FileReader {
     name: String,
     /// `_seq` of the file's rows: file index in the batch in the high bits.
     seq_base: i64,
-    reader: csv::Reader<BufReader<File>>,
+    records: Records,
     /// For each schema column, the index of its field in the file.
     field_of_column: Vec<usize>,
-    record: csv::ByteRecord,
     rows_read: u64,
     rows_rejected: u64,
 }
@@ -364,38 +550,24 @@ impl FileReader {
         name: &str,
         file_index: u32,
         table: &TableSchema,
+        limits: &ParseLimits,
     ) -> Result<Self, FileProblem> {
-        let meta = std::fs::symlink_metadata(path).map_err(|e| FileProblem::from_io(&e))?;
-        if meta.is_dir() {
-            return Err(FileProblem::NotAFile("a directory".into()));
+        let file = open_regular_file(path)?;
+        let mut records = Records::new(file, limits.max_record_bytes);
+        match records.next() {
+            Ok(Next::Record) => {}
+            Ok(Next::End) => return Err(FileProblem::Empty),
+            Ok(Next::Oversized { .. }) => {
+                return Err(FileProblem::HeaderTooLong(limits.max_record_bytes))
+            }
+            Err(error) => return Err(FileProblem::from_io(&error)),
         }
-        if meta.file_type().is_symlink() {
-            return Err(FileProblem::NotAFile(
-                "a symbolic link; sluice reads only regular files".into(),
-            ));
-        }
-        if meta.len() == 0 {
-            return Err(FileProblem::Empty);
-        }
-        let file = File::open(path).map_err(|e| FileProblem::from_io(&e))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(256 * 1024)
-            .from_reader(BufReader::with_capacity(256 * 1024, file));
-        let mut header = csv::ByteRecord::new();
-        match reader.read_byte_record(&mut header) {
-            Ok(true) => {}
-            Ok(false) => return Err(FileProblem::Empty),
-            Err(error) => return Err(FileProblem::Unreadable(error.to_string())),
-        }
-        let field_of_column = match_header(&header, table)?;
+        let field_of_column = match_header(&records, table)?;
         Ok(Self {
             name: name.to_string(),
             seq_base: i64::from(file_index) << 32,
-            reader,
+            records,
             field_of_column,
-            record: csv::ByteRecord::new(),
             rows_read: 0,
             rows_rejected: 0,
         })
@@ -419,37 +591,55 @@ impl FileReader {
         limits: &ParseLimits,
     ) -> Result<ReadBudget, FileProblem> {
         let table = Arc::clone(builder.table());
-        let start_byte = self.reader.position().byte();
+        let start_byte = self.records.byte;
         let mut read = 0;
-        while read < budget.rows && self.reader.position().byte() - start_byte < budget.bytes {
-            let more = self
-                .reader
-                .read_byte_record(&mut self.record)
+        while read < budget.rows && self.records.byte - start_byte < budget.bytes {
+            let next = self
+                .records
+                .next()
                 .map_err(|error| FileProblem::Unreadable(error.to_string()))?;
-            if !more {
-                break;
-            }
+            let mut values = Vec::with_capacity(table.columns.len());
+            // Err: the reason, and for an oversized record the bytes held of it.
+            let outcome = match next {
+                Next::End => break,
+                Next::Record => parse_record(
+                    &self.records,
+                    &self.field_of_column,
+                    &table,
+                    limits,
+                    &mut values,
+                )
+                .map_err(|reason| (reason, None)),
+                Next::Oversized { held } => Err((
+                    format!(
+                        "the record is longer than max_record_bytes ({} bytes) or has more than \
+                         {MAX_FIELDS} fields (an unclosed quote or a missing line break?); it was \
+                         skipped through the end of its line and reading resumed on the next",
+                        self.records.max_record_bytes
+                    ),
+                    Some(held),
+                )),
+            };
             read += 1;
             self.rows_read += 1;
-            let line = self.record.position().map_or(0, |p| p.line());
-            let mut values = Vec::with_capacity(table.columns.len());
-            match parse_record(
-                &self.record,
-                &self.field_of_column,
-                &table,
-                limits,
-                &mut values,
-            ) {
+            match outcome {
                 Ok(()) => {
                     let seq = self.seq_base + self.rows_read as i64;
                     builder.push(&values, &self.name, seq);
                 }
-                Err(reason) => {
+                Err((reason, held)) => {
                     self.rows_rejected += 1;
+                    let raw = match held {
+                        Some(held) => lossy_truncated(
+                            &self.records.fields[..held.min(self.records.fields.len())],
+                            limits.max_raw_bytes,
+                        ),
+                        None => raw_text(&self.records, limits.max_raw_bytes),
+                    };
                     rejects.push(RejectedRow {
                         file: self.name.clone(),
-                        line,
-                        raw: raw_text(&self.record, limits.max_raw_bytes),
+                        line: self.records.line,
+                        raw,
                         reason,
                     });
                 }
@@ -457,7 +647,7 @@ impl FileReader {
         }
         Ok(ReadBudget {
             rows: read,
-            bytes: self.reader.position().byte() - start_byte,
+            bytes: self.records.byte - start_byte,
         })
     }
 }
@@ -470,28 +660,28 @@ pub struct ReadBudget {
 }
 
 fn parse_record<'a>(
-    record: &'a csv::ByteRecord,
+    record: &'a Records,
     field_of_column: &[usize],
     table: &TableSchema,
     limits: &ParseLimits,
     values: &mut Vec<Value<'a>>,
 ) -> Result<(), String> {
-    if record.len() != field_of_column.len() {
+    if record.len != field_of_column.len() {
         return Err(format!(
             "expected {} fields, found {}",
             field_of_column.len(),
-            record.len()
+            record.len
         ));
     }
     for (column, &field) in table.columns.iter().zip(field_of_column) {
-        values.push(parse_field(&record[field], column, limits)?);
+        values.push(parse_field(record.field(field), column, limits)?);
     }
     Ok(())
 }
 
 /// Maps the file's header to the schema: every column exactly once, in any order.
-fn match_header(header: &csv::ByteRecord, table: &TableSchema) -> Result<Vec<usize>, FileProblem> {
-    let mut names = Vec::with_capacity(header.len());
+fn match_header(header: &Records, table: &TableSchema) -> Result<Vec<usize>, FileProblem> {
+    let mut names = Vec::with_capacity(header.len);
     for (index, field) in header.iter().enumerate() {
         let field = if index == 0 {
             field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
@@ -541,20 +731,26 @@ fn match_header(header: &csv::ByteRecord, table: &TableSchema) -> Result<Vec<usi
 }
 
 /// The record as CSV text (re-quoted where needed), lossy UTF-8, truncated.
-fn raw_text(record: &csv::ByteRecord, limit: usize) -> String {
+fn raw_text(record: &Records, limit: usize) -> String {
     let mut out = Vec::with_capacity(128);
     {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(&mut out);
-        let _ = writer.write_byte_record(record);
+        let _ = writer.write_record(record.iter());
         let _ = writer.flush();
     }
     if out.last() == Some(&b'\n') {
         out.pop();
     }
-    // PostgreSQL text cannot hold NUL: keep it visible as `\0`.
-    let mut text = String::from_utf8_lossy(&out).replace('\0', "\\0");
+    lossy_truncated(&out, limit)
+}
+
+/// Bytes as text for PostgreSQL: lossy UTF-8, NUL shown as `\0`, at most
+/// `limit` bytes (then `…`).
+fn lossy_truncated(bytes: &[u8], limit: usize) -> String {
+    let bytes = &bytes[..bytes.len().min(limit.saturating_add(4))];
+    let mut text = String::from_utf8_lossy(bytes).replace('\0', "\\0");
     if text.len() > limit {
         let mut end = limit;
         while !text.is_char_boundary(end) {
@@ -577,7 +773,7 @@ mod tests {
         let path = dir.path().join("f.csv");
         std::fs::write(&path, content).unwrap();
         let table = Arc::new(TableSchema::events());
-        let mut reader = FileReader::open(&path, "f.csv", 0, &table)?;
+        let mut reader = FileReader::open(&path, "f.csv", 0, &table, &ParseLimits::default())?;
         let mut builder = BatchBuilder::new(table);
         let mut rejects = Vec::new();
         let budget = ReadBudget { rows: 2, bytes: 64 };

@@ -450,6 +450,7 @@ async fn a_configured_table_is_deduped_by_its_key_keeping_the_row_read_last() {
                 column("placed_at", "timestamptz"),
             ],
             indexes: vec!["placed_at".into()],
+            version_column: None,
         },
         ..scratch.config()
     };

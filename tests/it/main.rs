@@ -14,3 +14,4 @@ mod recovery;
 mod report;
 mod shutdown;
 mod tls;
+mod versions;

@@ -148,6 +148,9 @@ async fn replays_the_whole_batch_when_its_connection_drops_mid_write() {
     let mut config = scratch.config();
     config.batch_size = 20; // many COPY round trips: a long write to cut into
     config.chunk_rows = 200;
+    // The files were renamed into place before the start: no need to wait
+    // for them to settle (a listing cannot tell).
+    config.settle_time = Duration::ZERO;
     config.retry = RetryConfig {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(200),

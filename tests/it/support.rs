@@ -180,3 +180,87 @@ pub fn write_file(dir: &Path, name: &str, content: &str) {
 pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
+
+/// Checks every stored value of `table` (an `events`-shaped table) against
+/// the rows the contract demands from the files in `inputs`, computed by
+/// another tool: Python's csv module (`newest_versions.py`). Returns the
+/// number of keys checked.
+pub async fn assert_table_holds_newest_versions(
+    client: &tokio_postgres::Client,
+    table: &str,
+    inputs: &[&Path],
+) -> usize {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/newest_versions.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(inputs)
+        .output()
+        .expect("python3 computes the expected table");
+    assert!(
+        output.status.success(),
+        "newest_versions.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&output.stdout).unwrap();
+    let rows = client
+        .query(
+            &format!(
+                "SELECT event_id, event_type, user_id, product_id, category, price::text, quantity,
+                        to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                        source_file
+                 FROM \"{table}\""
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut mismatches = Vec::new();
+    for row in &rows {
+        let key: String = row.get(0);
+        let stored = serde_json::json!([
+            row.get::<_, String>(1),
+            row.get::<_, i64>(2),
+            row.get::<_, i64>(3),
+            row.get::<_, Option<String>>(4),
+            row.get::<_, String>(5),
+            row.get::<_, i32>(6),
+            row.get::<_, String>(7),
+        ]);
+        let file: String = row.get(8);
+        match expected.get(&key) {
+            None => mismatches.push(format!("{key}: stored, but no valid version in the files")),
+            Some(want) => {
+                if want["row"] != stored {
+                    mismatches.push(format!("{key}: stored {stored}, expected {}", want["row"]));
+                }
+                let files = want["files"].as_array().unwrap();
+                if !files.iter().any(|f| f == &serde_json::json!(file)) {
+                    mismatches.push(format!(
+                        "{key}: source_file {file}, expected one of {files:?}"
+                    ));
+                }
+            }
+        }
+    }
+    let stored: std::collections::HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+    mismatches.extend(
+        expected
+            .keys()
+            .filter(|key| !stored.contains(*key))
+            .map(|key| format!("{key}: missing from {table}")),
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{table} differs from the files in {} of {} keys:\n{}",
+        mismatches.len(),
+        expected.len(),
+        mismatches
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    expected.len()
+}

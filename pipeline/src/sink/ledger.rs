@@ -37,13 +37,73 @@ fn parse_files(json: &str) -> Result<Vec<CommittedFile>, DbError> {
     })
 }
 
-/// The highest batch id of any target (ids are unique across the database).
-pub async fn max_batch_id(client: &tokio_postgres::Client) -> Result<Option<u64>, DbError> {
+/// The highest batch id checkpoint `checkpoint_id` committed.
+pub async fn last_batch_id(
+    client: &tokio_postgres::Client,
+    checkpoint_id: &str,
+) -> Result<Option<u64>, DbError> {
     let row = client
-        .query_one("SELECT max(batch_id) FROM sluice_batches", &[])
+        .query_one(
+            "SELECT max(batch_id) FROM sluice_batches WHERE checkpoint_id = $1",
+            &[&checkpoint_id],
+        )
         .await
-        .map_err(DbError::query("reading the last batch id"))?;
+        .map_err(DbError::query("reading the checkpoint's last batch id"))?;
     Ok(row.get::<_, Option<i64>>(0).map(|id| id as u64))
+}
+
+/// Moves the batch id sequence past `batch_id`, an id a plan already holds
+/// (a plan written before the sequence existed, or by hand).
+pub async fn reserve_batch_id(
+    client: &tokio_postgres::Client,
+    batch_id: u64,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "SELECT setval('sluice_batch_ids', $1) WHERE $1 >= (SELECT CASE WHEN is_called \
+             THEN last_value + 1 ELSE last_value END FROM sluice_batch_ids)",
+            &[&(batch_id as i64)],
+        )
+        .await
+        .map_err(DbError::query("reserving a planned batch id"))?;
+    Ok(())
+}
+
+/// A new batch id, unique across every pipeline writing this database.
+pub async fn next_batch_id(client: &tokio_postgres::Client) -> Result<u64, DbError> {
+    let row = client
+        .query_one("SELECT nextval('sluice_batch_ids')", &[])
+        .await
+        .map_err(DbError::query("taking a new batch id"))?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
+/// Rows of `table` that batches of checkpoint `checkpoint_id` upserted, and
+/// whether the table holds any row at all: a table emptied by hand under a
+/// checkpoint that ingested into it is caught at start.
+pub async fn target_state(
+    client: &tokio_postgres::Client,
+    table: &crate::schema::TableSchema,
+    checkpoint_id: &str,
+) -> Result<(i64, bool), DbError> {
+    let upserted: i64 = client
+        .query_one(
+            "SELECT coalesce(sum(rows_upserted), 0)::bigint FROM sluice_batches
+             WHERE checkpoint_id = $1 AND target_table = $2",
+            &[&checkpoint_id, &table.table.as_str()],
+        )
+        .await
+        .map_err(DbError::query("reading what the checkpoint ingested"))?
+        .get(0);
+    let has_rows: bool = client
+        .query_one(
+            &format!("SELECT EXISTS (SELECT 1 FROM {})", table.table.quoted()),
+            &[],
+        )
+        .await
+        .map_err(DbError::query(format!("reading the table {}", table.table)))?
+        .get(0);
+    Ok((upserted, has_rows))
 }
 
 /// Every file checkpoint `checkpoint_id` committed (rebuild after damage).

@@ -1,6 +1,13 @@
 //! The upsert every write mode ends with: rows land once per key, and an
 //! identical row is never rewritten (`WHERE … IS DISTINCT FROM …`), so a
 //! replay keeps the row's first `xmin`, hence its first commit time.
+//!
+//! With a version column the update is also guarded by the version rule:
+//! a stored row is replaced only by a version at least as new, ordered by
+//! (version, source file name in byte order). Within one file the later
+//! line comes later (chunks are written in file order), so `>=` lets it win;
+//! the table then holds the same version whatever the batches, chunks,
+//! write timing, kills or replays.
 
 use crate::schema::{TableSchema, SOURCE_FILE};
 
@@ -39,8 +46,18 @@ pub(super) fn on_conflict(table: &TableSchema) -> String {
         .iter()
         .map(|c| format!("EXCLUDED.\"{c}\""))
         .collect();
+    let newer = match &table.version {
+        Some(version) => {
+            let version = version.quoted();
+            format!(
+                "(EXCLUDED.{version}, EXCLUDED.{SOURCE_FILE} COLLATE \"C\") >= \
+                 (t.{version}, t.{SOURCE_FILE} COLLATE \"C\") AND "
+            )
+        }
+        None => String::new(),
+    };
     format!(
-        "ON CONFLICT ({key}) DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})",
+        "ON CONFLICT ({key}) DO UPDATE SET {} WHERE {newer}({}) IS DISTINCT FROM ({})",
         set.join(", "),
         old.join(", "),
         new.join(", ")
@@ -57,8 +74,20 @@ mod tests {
         assert!(clause.starts_with(
             "ON CONFLICT (\"event_id\") DO UPDATE SET \"event_type\" = EXCLUDED.\"event_type\""
         ));
-        assert!(clause.contains("WHERE (t.\"event_type\", "));
+        assert!(clause.contains(
+            "WHERE (EXCLUDED.\"event_time\", EXCLUDED.source_file COLLATE \"C\") >= \
+             (t.\"event_time\", t.source_file COLLATE \"C\") AND (t.\"event_type\", "
+        ));
         assert!(clause.contains("IS DISTINCT FROM (EXCLUDED.\"event_type\", "));
         assert!(!clause.contains("t.\"event_id\""));
+    }
+
+    #[test]
+    fn without_a_version_column_the_row_read_last_wins() {
+        let mut table = TableSchema::events();
+        table.version = None;
+        let clause = on_conflict(&table);
+        assert!(clause.contains("WHERE (t.\"event_type\", "), "{clause}");
+        assert!(!clause.contains(">="), "{clause}");
     }
 }

@@ -13,6 +13,12 @@ use crate::tls;
 const MIGRATIONS: &[(i32, &str)] =
     &[(1, include_str!("../../sql/migrations/0001_bookkeeping.sql"))];
 
+/// Longest a statement may run (unless the URL sets its own `options`): a
+/// statement stuck behind a lock or a dead server fails into the retry
+/// logic. One statement handles one chunk (a few thousand rows), so this is
+/// generous.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// What went wrong with the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -81,9 +87,13 @@ impl DbError {
         match self {
             // Unreachable servers come back; wrong credentials or a missing
             // database do not.
-            Self::Connect { source, .. } => !source
-                .code()
-                .is_some_and(|code| code.code().starts_with("28") || code.code().starts_with("3D")),
+            // A URL missing what the server asks for (a password) fails the
+            // same way every time.
+            Self::Connect { source, .. } => {
+                !source.code().is_some_and(|code| {
+                    code.code().starts_with("28") || code.code().starts_with("3D")
+                }) && !source.to_string().starts_with("invalid configuration")
+            }
             Self::Query { source, .. } => is_transient(source),
             Self::Pool(_) => true,
             Self::Url { .. }
@@ -167,6 +177,21 @@ impl DbTarget {
             .map_err(|error: tokio_postgres::Error| invalid(error.to_string()))?;
         config.ssl_mode(tls_options.mode.negotiation());
         config.connect_timeout(Duration::from_secs(10));
+        // A network partition must reach the retry logic instead of
+        // stalling a batch forever: dead peers are noticed in about 30 s.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(15))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
+        #[cfg(target_os = "linux")]
+        config.tcp_user_timeout(Duration::from_secs(30));
+        if config.get_options().is_none() {
+            config.options(format!(
+                "-c statement_timeout={}s",
+                STATEMENT_TIMEOUT.as_secs()
+            ));
+        }
         config.application_name("sluice");
         let tls = tls::connector(&tls_options).map_err(invalid)?;
         Ok(Self {
@@ -309,16 +334,58 @@ pub fn redact_url(url: &str) -> String {
         }
         return url.to_string();
     }
-    url.split_whitespace()
-        .map(|pair| {
-            if pair.starts_with("password=") {
-                "password=***"
-            } else {
-                pair
+    redact_key_values(url)
+}
+
+/// Redacts the `password` of a libpq `key = value` string, whatever its
+/// spacing or quoting (`password=x`, `password = x`, `password='a b'`,
+/// `'it\'s'`).
+fn redact_key_values(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        // Copy whitespace, then read a key up to `=` or whitespace.
+        let key_start = at;
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let name_start = at;
+        while at < bytes.len() && bytes[at] != b'=' && !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let key = &text[name_start..at];
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if at >= bytes.len() || bytes[at] != b'=' {
+            out.push_str(&text[key_start..at]);
+            continue;
+        }
+        at += 1;
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        out.push_str(&text[key_start..at]);
+        let value_start = at;
+        if at < bytes.len() && bytes[at] == b'\'' {
+            at += 1;
+            while at < bytes.len() && bytes[at] != b'\'' {
+                at += if bytes[at] == b'\\' { 2 } else { 1 };
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+            at = (at + 1).min(bytes.len());
+        } else {
+            while at < bytes.len() && !bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+        }
+        if key == "password" {
+            out.push_str("***");
+        } else {
+            out.push_str(&text[value_start..at]);
+        }
+    }
+    out
 }
 
 /// Removes any copy of the URL's password from a message.
@@ -518,6 +585,18 @@ mod tests {
         assert_eq!(
             redact_url("host=h password=hunter2 user=u"),
             "host=h password=*** user=u"
+        );
+        assert_eq!(
+            redact_url("host=h password = 'a b\\'c' user=u"),
+            "host=h password = *** user=u"
+        );
+        assert_eq!(
+            redact_url("password='hunter 2'  dbname=x"),
+            "password=***  dbname=x"
+        );
+        assert_eq!(
+            redact_url("postgres://app@h/x?sslmode=require&password=a%20b"),
+            "postgres://app@h/x?sslmode=require&password=***"
         );
         assert_eq!(redact_url("postgres://h/x"), "postgres://h/x");
         let target = DbTarget::parse("postgres://app:hunter2@127.0.0.1:1/x").unwrap();

@@ -764,7 +764,7 @@ fn move_quarantined(input: &Path, quarantine: &Path, outcome: &BatchOutcome) {
         if !source.exists() && std::fs::symlink_metadata(&source).is_err() {
             continue;
         }
-        let moved = std::fs::create_dir_all(quarantine)
+        let moved = checkpoint::create_private_dir(quarantine)
             .and_then(|()| std::fs::rename(&source, quarantine.join(&file.name)))
             .and_then(|()| {
                 std::fs::write(

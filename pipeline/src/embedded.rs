@@ -19,8 +19,11 @@ use std::time::{Duration, Instant};
 
 /// Name of the database sluice creates inside the embedded cluster.
 pub const DATABASE_NAME: &str = "sluice";
-/// Superuser of the embedded cluster (local trust authentication, loopback only).
+/// Superuser of the embedded cluster (password authentication, loopback only).
 const SUPERUSER: &str = "postgres";
+/// File in the data folder holding the superuser's generated password
+/// (owner-only), so other local users cannot connect as the superuser.
+const PASSWORD_FILE: &str = "sluice.password";
 
 /// What went wrong while managing the embedded server.
 #[derive(Debug, thiserror::Error)]
@@ -162,13 +165,23 @@ impl Cluster {
             source,
         })?;
         self.hand_over(&self.data_dir)?;
+        // No `trust`: every local user could connect as the superuser. A
+        // generated password, handed to initdb through a file of its own.
+        let password = format!("{:032x}", rand::random::<u128>());
+        let pwfile = self.data_dir.with_extension("initdb-password");
+        write_private(&pwfile, &password)?;
+        self.hand_over(&pwfile)?;
         let mut initdb = self.command("initdb");
         initdb
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8"])
+            .args(["-U", SUPERUSER, "--auth=scram-sha-256", "--encoding=UTF8"])
+            .arg(format!("--pwfile={}", pwfile.display()))
             .args(["--locale=C", "--no-sync"]);
-        self.run_checked(initdb, "initdb")?;
+        let created = self.run_checked(initdb, "initdb");
+        let _ = std::fs::remove_file(&pwfile);
+        created?;
+        write_private(&self.data_dir.join(PASSWORD_FILE), &password)?;
         // Settings every embedded run needs: commit timestamps for the latency
         // contract, loopback only, no Unix socket folder to own.
         let settings = "\n# sluice\ntrack_commit_timestamp = on\nlisten_addresses = '127.0.0.1'\n\
@@ -186,6 +199,14 @@ impl Cluster {
             source,
         })?;
         Ok(())
+    }
+
+    /// The superuser's password (`None` for a cluster made by an older
+    /// sluice with trust authentication).
+    fn password(&self) -> Option<String> {
+        std::fs::read_to_string(self.data_dir.join(PASSWORD_FILE))
+            .ok()
+            .map(|text| text.trim().to_string())
     }
 
     /// The port of the running server, if one runs on this folder.
@@ -393,13 +414,21 @@ impl EmbeddedPostgres {
         self.owned
     }
 
-    /// The connection URL of the sluice database (no password: loopback trust).
+    /// The connection URL of the sluice database, with the cluster's
+    /// generated password: print it only where the user asked for it.
     pub fn url(&self) -> String {
         self.url_for(DATABASE_NAME)
     }
 
     pub fn url_for(&self, database: &str) -> String {
-        format!("postgres://{SUPERUSER}@127.0.0.1:{}/{database}", self.port)
+        let password = self
+            .cluster
+            .password()
+            .map_or_else(String::new, |password| format!(":{password}"));
+        format!(
+            "postgres://{SUPERUSER}{password}@127.0.0.1:{}/{database}",
+            self.port
+        )
     }
 
     /// Leaves the server running after this handle is dropped.
@@ -421,6 +450,9 @@ impl EmbeddedPostgres {
                 SUPERUSER,
             ])
             .args(["-d", database, "-c", sql]);
+        if let Some(password) = self.cluster.password() {
+            command.env("PGPASSWORD", password);
+        }
         self.cluster.run_checked(command, "psql")
     }
 
@@ -460,6 +492,27 @@ impl Drop for EmbeddedPostgres {
             }
         }
     }
+}
+
+/// Writes a file only its owner can read (Unix 0600; Windows files inherit
+/// the user profile's ACL).
+fn write_private(path: &Path, content: &str) -> Result<(), EmbeddedError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(path).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(content.as_bytes())
+    });
+    written.map_err(|source| EmbeddedError::Io {
+        context: "cannot write the embedded server's password file",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Finds the folder holding `initdb` and `pg_ctl`.

@@ -12,7 +12,7 @@
 //! | `disable`     | no               | –                 | –         |
 //! | `allow`, `prefer` | when the server offers it | no      | no        |
 //! | `require`     | yes              | only when `sslrootcert` is given (as libpq) | no |
-//! | `verify-ca`   | yes              | yes               | no        |
+//! | `verify-ca`   | yes              | yes, against `sslrootcert` (required) | no |
 //! | `verify-full` | yes              | yes               | yes       |
 //!
 //! The chain is checked against `sslrootcert` (a PEM file, may hold several
@@ -123,6 +123,15 @@ pub fn split_tls_options(url: &str) -> Result<(String, TlsOptions), String> {
         }
         kept.join(" ")
     };
+    if options.mode == TlsMode::VerifyCa && options.root_cert.is_none() {
+        return Err(
+            "sslmode=verify-ca needs sslrootcert=PATH.pem, the certificate authority that signed \
+             the server's certificate: without a host name check, trusting every authority of the \
+             system store would let any publicly signed certificate through (libpq refuses it \
+             too). Add sslrootcert, or use sslmode=verify-full"
+                .into(),
+        );
+    }
     Ok((rest, options))
 }
 

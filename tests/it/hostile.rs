@@ -441,14 +441,18 @@ async fn streams_a_300_mb_file_in_bounded_memory() {
 }
 
 /// Runs `sluice ingest --trigger available-now` on `input`; returns its
-/// output and its peak RSS (VmHWM) in MB.
+/// output and its peak RSS in MB, as the kernel accounted it for that
+/// process alone (`wait4`'s `ru_maxrss`: no sampling that can miss the peak
+/// or see nothing).
 #[cfg(target_os = "linux")]
 fn ingest_measuring_peak_rss(
     scratch: &Scratch,
     input: &std::path::Path,
     checkpoint: &str,
 ) -> (std::process::Output, f64) {
-    let child = ingest_args(
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = ingest_args(
         &mut crate::support::sluice(),
         "available-now",
         &scratch.url(),
@@ -456,29 +460,148 @@ fn ingest_measuring_peak_rss(
         &scratch.path(checkpoint),
     )
     .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
     .spawn()
     .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let sampler = std::thread::spawn(move || {
-        let mut peak_kb = 0u64;
-        while let Ok(text) = std::fs::read_to_string(&status) {
-            if let Some(kb) = text
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
-            {
-                peak_kb = peak_kb.max(kb);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        peak_kb
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let errors = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        stderr.read_to_end(&mut text).unwrap();
+        text
     });
-    let output = child.wait_with_output().unwrap();
-    let peak_mb = sampler.join().unwrap() as f64 / 1024.0;
+    let mut out = Vec::new();
+    stdout.read_to_end(&mut out).unwrap();
+    let mut status = 0;
+    // SAFETY: `usage` is a plain C struct that wait4 fills in; the PID is our
+    // own child, which std's `Child` has not waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as libc::pid_t, "wait4 failed");
+    let output = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out,
+        stderr: errors.join().unwrap(),
+    };
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let peak_mb = usage.ru_maxrss as f64 / 1024.0;
+    assert!(peak_mb > 0.0, "the kernel reported no peak RSS");
     (output, peak_mb)
+}
+
+/// A 200 MB line with no line break, and an unclosed quote running on for
+/// 20 MB: each is one reject with its reason, reading resumes at the next
+/// line, the rows around them and the next file land, and the program's
+/// peak RSS stays far below the record's size.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_a_giant_record_and_resyncs_in_bounded_memory() {
+    use std::io::Write;
+    /// The record limit (4 MiB by default) and a few chunks in flight.
+    const GROWTH_LIMIT_MB: f64 = 64.0;
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let write = |name: &str, fill: &dyn Fn(&mut dyn Write)| {
+        let temp = input.join(format!(".{name}.tmp"));
+        {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&temp).unwrap());
+            fill(&mut out);
+        }
+        std::fs::rename(&temp, input.join(name)).unwrap();
+    };
+    write("a-giant-line.csv", &|out| {
+        writeln!(out, "{HEADER}\n{}", row("before-giant")).unwrap();
+        write!(out, "giant,page_view,1,2,").unwrap();
+        let block = vec![b'x'; 1024 * 1024];
+        for _ in 0..200 {
+            out.write_all(&block).unwrap();
+        }
+        writeln!(out, ",9.99,1,{GOOD}\n{}", row("after-giant")).unwrap();
+    });
+    let tail_rows = 200_000u64;
+    write("b-unclosed-quote.csv", &|out| {
+        writeln!(out, "{HEADER}\n{}", row("before-quote")).unwrap();
+        writeln!(out, "quote,page_view,1,2,\"never closed,9.99,1,{GOOD}").unwrap();
+        for index in 0..tail_rows {
+            writeln!(out, "{}", row(&format!("t{}", index % 1000))).unwrap();
+        }
+    });
+    write("c-next.csv", &|out| {
+        writeln!(out, "{HEADER}\n{}", row("next-file")).unwrap();
+    });
+
+    let small = scratch.path("small");
+    std::fs::create_dir_all(&small).unwrap();
+    write_file(&small, "one.csv", &format!("{HEADER}\n{}\n", row("tiny1")));
+    let (_, baseline_mb) = ingest_measuring_peak_rss(&scratch, &small, "checkpoint-small");
+    let (output, peak_mb) = ingest_measuring_peak_rss(&scratch, &input, "checkpoint");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let client = scratch.client().await;
+    let landed = |id: &'static str| {
+        let client = &client;
+        async move {
+            crate::support::count(
+                client,
+                &format!("SELECT count(*) FROM events WHERE event_id = '{id}'"),
+            )
+            .await
+        }
+    };
+    for id in [
+        "before-giant",
+        "after-giant",
+        "before-quote",
+        "t999",
+        "next-file",
+    ] {
+        assert_eq!(landed(id).await, 1, "{id} must land");
+    }
+    let rejects: Vec<(String, i64, String)> = client
+        .query(
+            "SELECT source_file, line, reason FROM events_rejects ORDER BY source_file",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    assert_eq!(
+        (rejects[0].0.as_str(), rejects[0].1),
+        ("a-giant-line.csv", 3)
+    );
+    assert_eq!(
+        (rejects[1].0.as_str(), rejects[1].1),
+        ("b-unclosed-quote.csv", 3)
+    );
+    for (_, _, reason) in &rejects {
+        assert!(reason.contains("longer than max_record_bytes"), "{reason}");
+    }
+    assert_eq!(summary["rows_rejected"], 2);
+    assert_eq!(summary["files_quarantined"], 0);
+    // Every row read is accounted for.
+    let read = summary["rows_read"].as_u64().unwrap();
+    let accounted = [
+        "rows_upserted",
+        "rows_deduped",
+        "rows_unchanged",
+        "rows_rejected",
+    ]
+    .iter()
+    .map(|key| summary[key].as_u64().unwrap())
+    .sum::<u64>();
+    assert_eq!(read, accounted);
+    let growth_mb = peak_mb - baseline_mb;
+    println!(
+        "reliability: a 200 MB line and a 20 MB unclosed quote rejected: peak RSS {peak_mb:.0} MB, \
+         {growth_mb:.0} MB above the same program on a one-row file ({baseline_mb:.0} MB)"
+    );
+    assert!(
+        growth_mb < GROWTH_LIMIT_MB,
+        "peak RSS grew by {growth_mb:.0} MB on a 200 MB record"
+    );
 }

@@ -100,7 +100,11 @@ async fn connects_and_ingests_over_tls_with_require_verify_ca_and_verify_full() 
     let (cert, key) = self_signed_certificate(&scratch.path("tls"));
     require_tls(&scratch, &cert, &key).await;
     let port = scratch.server.port();
-    let url = |host: &str, query: &str| format!("postgres://postgres@{host}:{port}/sluice?{query}");
+    // The embedded cluster's user and generated password.
+    let base = scratch.url();
+    let credentials = base["postgres://".len()..].split('@').next().unwrap();
+    let url =
+        |host: &str, query: &str| format!("postgres://{credentials}@{host}:{port}/sluice?{query}");
     let root = format!("sslrootcert={}", cert.display());
 
     let plain = DbTarget::parse(&url("127.0.0.1", "sslmode=disable")).unwrap();
@@ -156,8 +160,14 @@ async fn refuses_a_certificate_it_cannot_verify_without_retrying() {
         format!("postgres://postgres@127.0.0.1:{port}/sluice?sslmode=verify-full&{root}"),
         // A self-signed certificate is not among the system's trusted roots.
         format!("postgres://postgres@localhost:{port}/sluice?sslmode=verify-full"),
-        format!("postgres://postgres@localhost:{port}/sluice?sslmode=verify-ca"),
     ];
+    // verify-ca without sslrootcert would trust any public certificate: refused before connecting.
+    let error = DbTarget::parse(&format!(
+        "postgres://postgres@localhost:{port}/sluice?sslmode=verify-ca"
+    ))
+    .unwrap_err();
+    assert!(matches!(error, DbError::Url { .. }), "{error}");
+    assert!(error.to_string().contains("needs sslrootcert"), "{error}");
     for url in failures {
         let error = DbTarget::parse(&url).unwrap().connect().await.unwrap_err();
         assert!(matches!(error, DbError::Tls { .. }), "{url}: {error}");
@@ -167,5 +177,31 @@ async fn refuses_a_certificate_it_cannot_verify_without_retrying() {
             message.contains("certificate verify failed") && message.contains("sslrootcert"),
             "{url}: {message}"
         );
+    }
+}
+
+/// The embedded cluster does not trust local connections: without its
+/// generated password (kept in an owner-only file) nobody connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_server_refuses_connections_without_its_generated_password() {
+    let scratch = Scratch::new();
+    let port = scratch.server.port();
+    for url in [
+        format!("postgres://postgres@127.0.0.1:{port}/sluice"),
+        format!("postgres://postgres:guess@127.0.0.1:{port}/sluice"),
+    ] {
+        let error = DbTarget::parse(&url).unwrap().connect().await.unwrap_err();
+        assert!(!error.is_transient(), "{url}: {error}");
+    }
+    assert!(scratch.url().contains(":"), "the URL carries the password");
+    scratch.client().await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(scratch.server.data_dir().join("sluice.password"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the password file is readable by others");
     }
 }

@@ -452,6 +452,8 @@ fn ingest_measuring_peak_rss(
 ) -> (std::process::Output, f64) {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
+    // Reaped by wait4 below (std's wait gives no resource usage).
+    #[allow(clippy::zombie_processes)]
     let mut child = ingest_args(
         &mut crate::support::sluice(),
         "available-now",

@@ -60,8 +60,28 @@ pub struct FileOutcome {
     pub started_at_us: i64,
     pub rows: u64,
     pub rejected: u64,
+    /// CRC-32 of the bytes read, for a file read to its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantined: Option<String>,
+}
+
+impl FileOutcome {
+    /// What the checkpoint log keeps of it.
+    pub fn committed(&self) -> crate::checkpoint::CommittedFile {
+        crate::checkpoint::CommittedFile {
+            name: self.name.clone(),
+            record: crate::checkpoint::FileRecord {
+                version: Some(crate::checkpoint::FileVersion {
+                    size: self.size,
+                    mtime_us: self.mtime_us,
+                }),
+                hash: self.hash,
+                quarantined: self.quarantined.is_some(),
+            },
+        }
+    }
 }
 
 /// A committed batch, as the rest of the program sees it.
@@ -381,6 +401,7 @@ fn parse_files(
             started_at_us: to_parse.started_at_us,
             rows: 0,
             rejected: 0,
+            hash: None,
             quarantined: None,
         };
         let opened = Instant::now();
@@ -431,6 +452,9 @@ fn parse_files(
                 }
                 outcome.rows = reader.rows_read();
                 outcome.rejected = reader.rows_rejected();
+                if outcome.quarantined.is_none() {
+                    outcome.hash = Some(reader.content_hash());
+                }
             }
         }
         finished.push(outcome);

@@ -33,7 +33,12 @@
 //! Committed files are recorded with their size and modification time
 //! (version 2; version 1 recorded names only and still loads), so that a
 //! file later replaced under the same name is noticed and reported: a name
-//! is processed once.
+//! is processed once. Version 3 adds a CRC-32 of the bytes read (clean-up
+//! archives or deletes only a file whose content still matches it) and
+//! whether the file was quarantined.
+//!
+//! A plan names files only as single path components: a plan naming a path
+//! (`../x`, `/etc/passwd`, `a/b`) is damage, never opened.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -42,8 +47,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the on-disk format.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the on-disk format (3: committed files carry a content hash
+/// and whether they were quarantined).
+pub const FORMAT_VERSION: u32 = 3;
 /// Log lines after which the log is folded into the snapshot.
 pub const COMPACT_AFTER: usize = 1000;
 
@@ -94,9 +100,43 @@ pub struct FileVersion {
 #[serde(from = "CommittedFileRecord")]
 pub struct CommittedFile {
     pub name: String,
+    #[serde(flatten)]
+    pub record: FileRecord,
+}
+
+/// What a commit knows of a file's content and fate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
     /// `None` in version 1 records, which held names only.
     #[serde(flatten)]
     pub version: Option<FileVersion>,
+    /// CRC-32 of the bytes read: clean-up archives or deletes a file only
+    /// while its content still has this hash (`None` before format 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<u32>,
+    /// Moved to the quarantine folder, not ingested: a leftover found after
+    /// a crash goes there too, never to the archive.
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "flag_or_reason"
+    )]
+    pub quarantined: bool,
+}
+
+/// `quarantined` is a flag in the log and the reason in `sluice_batches.files`.
+fn flag_or_reason<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Set(bool),
+        Reason(serde::de::IgnoredAny),
+    }
+    Ok(match Option::<Flag>::deserialize(deserializer)? {
+        None => false,
+        Some(Flag::Set(set)) => set,
+        Some(Flag::Reason(_)) => true,
+    })
 }
 
 /// Both on-disk forms of a committed file.
@@ -107,7 +147,7 @@ enum CommittedFileRecord {
     Full {
         name: String,
         #[serde(flatten)]
-        version: Option<FileVersion>,
+        record: FileRecord,
     },
 }
 
@@ -116,18 +156,9 @@ impl From<CommittedFileRecord> for CommittedFile {
         match record {
             CommittedFileRecord::NameOnly(name) => Self {
                 name,
-                version: None,
+                record: FileRecord::default(),
             },
-            CommittedFileRecord::Full { name, version } => Self { name, version },
-        }
-    }
-}
-
-impl From<&PlannedFile> for CommittedFile {
-    fn from(file: &PlannedFile) -> Self {
-        Self {
-            name: file.name.clone(),
-            version: Some(file.version()),
+            CommittedFileRecord::Full { name, record } => Self { name, record },
         }
     }
 }
@@ -139,11 +170,11 @@ pub struct CommittedBatch {
     pub files: Vec<CommittedFile>,
 }
 
-/// Committed file names with the version each commit recorded.
-pub type ProcessedFiles = HashMap<String, Option<FileVersion>>;
+/// Committed file names with what each commit recorded of them.
+pub type ProcessedFiles = HashMap<String, FileRecord>;
 
 fn add_files(processed: &mut ProcessedFiles, files: impl IntoIterator<Item = CommittedFile>) {
-    processed.extend(files.into_iter().map(|f| (f.name, f.version)));
+    processed.extend(files.into_iter().map(|f| (f.name, f.record)));
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -334,7 +365,13 @@ impl Checkpoint {
                         found: plan.version,
                     })
                 }
-                Ok(plan) => loaded.plan = Some(plan),
+                Ok(plan) => match plan.files.iter().find(|f| !is_plain_file_name(&f.name)) {
+                    Some(bad) => loaded.damage.push(format!(
+                        "{PLAN}: names `{}`, which is not a plain file name",
+                        bad.name
+                    )),
+                    None => loaded.plan = Some(plan),
+                },
                 Err(error) => loaded.damage.push(format!("{PLAN}: {error}")),
             }
         }
@@ -387,7 +424,12 @@ impl Checkpoint {
     /// `None` when `name` never committed; else the version its commit
     /// recorded (`Some(None)`: recorded by a version 1 checkpoint, unknown).
     pub fn processed(&self, name: &str) -> Option<Option<FileVersion>> {
-        self.processed.get(name).copied()
+        self.processed.get(name).map(|record| record.version)
+    }
+
+    /// What the commit of `name` recorded, if it committed.
+    pub fn committed(&self, name: &str) -> Option<&FileRecord> {
+        self.processed.get(name)
     }
 
     pub fn processed_count(&self) -> usize {
@@ -479,9 +521,9 @@ impl Checkpoint {
         let mut files: Vec<CommittedFile> = self
             .processed
             .iter()
-            .map(|(name, version)| CommittedFile {
+            .map(|(name, record)| CommittedFile {
                 name: name.clone(),
-                version: *version,
+                record: *record,
             })
             .collect();
         files.sort_unstable_by(|a, b| a.name.cmp(&b.name));
@@ -533,6 +575,16 @@ impl PlanWrite {
             source: std::io::Error::other(error.to_string()),
         })?
     }
+}
+
+/// Whether `name` is one path component naming a file in the input folder
+/// (no separator, drive, parent or current folder).
+pub fn is_plain_file_name(name: &str) -> bool {
+    let mut components = Path::new(name).components();
+    matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) && !name.contains(['/', '\\', ':', '\0'])
 }
 
 /// Takes the folder's exclusive lock, or says which process holds it.
@@ -697,7 +749,14 @@ mod tests {
             files: plan(id, files)
                 .files
                 .iter()
-                .map(CommittedFile::from)
+                .map(|file| CommittedFile {
+                    name: file.name.clone(),
+                    record: FileRecord {
+                        version: Some(file.version()),
+                        hash: Some(7),
+                        quarantined: false,
+                    },
+                })
                 .collect(),
         }
     }
@@ -776,6 +835,28 @@ mod tests {
                 database: None
             })
         );
+    }
+
+    #[test]
+    fn a_plan_naming_a_path_is_damage_not_a_file_to_open() {
+        for name in [
+            "../secret.csv",
+            "/etc/passwd",
+            "a/b.csv",
+            "a\\b.csv",
+            "C:x.csv",
+            "..",
+        ] {
+            assert!(!is_plain_file_name(name), "{name}");
+            let dir = tempfile::tempdir().unwrap();
+            let (mut checkpoint, _) = Checkpoint::open(dir.path()).unwrap();
+            checkpoint.write_plan(&plan(1, &[name])).unwrap();
+            drop(checkpoint);
+            let (_, loaded) = Checkpoint::open(dir.path()).unwrap();
+            assert!(loaded.plan.is_none(), "{name}");
+            assert_eq!(loaded.damage.len(), 1, "{name}");
+        }
+        assert!(is_plain_file_name("events-000001.csv"));
     }
 
     #[test]

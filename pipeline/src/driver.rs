@@ -10,10 +10,9 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{self, BatchContext, BatchError, BatchOutcome, OpenBatch};
+use crate::batch::{self, BatchContext, BatchError, BatchOutcome, FileOutcome, OpenBatch};
 use crate::checkpoint::{
-    self, Checkpoint, CheckpointError, CommittedBatch, CommittedFile, Plan, PlanWrite, PlannedFile,
-    FORMAT_VERSION,
+    self, Checkpoint, CheckpointError, CommittedBatch, Plan, PlanWrite, PlannedFile, FORMAT_VERSION,
 };
 use crate::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
 use crate::db::{self, CheckpointLease, DbError, DbTarget};
@@ -566,7 +565,29 @@ impl Runner<'_> {
     /// up (a crash came between their commit and clean-up); replaced ones
     /// are reported and left alone.
     fn handle_seen_again(&mut self) {
-        clean_up(self.config, &self.discovery.take_leftovers());
+        let mut cleaned = Vec::new();
+        let mut quarantined = Vec::new();
+        for name in self.discovery.take_leftovers() {
+            match self.checkpoint.committed(&name) {
+                // A crash came between the commit and the quarantine move.
+                Some(record) if record.quarantined => quarantined.push((
+                    name,
+                    "quarantined by an earlier batch (its reason is in sluice_quarantine); moved \
+                     here after a restart"
+                        .to_string(),
+                )),
+                record => {
+                    let hash = record.and_then(|record| record.hash);
+                    cleaned.push((name, hash));
+                }
+            }
+        }
+        move_quarantined(
+            &self.config.input,
+            &self.config.quarantine_dir(),
+            &quarantined,
+        );
+        clean_up(self.config, &cleaned);
         for replaced in self.discovery.take_replaced() {
             tracing::warn!(
                 file = %replaced.name,
@@ -658,19 +679,33 @@ impl Runner<'_> {
     fn finish_batch(&mut self, plan: &Plan, outcome: &BatchOutcome) -> Result<(), PipelineError> {
         let commit = CommittedBatch {
             batch_id: plan.batch_id,
-            files: plan.files.iter().map(CommittedFile::from).collect(),
+            files: outcome.files.iter().map(FileOutcome::committed).collect(),
         };
         self.checkpoint.record_commit(&commit)?;
         let bytes: u64 = plan.files.iter().map(|f| f.size).sum();
         if outcome.rows_read > 0 {
             self.bytes_per_row = bytes as f64 / outcome.rows_read as f64;
         }
-        move_quarantined(&self.config.input, &self.config.quarantine_dir(), outcome);
-        let ingested: Vec<String> = outcome
-            .files
-            .iter()
-            .filter(|f| f.quarantined.is_none())
-            .map(|f| f.name.clone())
+        let (quarantined, ingested): (Vec<&FileOutcome>, Vec<&FileOutcome>) =
+            outcome.files.iter().partition(|f| f.quarantined.is_some());
+        let quarantined: Vec<(String, String)> = quarantined
+            .into_iter()
+            .map(|f| {
+                let reason = f.quarantined.clone().unwrap_or_default();
+                (
+                    f.name.clone(),
+                    format!("{reason}\nbatch {}", outcome.batch_id),
+                )
+            })
+            .collect();
+        move_quarantined(
+            &self.config.input,
+            &self.config.quarantine_dir(),
+            &quarantined,
+        );
+        let ingested: Vec<(String, Option<u32>)> = ingested
+            .into_iter()
+            .map(|f| (f.name.clone(), f.hash))
             .collect();
         clean_up(self.config, &ingested);
         self.summary.add(outcome);
@@ -729,19 +764,40 @@ async fn write_on_arrival<'s>(
     batch.add(context, files).await
 }
 
-/// Archives or deletes committed files. Runs only after the commit (and the
-/// log write), so a crash never loses a file whose rows are not in the database.
-fn clean_up(config: &IngestConfig, names: &[String]) {
-    if config.cleanup == Cleanup::Keep || names.is_empty() {
+/// Archives or deletes committed files, each given with the hash of the
+/// content its batch read. Runs only after the commit (and the log write),
+/// so a crash never loses a file whose rows are not in the database; and
+/// only while the file's content still has that hash, so a file rewritten in
+/// place after it was read is never archived or deleted.
+fn clean_up(config: &IngestConfig, files: &[(String, Option<u32>)]) {
+    if config.cleanup == Cleanup::Keep || files.is_empty() {
         return;
     }
     let archive = config.archive_dir();
-    for name in names {
+    for (name, committed_hash) in files {
         let source = config.input.join(name);
+        let current = match crate::parse::hash_file(&source) {
+            Ok(hash) => hash,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                tracing::warn!(file = %name, %error, "could not read a committed file to check it before clean-up; left in place");
+                continue;
+            }
+        };
+        if *committed_hash != Some(current) {
+            tracing::warn!(
+                file = %name,
+                cleanup = ?config.cleanup,
+                "a committed file's content differs from what its batch read (written to after it \
+                 was read, or committed before content hashes were recorded): left in place; its \
+                 new content is NOT ingested: give it a new name to ingest it"
+            );
+            continue;
+        }
         let done = match config.cleanup {
             Cleanup::Keep => Ok(()),
             Cleanup::Delete => std::fs::remove_file(&source),
-            Cleanup::Archive => std::fs::create_dir_all(&archive)
+            Cleanup::Archive => checkpoint::create_private_dir(&archive)
                 .and_then(|()| std::fs::rename(&source, archive.join(name))),
         };
         if let Err(error) = done {
@@ -752,30 +808,27 @@ fn clean_up(config: &IngestConfig, names: &[String]) {
     }
 }
 
-/// Moves each quarantined file to the quarantine folder with a
-/// `NAME.reason.txt` beside it. Runs only after the commit, so a crash never
-/// loses a file that was not recorded.
-fn move_quarantined(input: &Path, quarantine: &Path, outcome: &BatchOutcome) {
-    for file in &outcome.files {
-        let Some(reason) = &file.quarantined else {
-            continue;
-        };
-        let source: PathBuf = input.join(&file.name);
-        if !source.exists() && std::fs::symlink_metadata(&source).is_err() {
+/// Moves each quarantined file (name, reason) to the quarantine folder with
+/// a `NAME.reason.txt` beside it. Runs only after the commit, so a crash
+/// never loses a file that was not recorded.
+fn move_quarantined(input: &Path, quarantine: &Path, files: &[(String, String)]) {
+    for (name, reason) in files {
+        let source: PathBuf = input.join(name);
+        if std::fs::symlink_metadata(&source).is_err() {
             continue;
         }
         let moved = checkpoint::create_private_dir(quarantine)
-            .and_then(|()| std::fs::rename(&source, quarantine.join(&file.name)))
+            .and_then(|()| std::fs::rename(&source, quarantine.join(name)))
             .and_then(|()| {
                 std::fs::write(
-                    quarantine.join(format!("{}.reason.txt", file.name)),
-                    format!("{reason}\nbatch {}\n", outcome.batch_id),
+                    quarantine.join(format!("{name}.reason.txt")),
+                    format!("{reason}\n"),
                 )
             });
         match moved {
-            Ok(()) => tracing::warn!(file = %file.name, %reason, "file quarantined"),
+            Ok(()) => tracing::warn!(file = %name, %reason, "file quarantined"),
             Err(error) => {
-                tracing::warn!(file = %file.name, %reason, %error, "file quarantined in the database but could not be moved")
+                tracing::warn!(file = %name, %reason, %error, "file quarantined in the database but could not be moved")
             }
         }
     }

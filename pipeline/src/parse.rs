@@ -105,6 +105,25 @@ impl FileProblem {
     }
 }
 
+/// CRC-32 of a file's whole content, as [`FileReader::content_hash`]
+/// computes it after reading the file to its end.
+pub fn hash_file(path: &Path) -> std::io::Result<u32> {
+    let mut input = BufReader::with_capacity(
+        256 * 1024,
+        open_regular_file(path).map_err(std::io::Error::other)?,
+    );
+    let mut hash = crc32fast::Hasher::new();
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(hash.finalize());
+        }
+        hash.update(buffer);
+        let read = buffer.len();
+        input.consume(read);
+    }
+}
+
 /// Opens `path` for reading only if it is a regular file, checked on the
 /// open handle (no window between a check and the open): a symbolic link is
 /// not followed and a FIFO does not block the open.
@@ -416,6 +435,8 @@ struct Records {
     byte: u64,
     max_record_bytes: usize,
     done: bool,
+    /// CRC-32 of every byte consumed.
+    hash: crc32fast::Hasher,
 }
 
 /// What [`Records::next`] found.
@@ -442,6 +463,7 @@ impl Records {
             byte: 0,
             max_record_bytes: max_record_bytes.max(1),
             done: false,
+            hash: crc32fast::Hasher::new(),
         }
     }
 
@@ -468,6 +490,7 @@ impl Records {
                 &mut self.fields[out_len..],
                 &mut self.ends[ends_len..],
             );
+            self.hash.update(&input[..read]);
             self.input.consume(read);
             self.byte += read as u64;
             out_len += written;
@@ -513,6 +536,7 @@ impl Records {
             }
             match input.iter().position(|&b| b == b'\n') {
                 Some(at) => {
+                    self.hash.update(&input[..=at]);
                     self.input.consume(at + 1);
                     self.byte += at as u64 + 1;
                     line += 1;
@@ -520,6 +544,7 @@ impl Records {
                 }
                 None => {
                     let read = input.len();
+                    self.hash.update(input);
                     self.input.consume(read);
                     self.byte += read as u64;
                 }
@@ -579,6 +604,11 @@ impl FileReader {
 
     pub fn rows_rejected(&self) -> u64 {
         self.rows_rejected
+    }
+
+    /// CRC-32 of the bytes read so far (the whole file once read to its end).
+    pub fn content_hash(&self) -> u32 {
+        self.records.hash.clone().finalize()
     }
 
     /// Reads data rows until `budget` is spent: good rows into `builder`,

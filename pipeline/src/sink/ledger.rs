@@ -2,7 +2,7 @@
 //! it whether an interrupted batch committed, and rebuilds the set of
 //! processed files from it when the checkpoint folder is damaged.
 
-use crate::checkpoint::{CommittedBatch, CommittedFile, FileVersion, ProcessedFiles};
+use crate::checkpoint::{CommittedBatch, CommittedFile, FileRecord, FileVersion, ProcessedFiles};
 use crate::db::DbError;
 
 /// Batches of checkpoint `checkpoint_id` with ids above `after`, oldest first.
@@ -113,7 +113,8 @@ pub async fn committed_files(
 ) -> Result<ProcessedFiles, DbError> {
     let rows = client
         .query(
-            "SELECT f->>'name', (f->>'size')::bigint, (f->>'mtime_us')::bigint
+            "SELECT f->>'name', (f->>'size')::bigint, (f->>'mtime_us')::bigint,
+                    (f->>'hash')::bigint, f ? 'quarantined'
              FROM sluice_batches, jsonb_array_elements(files) f WHERE checkpoint_id = $1",
             &[&checkpoint_id],
         )
@@ -128,7 +129,13 @@ pub async fn committed_files(
                 size: size as u64,
                 mtime_us,
             });
-            (row.get(0), version)
+            let hash: Option<i64> = row.get(3);
+            let record = FileRecord {
+                version,
+                hash: hash.map(|hash| hash as u32),
+                quarantined: row.get(4),
+            };
+            (row.get(0), record)
         })
         .collect())
 }

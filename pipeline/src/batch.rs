@@ -46,6 +46,17 @@ impl BatchError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Sink(error) if error.is_transient())
     }
+
+    /// The database refused a row for its content: replay the batch
+    /// isolating refused rows (they become rejects).
+    pub fn is_refused(&self) -> bool {
+        matches!(self, Self::Sink(error) if error.is_refused())
+    }
+
+    /// The batch committed in an earlier attempt whose answer was lost.
+    pub fn committed_earlier(&self) -> bool {
+        matches!(self, Self::Sink(SinkError::CommittedEarlier(_)))
+    }
 }
 
 /// What one file contributed to a batch.
@@ -141,8 +152,10 @@ pub async fn execute(
     plan: &Plan,
     plan_write: &mut PlanWrite,
     started_at_us: i64,
+    isolate_refused: bool,
 ) -> Result<BatchOutcome, BatchError> {
-    let mut batch = OpenBatch::begin(context.sink, plan.batch_id, started_at_us).await?;
+    let mut batch =
+        OpenBatch::begin(context.sink, plan.batch_id, started_at_us, isolate_refused).await?;
     batch.add(context, &plan.files).await?;
     let waiting = Instant::now();
     plan_write.wait().await?;
@@ -171,6 +184,8 @@ pub struct OpenBatch<'a> {
     /// Valid rows that went into the transform, and rows it kept.
     rows_valid: u64,
     rows_kept: u64,
+    /// Rows the database refused, by file (rejects, counted with the file's).
+    refused: std::collections::HashMap<String, u64>,
 }
 
 impl<'a> OpenBatch<'a> {
@@ -179,9 +194,11 @@ impl<'a> OpenBatch<'a> {
         sink: &'a Sink,
         batch_id: u64,
         started_at_us: i64,
+        isolate_refused: bool,
     ) -> Result<Self, BatchError> {
         Ok(Self {
-            transaction: sink.begin(batch_id).await?,
+            transaction: sink.begin(batch_id, isolate_refused).await?,
+            refused: std::collections::HashMap::new(),
             started_at_us,
             files: Vec::new(),
             parse_ms: 0.0,
@@ -249,7 +266,11 @@ impl<'a> OpenBatch<'a> {
                     let started = Instant::now();
                     for out in &out {
                         self.rows_kept += out.num_rows() as u64;
-                        self.transaction.write(out).await?;
+                        let refused = self.transaction.write(out).await?;
+                        for row in &refused {
+                            *self.refused.entry(row.file.clone()).or_default() += 1;
+                        }
+                        self.transaction.reject(&refused).await?;
                     }
                     self.transaction.reject(&rejects).await?;
                     for outcome in finished {
@@ -275,7 +296,10 @@ impl<'a> OpenBatch<'a> {
 
     /// Records the batch in `sluice_batches` and commits everything.
     pub async fn commit(self, plan: &Plan) -> Result<BatchOutcome, BatchError> {
-        let files = self.files;
+        let mut files = self.files;
+        for file in &mut files {
+            file.rejected += self.refused.get(&file.name).copied().unwrap_or(0);
+        }
         let rows_read: u64 = files.iter().map(|f| f.rows).sum();
         let rows_rejected: u64 = files.iter().map(|f| f.rejected).sum();
         let record = BatchRecord {

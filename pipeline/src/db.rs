@@ -52,10 +52,10 @@ pub enum DbError {
         source: tokio_postgres::Error,
     },
     #[error(
-        "the existing table {table} does not have the configured columns (missing: {missing}). \
-         Migrate it, drop it, or configure the table to match"
+        "the existing table {table} cannot take what sluice writes: {problems}. Alter it, drop \
+         it, or configure the table to match"
     )]
-    TableMismatch { table: String, missing: String },
+    TableMismatch { table: String, problems: String },
     #[error(
         "the bookkeeping table sluice_batches holds something sluice did not write: {detail}. \
          Restore it from a backup, or ingest into a fresh table with a fresh --checkpoint folder"
@@ -537,40 +537,179 @@ pub async fn migrate(
         .map_err(DbError::query("committing the migration"))
 }
 
-/// Checks that an existing target table has every configured column.
+/// Checks that the target table can take what sluice writes: every
+/// configured column with its type (text may be `varchar`), no NOT NULL
+/// where the configuration allows empty values, no other required column
+/// without a default, and a primary key or unique index on the key alone
+/// (the upsert's conflict target).
 async fn check_columns(
     client: &tokio_postgres::Transaction<'_>,
     table: &TableSchema,
 ) -> Result<(), DbError> {
     let rows = client
         .query(
-            "SELECT column_name FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = $1",
-            &[&table.table.as_str()],
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                    a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '',
+                    EXISTS (SELECT 1 FROM pg_index i
+                            WHERE i.indrelid = a.attrelid AND (i.indisprimary OR i.indisunique)
+                              AND i.indnatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL)
+             FROM pg_attribute a
+             WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&table.table.quoted()],
         )
         .await
         .map_err(DbError::query("reading the target table's columns"))?;
-    let present: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
-    let missing: Vec<&str> = table
-        .columns
+    let present: Vec<ExistingColumn> = rows
         .iter()
-        .map(|c| c.name.as_str())
-        .chain(["source_file", "batch_id"])
-        .filter(|name| !present.iter().any(|p| p == name))
+        .map(|row| ExistingColumn {
+            name: row.get(0),
+            ty: row.get(1),
+            not_null: row.get(2),
+            has_default: row.get(3),
+            unique: row.get(4),
+        })
         .collect();
-    if missing.is_empty() {
+    let problems = table_problems(table, &present);
+    if problems.is_empty() {
         Ok(())
     } else {
         Err(DbError::TableMismatch {
             table: table.table.to_string(),
-            missing: missing.join(", "),
+            problems: problems.join("; "),
         })
     }
+}
+
+/// A column of the existing target table, as the catalog describes it.
+#[derive(Debug, Clone)]
+struct ExistingColumn {
+    name: String,
+    /// `format_type`: `numeric(12,2)`, `timestamp with time zone`, …
+    ty: String,
+    not_null: bool,
+    has_default: bool,
+    /// Alone under a primary key or a unique index.
+    unique: bool,
+}
+
+/// What keeps sluice from writing `existing` as `table` is configured (pure).
+fn table_problems(table: &TableSchema, existing: &[ExistingColumn]) -> Vec<String> {
+    use crate::schema::ColumnType;
+    let mut problems = Vec::new();
+    let find = |name: &str| existing.iter().find(|c| c.name == name);
+    for column in &table.columns {
+        let Some(found) = find(column.name.as_str()) else {
+            problems.push(format!("column {} is missing", column.name));
+            continue;
+        };
+        let expected = match column.ty {
+            ColumnType::Timestamptz => "timestamp with time zone".to_string(),
+            other => other.sql_type(),
+        };
+        let fits = found.ty == expected
+            || (column.ty == ColumnType::Text && found.ty.starts_with("character varying"));
+        if !fits {
+            problems.push(format!(
+                "column {} is {} in the database but {} in the configuration",
+                column.name, found.ty, expected
+            ));
+        }
+        if column.nullable && found.not_null {
+            problems.push(format!(
+                "column {} is NOT NULL in the database but nullable in the configuration                  (an empty field would be refused)",
+                column.name
+            ));
+        }
+    }
+    for (name, ty) in [("source_file", "text"), ("batch_id", "bigint")] {
+        match find(name) {
+            None => problems.push(format!("column {name} is missing")),
+            Some(found) if found.ty != ty => problems.push(format!(
+                "column {name} is {} in the database; sluice writes {ty}",
+                found.ty
+            )),
+            Some(_) => {}
+        }
+    }
+    let written = |name: &str| {
+        table.columns.iter().any(|c| c.name.as_str() == name)
+            || ["source_file", "batch_id"].contains(&name)
+    };
+    for extra in existing
+        .iter()
+        .filter(|c| c.not_null && !c.has_default && !written(&c.name))
+    {
+        problems.push(format!(
+            "column {} is NOT NULL without a default and sluice does not write it",
+            extra.name
+        ));
+    }
+    if find(table.key.as_str()).is_some_and(|key| !key.unique) {
+        problems.push(format!(
+            "the key {} has no primary key or unique index of its own (the upsert's conflict target)",
+            table.key
+        ));
+    }
+    problems
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn existing(name: &str, ty: &str, not_null: bool) -> ExistingColumn {
+        ExistingColumn {
+            name: name.into(),
+            ty: ty.into(),
+            not_null,
+            has_default: false,
+            unique: name == "event_id",
+        }
+    }
+
+    fn events_as_created() -> Vec<ExistingColumn> {
+        vec![
+            existing("event_id", "text", true),
+            existing("event_type", "text", true),
+            existing("user_id", "bigint", true),
+            existing("product_id", "bigint", true),
+            existing("category", "text", false),
+            existing("price", "numeric(12,2)", true),
+            existing("quantity", "integer", true),
+            existing("event_time", "timestamp with time zone", true),
+            existing("source_file", "text", true),
+            existing("batch_id", "bigint", true),
+            ExistingColumn {
+                has_default: true,
+                ..existing("ingested_at", "timestamp with time zone", true)
+            },
+        ]
+    }
+
+    #[test]
+    fn accepts_the_table_it_creates_and_names_each_mismatch() {
+        let table = TableSchema::events();
+        assert!(table_problems(&table, &events_as_created()).is_empty());
+        let mut columns = events_as_created();
+        columns[5].ty = "numeric(10,2)".into();
+        columns[4].not_null = true;
+        columns[0].unique = false;
+        columns.push(existing("tenant", "text", true));
+        columns.retain(|c| c.name != "quantity");
+        let problems = table_problems(&table, &columns).join("\n");
+        for expected in [
+            "column price is numeric(10,2) in the database but numeric(12,2)",
+            "column category is NOT NULL in the database but nullable",
+            "column quantity is missing",
+            "column tenant is NOT NULL without a default",
+            "the key event_id has no primary key or unique index",
+        ] {
+            assert!(problems.contains(expected), "{expected}\n{problems}");
+        }
+        let mut varchar = events_as_created();
+        varchar[1].ty = "character varying(20)".into();
+        assert!(table_problems(&table, &varchar).is_empty());
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -464,7 +464,7 @@ impl Runner<'_> {
                             return Ok(());
                         }
                         Some(Ok(())) => {}
-                        Some(Err(error)) if error.is_transient() => {
+                        Some(Err(error)) if error.is_transient() || error.is_refused() => {
                             tracing::warn!(%error, batch = planned.batch_id, "the batch's transaction failed; replaying it whole at the tick");
                             open = None;
                         }
@@ -501,7 +501,7 @@ impl Runner<'_> {
                 Ok(())
             }
             Some(Ok(outcome)) => self.finish_batch(&plan, &outcome),
-            Some(Err(error)) if error.is_transient() => {
+            Some(Err(error)) if error.is_transient() || error.is_refused() => {
                 tracing::warn!(%error, batch = plan.batch_id, "committing the batch failed; replaying it whole");
                 self.run_batch(&plan, PlanWrite::written()).await
             }
@@ -621,6 +621,7 @@ impl Runner<'_> {
         let outcome = {
             let mut first_failure: Option<Instant> = None;
             let mut attempt = 0;
+            let mut isolate_refused = false;
             loop {
                 let (lease, db) = (&mut self.lease, self.db);
                 let this_attempt = async {
@@ -630,7 +631,14 @@ impl Runner<'_> {
                             .await
                             .map_err(|error| BatchError::Sink(error.into()))?;
                     }
-                    batch::execute(&context, plan, &mut plan_write, started_at_us).await
+                    batch::execute(
+                        &context,
+                        plan,
+                        &mut plan_write,
+                        started_at_us,
+                        isolate_refused,
+                    )
+                    .await
                 };
                 let attempt_result = tokio::select! {
                     result = this_attempt => result,
@@ -643,6 +651,13 @@ impl Runner<'_> {
                 };
                 match attempt_result {
                     Ok(outcome) => break outcome,
+                    Err(error) if error.is_refused() && !isolate_refused => {
+                        tracing::warn!(%error, batch = plan.batch_id, "the database refused a row; writing the batch again to find the refused rows, which become rejects");
+                        isolate_refused = true;
+                    }
+                    Err(error) if error.committed_earlier() => {
+                        return self.record_earlier_commit(plan).await;
+                    }
                     Err(error) if error.is_transient() => {
                         attempt += 1;
                         let since = *first_failure.get_or_insert_with(Instant::now);
@@ -672,6 +687,34 @@ impl Runner<'_> {
             }
         };
         self.finish_batch(plan, &outcome)
+    }
+
+    /// A batch the database committed in an earlier attempt whose answer
+    /// was lost (the connection dropped after COMMIT was sent): records the
+    /// commit as the database holds it, as recovery at a restart would.
+    async fn record_earlier_commit(&mut self, plan: &Plan) -> Result<(), PipelineError> {
+        tracing::warn!(
+            batch = plan.batch_id,
+            "the batch committed in an earlier attempt whose answer was lost; recording that commit"
+        );
+        let (sink, checkpoint_id) = (Arc::clone(&self.sink), self.checkpoint.id().to_string());
+        let (committed, retries) = self
+            .with_retry(|| async {
+                let client = sink
+                    .pool()
+                    .get()
+                    .await
+                    .map_err(|error| DbError::Pool(error.to_string()))?;
+                ledger::committed_after(&client, &checkpoint_id, Some(plan.batch_id - 1)).await
+            })
+            .await?;
+        self.summary.database_retries += retries;
+        for commit in committed.iter().filter(|c| c.batch_id == plan.batch_id) {
+            self.checkpoint.record_commit(commit)?;
+            self.summary.batches += 1;
+            self.summary.files += commit.files.len() as u64;
+        }
+        Ok(())
     }
 
     /// After the commit: logs it, moves quarantined files, cleans up
@@ -759,7 +802,7 @@ async fn write_on_arrival<'s>(
 ) -> Result<(), BatchError> {
     let batch = match open {
         Some(batch) => batch,
-        None => open.insert(OpenBatch::begin(context.sink, plan.batch_id, now_us()).await?),
+        None => open.insert(OpenBatch::begin(context.sink, plan.batch_id, now_us(), false).await?),
     };
     batch.add(context, files).await
 }

@@ -51,8 +51,9 @@ const MAX_FIELDS: usize = 4096;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RejectedRow {
     pub file: String,
-    /// 1-based line of the row's first line in its file.
-    pub line: u64,
+    /// 1-based line of the row's first line in its file (`None` for a row
+    /// the database refused after the transform, which keeps no lines).
+    pub line: Option<u64>,
     /// The row as read (lossy UTF-8, truncated to the limit).
     pub raw: String,
     pub reason: String,
@@ -668,7 +669,7 @@ impl FileReader {
                     };
                     rejects.push(RejectedRow {
                         file: self.name.clone(),
-                        line: self.records.line,
+                        line: Some(self.records.line),
                         raw,
                         reason,
                     });
@@ -853,7 +854,7 @@ mod tests {
         );
         let (batch, rejects) = parse_file(content.as_bytes()).unwrap();
         assert_eq!(batch.num_rows(), 2);
-        let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+        let lines: Vec<u64> = rejects.iter().filter_map(|r| r.line).collect();
         assert_eq!(lines, [3, 4, 5, 6, 7, 8]);
         assert_eq!(
             rejects[0].reason,

@@ -18,6 +18,10 @@ pub const ROW_SEQ: &str = "_seq";
 /// Time zone of every timestamp column in Arrow.
 pub const UTC: &str = "UTC";
 
+/// Most digits of a `numeric` column sluice writes exactly (the encoder's
+/// decimal type holds 28).
+pub const MAX_DECIMAL_PRECISION: u8 = 28;
+
 /// A column type the parser and the writer both understand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
@@ -64,7 +68,13 @@ impl ColumnType {
                 .trim()
                 .parse()
                 .map_err(|_| SchemaError::Type(text.into()))?;
-            if (1..=38).contains(&precision) && scale >= 0 && scale as u8 <= precision {
+            if precision > MAX_DECIMAL_PRECISION && scale >= 0 && scale as u8 <= precision {
+                return Err(SchemaError::DecimalTooWide(text.into()));
+            }
+            if (1..=MAX_DECIMAL_PRECISION).contains(&precision)
+                && scale >= 0
+                && scale as u8 <= precision
+            {
                 return Ok(Self::Decimal { precision, scale });
             }
         }
@@ -205,6 +215,11 @@ pub enum SchemaError {
          numeric(p,s) or timestamptz"
     )]
     Type(String),
+    #[error(
+        "`{0}`: sluice writes numeric columns of at most 28 digits exactly; use numeric(28,s) or \
+         less, or double precision"
+    )]
+    DecimalTooWide(String),
     #[error("the key column `{0}` is not one of the table's columns")]
     UnknownKey(String),
     #[error("the index column `{0}` is not one of the table's columns")]
@@ -479,6 +494,10 @@ mod tests {
             ColumnType::Timestamptz
         );
         assert!(ColumnType::parse("numeric(2,3)").is_err());
+        assert!(matches!(
+            ColumnType::parse("numeric(30,2)"),
+            Err(SchemaError::DecimalTooWide(_))
+        ));
         assert!(ColumnType::parse("jsonb").is_err());
     }
 

@@ -607,3 +607,132 @@ async fn rejects_a_giant_record_and_resyncs_in_bounded_memory() {
         "peak RSS grew by {growth_mb:.0} MB on a 200 MB record"
     );
 }
+
+/// Rows the database refuses for their own content (a CHECK constraint, a
+/// value too long for a `varchar`) become rejects with the database's
+/// message, found by splitting the failing chunk; the rest of the batch
+/// lands, in every write mode, and the run exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_database_refuses_becomes_a_reject_and_the_batch_goes_on() {
+    use pipeline::sink::WriteMode;
+    let scratch = Scratch::new();
+    let client = scratch.client().await;
+    for mode in WriteMode::ALL {
+        let table = format!("strict_{}", mode.to_string().replace('-', "_"));
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE {table} (
+                    event_id text PRIMARY KEY, event_type text NOT NULL, user_id bigint NOT NULL,
+                    product_id bigint NOT NULL, category varchar(5),
+                    price numeric(12,2) NOT NULL, quantity integer NOT NULL CHECK (quantity < 100),
+                    event_time timestamptz NOT NULL, source_file text NOT NULL,
+                    batch_id bigint NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())"
+            ))
+            .await
+            .unwrap();
+        let input = scratch.path(&table);
+        std::fs::create_dir_all(&input).unwrap();
+        let mut content = format!("{HEADER}\n");
+        for index in 0..40 {
+            let (category, quantity) = match index {
+                7 => ("Books", 500),
+                23 => ("Garden", 1),
+                31 => ("Toys", 100),
+                _ => ("Books", 1),
+            };
+            content.push_str(&format!(
+                "r{index},page_view,1,2,{category},9.99,{quantity},{GOOD}\n"
+            ));
+        }
+        write_file(&input, "strict.csv", &content);
+        let config = pipeline::config::IngestConfig {
+            input,
+            checkpoint: scratch.path(&format!("{table}-checkpoint")),
+            table: pipeline::schema::TableConfig {
+                name: table.clone(),
+                ..pipeline::schema::TableConfig::events()
+            },
+            chunk_rows: 16,
+            write_mode: mode,
+            ..scratch.config()
+        };
+        let summary = scratch.ingest(&config).await.unwrap();
+        assert_eq!(
+            (
+                summary.rows_read,
+                summary.rows_upserted,
+                summary.rows_rejected
+            ),
+            (40, 37, 3),
+            "{mode}"
+        );
+        let rejects: Vec<(String, Option<i64>, String)> = client
+            .query(
+                &format!("SELECT raw, line, reason FROM {table}_rejects ORDER BY raw"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert_eq!(rejects.len(), 3, "{mode}: {rejects:?}");
+        assert!(
+            rejects[0].0.starts_with("r23,page_view,1,2,Garden"),
+            "{rejects:?}"
+        );
+        assert!(rejects[0].2.contains("value too long"), "{rejects:?}");
+        assert!(rejects[1].0.starts_with("r31,"), "{rejects:?}");
+        assert!(rejects[2].0.starts_with("r7,"), "{rejects:?}");
+        for (_, line, reason) in &rejects[1..] {
+            assert!(
+                reason.starts_with("the database refused the row"),
+                "{reason}"
+            );
+            assert!(reason.contains("check constraint"), "{reason}");
+            assert_eq!(*line, None);
+        }
+        assert_eq!(
+            crate::support::count(&client, &format!("SELECT count(*) FROM {table}")).await,
+            37
+        );
+    }
+}
+
+/// A table sluice cannot write is refused at start with what is wrong, not
+/// at every batch; so is a schema sluice cannot encode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_at_start_a_table_it_cannot_write() {
+    let scratch = Scratch::new();
+    let client = scratch.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE events (
+                event_id text, event_type text NOT NULL, user_id bigint NOT NULL,
+                product_id bigint NOT NULL, category text NOT NULL, price numeric(10,2) NOT NULL,
+                quantity integer NOT NULL, event_time timestamptz NOT NULL,
+                source_file text NOT NULL, batch_id bigint NOT NULL)",
+        )
+        .await
+        .unwrap();
+    let error = scratch
+        .ingest(&scratch.config())
+        .await
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "column price is numeric(10,2) in the database but numeric(12,2)",
+        "column category is NOT NULL in the database but nullable",
+        "the key event_id has no primary key or unique index",
+    ] {
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
+    let mut config = scratch.config();
+    config.table.columns[5].ty = "numeric(38,2)".into();
+    let error = scratch.ingest(&config).await.unwrap_err().to_string();
+    assert!(error.contains("at most 28 digits"), "{error}");
+    let mut config = scratch.config();
+    config.table.columns[0].nullable = true;
+    let error = scratch.ingest(&config).await.unwrap_err().to_string();
+    assert!(error.contains("is nullable"), "{error}");
+}

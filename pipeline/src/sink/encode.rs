@@ -105,6 +105,40 @@ pub(super) fn cell(array: &dyn Array, ty: ColumnType, row: usize) -> Result<Cell
     })
 }
 
+/// A one-row transformed batch the database refused, as a reject: its
+/// values as CSV (in the target's column order), the source file, no line
+/// (the transform's output does not keep it).
+pub(super) fn refused_row(
+    row: &RecordBatch,
+    table: &TableSchema,
+    reason: String,
+) -> crate::parse::RejectedRow {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
+    let mut fields = Vec::with_capacity(table.columns.len());
+    for index in 0..table.columns.len() {
+        let text = ArrayFormatter::try_new(row.column(index).as_ref(), &options)
+            .map(|formatter| formatter.value(0).to_string())
+            .unwrap_or_default();
+        fields.push(text);
+    }
+    let mut raw = Vec::new();
+    {
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut raw);
+        let _ = writer.write_record(&fields);
+        let _ = writer.flush();
+    }
+    let file_column = row.column(table.columns.len());
+    crate::parse::RejectedRow {
+        file: file_column.as_string::<i32>().value(0).to_string(),
+        line: None,
+        raw: String::from_utf8_lossy(&raw).trim_end().to_string(),
+        reason,
+    }
+}
+
 /// Signature, flags and header extension of PostgreSQL's binary COPY format.
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// Bytes buffered before a chunk is sent to the server.

@@ -83,10 +83,15 @@ pub enum SinkError {
     #[error(transparent)]
     Encode(EncodeError),
     #[error(
-        "batch {0} is already recorded in sluice_batches: another pipeline writes to this database \
-         with another checkpoint folder. Give each pipeline its own database or target, or reuse its checkpoint folder"
+        "batch {0} is already recorded in sluice_batches by another checkpoint folder: batch ids \
+         come from the database's sequence sluice_batch_ids, so it was reset or the database was \
+         restored under a running pipeline. Restore the sequence past max(batch_id), then run again"
     )]
     AlreadyCommitted(u64),
+    /// This checkpoint committed the batch earlier (the acknowledgement of
+    /// that COMMIT was lost): the batch is done, nothing of this attempt commits.
+    #[error("batch {0} committed earlier; its acknowledgement was lost")]
+    CommittedEarlier(u64),
 }
 
 impl SinkError {
@@ -95,9 +100,39 @@ impl SinkError {
             Self::Db(error) => error.is_transient(),
             Self::Pool(_) => true,
             Self::Encode(EncodeError::Db(error)) => crate::db::is_transient(error),
-            Self::Encode(EncodeError::Value(_)) | Self::AlreadyCommitted(_) => false,
+            Self::Encode(EncodeError::Value(_))
+            | Self::AlreadyCommitted(_)
+            | Self::CommittedEarlier(_) => false,
         }
     }
+
+    /// Whether the database refused a row for its own content (a value out
+    /// of range for the column, a constraint): a reject, found by writing
+    /// the chunk again in parts ([`SinkBatch::write`] with isolation).
+    pub fn is_refused(&self) -> bool {
+        match self {
+            Self::Db(DbError::Query { source, .. }) => refused_by_content(source),
+            Self::Encode(EncodeError::Value(_)) => true,
+            Self::Encode(EncodeError::Db(source)) => refused_by_content(source),
+            _ => false,
+        }
+    }
+
+    /// The database's own words, for a refused row's reject reason.
+    fn refusal(&self) -> String {
+        match self {
+            Self::Db(DbError::Query { detail, .. }) => detail.clone(),
+            Self::Encode(EncodeError::Db(source)) => crate::db::describe(source),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// SQLSTATE class 22 (data exception) or 23 (integrity constraint violation).
+fn refused_by_content(error: &tokio_postgres::Error) -> bool {
+    error
+        .code()
+        .is_some_and(|code| code.code().starts_with("22") || code.code().starts_with("23"))
 }
 
 /// The `sluice_batches` row of a batch.
@@ -154,8 +189,15 @@ impl Sink {
         &self.pool
     }
 
-    /// Opens the transaction of batch `batch_id`.
-    pub async fn begin(&self, batch_id: u64) -> Result<SinkBatch<'_>, SinkError> {
+    /// Opens the transaction of batch `batch_id`. With `isolate_refused`,
+    /// each chunk is written under a savepoint and a chunk the database
+    /// refuses is split until the refused rows are found (slower: used to
+    /// replay a batch that met such a row).
+    pub async fn begin(
+        &self,
+        batch_id: u64,
+        isolate_refused: bool,
+    ) -> Result<SinkBatch<'_>, SinkError> {
         let client = self
             .pool
             .get()
@@ -174,6 +216,7 @@ impl Sink {
             client: Some(client),
             batch_id: batch_id as i64,
             rows_upserted: 0,
+            isolate_refused,
         })
     }
 }
@@ -186,6 +229,7 @@ pub struct SinkBatch<'a> {
     client: Option<Object>,
     batch_id: i64,
     rows_upserted: u64,
+    isolate_refused: bool,
 }
 
 impl SinkBatch<'_> {
@@ -195,11 +239,62 @@ impl SinkBatch<'_> {
             .expect("the transaction is open until commit consumes it")
     }
 
-    /// Upserts transformed rows (target columns + source_file).
-    pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
+    /// Upserts transformed rows (target columns + source_file). Returns the
+    /// rows the database refused, as rejects (always none unless the batch
+    /// isolates refused rows: otherwise a refusal is an error).
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<Vec<RejectedRow>, SinkError> {
         if batch.num_rows() == 0 {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        if !self.isolate_refused {
+            self.rows_upserted += self.write_rows(batch).await?;
+            return Ok(Vec::new());
+        }
+        // Rows of a chunk have distinct keys (the transform deduped them), so
+        // writing its parts in any order gives the same table.
+        let mut refused = Vec::new();
+        let mut parts = vec![(0, batch.num_rows())];
+        while let Some((offset, length)) = parts.pop() {
+            let part = batch.slice(offset, length);
+            self.execute("SAVEPOINT sluice_rows").await?;
+            match self.write_rows(&part).await {
+                Ok(upserted) => {
+                    self.execute("RELEASE SAVEPOINT sluice_rows").await?;
+                    self.rows_upserted += upserted;
+                }
+                Err(error) if error.is_refused() => {
+                    self.execute(
+                        "ROLLBACK TO SAVEPOINT sluice_rows; RELEASE SAVEPOINT sluice_rows",
+                    )
+                    .await?;
+                    if length == 1 {
+                        refused.push(encode::refused_row(
+                            &part,
+                            &self.sink.table,
+                            format!("the database refused the row: {}", error.refusal()),
+                        ));
+                    } else {
+                        let half = length / 2;
+                        parts.push((offset + half, length - half));
+                        parts.push((offset, half));
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(refused)
+    }
+
+    async fn execute(&self, sql: &str) -> Result<(), SinkError> {
+        self.client()
+            .batch_execute(sql)
+            .await
+            .map_err(DbError::query("isolating refused rows"))?;
+        Ok(())
+    }
+
+    /// Writes rows through the configured mode; returns the rows changed.
+    async fn write_rows(&self, batch: &RecordBatch) -> Result<u64, SinkError> {
         let upserted = match self.sink.mode {
             WriteMode::CopyMerge => {
                 copy_merge::write(
@@ -234,8 +329,7 @@ impl SinkBatch<'_> {
                 .await?
             }
         };
-        self.rows_upserted += upserted;
-        Ok(())
+        Ok(upserted)
     }
 
     pub fn rows_upserted(&self) -> u64 {
@@ -261,7 +355,7 @@ impl SinkBatch<'_> {
             &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::INT8]
         ));
         for reject in rejects {
-            let line = reject.line as i64;
+            let line = reject.line.map(|line| line as i64);
             writer
                 .as_mut()
                 .write(&[
@@ -302,7 +396,8 @@ impl SinkBatch<'_> {
                 "INSERT INTO sluice_batches (batch_id, target_table, checkpoint_id, files, file_count,
                     files_quarantined, rows_read, rows_rejected, rows_deduped, rows_upserted, planned_at,
                     started_at, parse_ms, transform_ms, write_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 ON CONFLICT (batch_id) DO NOTHING",
                 &[
                     &self.batch_id,
                     &self.sink.table.table.as_str(),
@@ -322,11 +417,27 @@ impl SinkBatch<'_> {
                 ],
             )
             .await;
-        if let Err(error) = result {
-            if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-                return Err(SinkError::AlreadyCommitted(self.batch_id as u64));
-            }
-            return Err(DbError::query("recording the batch")(error).into());
+        let inserted = result.map_err(DbError::query("recording the batch"))?;
+        if inserted == 0 {
+            // The id is taken: by an earlier attempt of this very batch whose
+            // COMMIT reached the server but whose answer was lost, or by
+            // another checkpoint (the sequence was reset). Nothing of this
+            // attempt commits either way.
+            let owner: String = self
+                .client()
+                .query_one(
+                    "SELECT checkpoint_id FROM sluice_batches WHERE batch_id = $1",
+                    &[&self.batch_id],
+                )
+                .await
+                .map_err(DbError::query("reading who committed the batch"))?
+                .get(0);
+            let batch_id = self.batch_id as u64;
+            return Err(if owner == self.sink.checkpoint_id {
+                SinkError::CommittedEarlier(batch_id)
+            } else {
+                SinkError::AlreadyCommitted(batch_id)
+            });
         }
         self.client()
             .batch_execute("COMMIT")

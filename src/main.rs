@@ -557,7 +557,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode> {
         manifest_path: args.manifest,
         out_dir: args.out.clone(),
         table: table.to_string(),
-        rejects_table: format!("{table}_rejects"),
+        rejects_table: table.derived("_rejects").to_string(),
         run: None,
         optimized_build: !cfg!(debug_assertions),
         database_is_local: database.target.is_local(),

@@ -497,7 +497,7 @@ pub async fn migrate(
         let sql = sql
             .replace(
                 "{rejects_file_index}",
-                &format!("\"{}_file_idx\"", rejects.as_str()),
+                &rejects.derived("_file_idx").quoted(),
             )
             .replace("{rejects}", &rejects.quoted());
         transaction

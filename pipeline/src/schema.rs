@@ -139,6 +139,27 @@ impl Ident {
     pub fn quoted(&self) -> String {
         format!("\"{}\"", self.0)
     }
+
+    /// `<self><suffix>` (`events_rejects`), shortened when it would exceed
+    /// PostgreSQL's 63 bytes (which the server would truncate silently, so
+    /// two long names could meet): cut, and kept apart by a hash of the
+    /// whole name.
+    pub fn derived(&self, suffix: &str) -> Ident {
+        fit_identifier(format!("{}{suffix}", self.0))
+    }
+}
+
+/// PostgreSQL's identifier limit, in bytes.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// A name made from valid identifiers, at most 63 bytes: a longer one keeps
+/// its first 54 bytes and gets `_` and 8 hex digits of its CRC-32.
+fn fit_identifier(name: String) -> Ident {
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return Ident(name);
+    }
+    let hash = crc32fast::hash(name.as_bytes());
+    Ident(format!("{}_{hash:08x}", &name[..MAX_IDENTIFIER_BYTES - 9]))
 }
 
 impl fmt::Display for Ident {
@@ -356,7 +377,12 @@ impl TableSchema {
 
     /// The rejects table that goes with this target: `<table>_rejects`.
     pub fn rejects_table(&self) -> Ident {
-        Ident(format!("{}_rejects", self.table.as_str()))
+        self.table.derived("_rejects")
+    }
+
+    /// The temporary staging table of `copy-merge`.
+    pub fn stage_table(&self) -> Ident {
+        fit_identifier(format!("sluice_stage_{}", self.table.as_str()))
     }
 
     pub fn key_index(&self) -> usize {
@@ -397,9 +423,10 @@ impl TableSchema {
             self.key.quoted()
         ));
         for column in &self.indexes {
-            let index = format!("{}_{}_idx", self.table.as_str(), column.as_str());
+            let index = self.table.derived(&format!("_{}_idx", column.as_str()));
             sql.push_str(&format!(
-                "CREATE INDEX IF NOT EXISTS \"{index}\" ON {table} ({});\n",
+                "CREATE INDEX IF NOT EXISTS {} ON {table} ({});\n",
+                index.quoted(),
                 column.quoted()
             ));
         }
@@ -477,6 +504,26 @@ mod tests {
             Ident::new("events_2026").unwrap().quoted(),
             "\"events_2026\""
         );
+    }
+
+    #[test]
+    fn derived_names_fit_63_bytes_without_colliding() {
+        let short = Ident::new("events").unwrap();
+        assert_eq!(short.derived("_rejects").as_str(), "events_rejects");
+        let a = Ident::new(&format!("{}a", "t".repeat(60))).unwrap();
+        let b = Ident::new(&format!("{}b", "t".repeat(60))).unwrap();
+        let (ra, rb) = (a.derived("_rejects"), b.derived("_rejects"));
+        assert!(ra.as_str().len() <= 63 && rb.as_str().len() <= 63);
+        assert_ne!(ra, rb, "two long names must not meet");
+        assert_eq!(ra, a.derived("_rejects"), "stable across runs");
+        let mut table = TableSchema::events();
+        table.table = a;
+        assert!(table.stage_table().as_str().len() <= 63);
+        assert!(table
+            .create_table_sql()
+            .lines()
+            .filter(|line| line.starts_with("CREATE INDEX"))
+            .all(|line| line.split('"').nth(1).unwrap().len() <= 63));
     }
 
     #[test]

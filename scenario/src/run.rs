@@ -341,7 +341,12 @@ pub async fn run(
         manifest_path: generator_config.manifest_path.clone(),
         out_dir: run_dir.clone(),
         table: ingest.table.name.clone(),
-        rejects_table: format!("{}_rejects", ingest.table.name),
+        rejects_table: ingest
+            .table
+            .validate()
+            .map_err(PipelineError::Schema)?
+            .rejects_table()
+            .to_string(),
         run: Some(RunContext {
             scenario: scenario.name.clone(),
             run_id,

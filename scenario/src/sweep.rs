@@ -271,14 +271,6 @@ impl SweepFile {
             pipeline
                 .validate()
                 .map_err(|e| format!("run {index} ({label}): {e}"))?;
-            for name in [
-                pipeline.table.name.clone(),
-                format!("{}_rejects", pipeline.table.name),
-            ] {
-                Ident::new(&name).map_err(|e| {
-                    format!("run {index} ({label}): its table name is too long: {e}")
-                })?;
-            }
             pipeline
                 .table
                 .validate()
@@ -784,7 +776,7 @@ fn create_sweep_dir(runs_dir: &Path) -> Result<PathBuf, SweepError> {
 /// The pipeline then creates both tables afresh.
 async fn fresh_table(db: &pipeline::db::DbTarget, table: &str) -> Result<(), String> {
     let target = Ident::new(table).map_err(|e| e.to_string())?;
-    let rejects = Ident::new(&format!("{table}_rejects")).map_err(|e| e.to_string())?;
+    let rejects = target.derived("_rejects");
     let mut client = db.connect().await.map_err(|e| e.to_string())?;
     let describe = |e: tokio_postgres::Error| pipeline::db::describe(&e);
     let tx = client.transaction().await.map_err(describe)?;

@@ -24,7 +24,7 @@ pub(super) struct Statements {
 
 impl Statements {
     pub(super) fn new(table: &TableSchema) -> Self {
-        let stage = format!("\"sluice_stage_{}\"", table.table.as_str());
+        let stage = table.stage_table().quoted();
         let columns = table.column_list();
         let definitions: Vec<String> = table
             .columns

@@ -213,7 +213,7 @@ async fn stops_at_once_on_an_error_that_retrying_cannot_fix() {
     let admin = scratch.client().await;
     admin
         .batch_execute(
-            "CREATE ROLE reader LOGIN;
+            "CREATE ROLE reader LOGIN PASSWORD 'reader';
              GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
         )
         .await
@@ -222,7 +222,7 @@ async fn stops_at_once_on_an_error_that_retrying_cannot_fix() {
     let mut config = config;
     config.retry.deadline = Duration::from_secs(120);
     let reader = pipeline::db::DbTarget::parse(&format!(
-        "postgres://reader@127.0.0.1:{}/sluice",
+        "postgres://reader:reader@127.0.0.1:{}/sluice",
         scratch.server.port()
     ))
     .unwrap();

@@ -1,6 +1,9 @@
 //! What the pipeline writes for given input files.
 
-use crate::support::{count, write_file, Scratch, HEADER};
+use crate::support::{
+    assert_table_holds_newest_versions, assert_written_exactly_once, count, write_file, Scratch,
+    HEADER,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn available_now_ingests_every_valid_row_once_and_exits() {
@@ -13,14 +16,12 @@ async fn available_now_ingests_every_valid_row_once_and_exits() {
         count(&client, "SELECT count(*) FROM events").await,
         expected
     );
-    assert_eq!(
-        count(&client, "SELECT count(DISTINCT event_id) FROM events").await,
-        expected
-    );
+    assert_eq!(assert_written_exactly_once(&client, "events").await, 30);
     assert_eq!(
         count(&client, "SELECT count(*) FROM events_rejects").await,
         generated.bad_rows as i64
     );
+    assert_table_holds_newest_versions(&client, "events", &[&scratch.input()]).await;
     assert_eq!(summary.files, 30);
     assert_eq!(summary.rows_read, generated.rows);
     assert_eq!(summary.rows_rejected, generated.bad_rows);

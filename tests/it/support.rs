@@ -264,3 +264,55 @@ pub async fn assert_table_holds_newest_versions(
     );
     expected.len()
 }
+
+/// Checks that can fail where `count(*) − count(DISTINCT key)` on a primary
+/// key cannot: every committed file is in exactly one batch; every row of
+/// `table` was last written by the transaction of the batch it names (its
+/// `xmin` is that batch's), and that batch holds the row's source file, so
+/// no replay rewrote a row committed earlier; each rejected line and each
+/// quarantined file is recorded once. Returns the number of files committed.
+pub async fn assert_written_exactly_once(client: &tokio_postgres::Client, table: &str) -> i64 {
+    let files = count(
+        client,
+        "SELECT count(*) FROM sluice_batches, jsonb_array_elements(files) f",
+    )
+    .await;
+    let distinct_files = count(
+        client,
+        "SELECT count(DISTINCT f->>'name') FROM sluice_batches, jsonb_array_elements(files) f",
+    )
+    .await;
+    assert_eq!(files, distinct_files, "a file was committed in two batches");
+    let misattributed = count(
+        client,
+        &format!(
+            "SELECT count(*) FROM \"{table}\" e LEFT JOIN sluice_batches b USING (batch_id)
+             WHERE b.batch_id IS NULL OR e.xmin::text <> b.xmin::text
+                OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(b.files) f
+                               WHERE f->>'name' = e.source_file)"
+        ),
+    )
+    .await;
+    assert_eq!(
+        misattributed, 0,
+        "rows of {table} rewritten by a later transaction than their batch's, or naming a batch \
+         that did not read their file"
+    );
+    let rejects = format!("{table}_rejects");
+    let repeated_rejects = count(
+        client,
+        &format!(
+            "SELECT count(*) - count(DISTINCT (source_file, line)) FROM \"{rejects}\"
+             WHERE line IS NOT NULL"
+        ),
+    )
+    .await;
+    assert_eq!(repeated_rejects, 0, "a rejected line was recorded twice");
+    let repeated_quarantine = count(
+        client,
+        "SELECT count(*) - count(DISTINCT source_file) FROM sluice_quarantine",
+    )
+    .await;
+    assert_eq!(repeated_quarantine, 0, "a file was quarantined twice");
+    files
+}

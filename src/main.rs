@@ -178,6 +178,9 @@ struct IngestArgs {
     /// Exit non-zero when rows were rejected or files quarantined.
     #[arg(long)]
     fail_on_rejects: bool,
+    /// Test hook: linger at batch steps, e.g. `committing=2s` (see pipeline::stage).
+    #[arg(long, env = "SLUICE_STAGE_DELAY", hide = true)]
+    stage_delay: Option<String>,
 }
 
 #[derive(Args)]
@@ -531,6 +534,10 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         config.max_record_bytes = max_record_bytes;
     }
     config.fail_on_rejects |= args.fail_on_rejects;
+    if let Some(spec) = &args.stage_delay {
+        config.stage_probe =
+            pipeline::stage::StageProbe::parse(spec).map_err(anyhow::Error::msg)?;
+    }
     let database = database::resolve(args.database_url.as_deref())?;
     tracing::info!(
         input = %config.input.display(),

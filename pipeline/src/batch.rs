@@ -21,6 +21,7 @@ use crate::checkpoint::{CheckpointError, Plan, PlanWrite, PlannedFile};
 use crate::parse::{BatchBuilder, FileReader, ParseLimits, ReadBudget, RejectedRow};
 use crate::schema::TableSchema;
 use crate::sink::{BatchRecord, Sink, SinkBatch, SinkError};
+use crate::stage::{Stage, StageProbe};
 use crate::transform::{Transform, TransformError};
 
 /// Input bytes per chunk at most: with `chunk_rows`, bounds a chunk's memory
@@ -143,6 +144,7 @@ pub struct BatchContext<'a> {
     pub input: &'a Path,
     pub chunk_rows: usize,
     pub limits: ParseLimits,
+    pub stages: &'a StageProbe,
 }
 
 /// Runs the plan in one transaction and commits it once `plan_write` has
@@ -156,12 +158,13 @@ pub async fn execute(
 ) -> Result<BatchOutcome, BatchError> {
     let mut batch =
         OpenBatch::begin(context.sink, plan.batch_id, started_at_us, isolate_refused).await?;
+    context.stages.enter(Stage::Writing, plan.batch_id).await;
     batch.add(context, &plan.files).await?;
     let waiting = Instant::now();
     plan_write.wait().await?;
     let waited_ms = ms_since(waiting);
     let committing = Instant::now();
-    let outcome = batch.commit(plan).await?;
+    let outcome = batch.commit(plan, context.stages).await?;
     tracing::debug!(
         batch = plan.batch_id,
         plan_wait_ms = waited_ms,
@@ -295,7 +298,12 @@ impl<'a> OpenBatch<'a> {
     }
 
     /// Records the batch in `sluice_batches` and commits everything.
-    pub async fn commit(self, plan: &Plan) -> Result<BatchOutcome, BatchError> {
+    pub async fn commit(
+        self,
+        plan: &Plan,
+        stages: &StageProbe,
+    ) -> Result<BatchOutcome, BatchError> {
+        stages.enter(Stage::Committing, plan.batch_id).await;
         let mut files = self.files;
         for file in &mut files {
             file.rejected += self.refused.get(&file.name).copied().unwrap_or(0);
@@ -318,6 +326,7 @@ impl<'a> OpenBatch<'a> {
             write_ms: self.write_ms,
         };
         self.transaction.commit(&record).await?;
+        stages.enter(Stage::Committed, plan.batch_id).await;
         Ok(BatchOutcome {
             batch_id: plan.batch_id,
             files,

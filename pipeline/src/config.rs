@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::parse::ParseLimits;
 use crate::schema::TableConfig;
 use crate::sink::WriteMode;
+use crate::stage::StageProbe;
 
 /// When batches start, as Spark users know triggers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +218,9 @@ pub struct IngestConfig {
     pub transform: Option<PathBuf>,
     /// Exit non-zero when any row was rejected or file quarantined.
     pub fail_on_rejects: bool,
+    /// Test hook: linger at batch steps (`SLUICE_STAGE_DELAY`), see [`crate::stage`].
+    #[serde(skip)]
+    pub stage_probe: StageProbe,
 }
 
 impl Default for IngestConfig {
@@ -246,6 +250,7 @@ impl Default for IngestConfig {
             table: TableConfig::events(),
             transform: None,
             fail_on_rejects: false,
+            stage_probe: StageProbe::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::db::{self, CheckpointLease, DbError, DbTarget};
 use crate::discover::{now_us, DiscoverError, Discovery};
 use crate::schema::{SchemaError, TableSchema};
 use crate::sink::{ledger, Sink};
+use crate::stage::{Stage, StageProbe};
 use crate::transform::{Transform, TransformError, DEFAULT_EVENTS_SQL};
 
 /// Why a run stopped with an error (data problems are not errors: they are
@@ -431,6 +432,7 @@ impl Runner<'_> {
             input: &config.input,
             chunk_rows: config.chunk_rows,
             limits: config.limits(),
+            stages: &config.stage_probe,
         };
         let mut plan: Option<Plan> = None;
         // `None` with a plan: the transaction failed, the tick replays the plan.
@@ -492,7 +494,7 @@ impl Runner<'_> {
         };
         open.start_at_tick(now_us());
         let committed = tokio::select! {
-            committed = open.commit(&plan) => Some(committed),
+            committed = open.commit(&plan, &config.stage_probe) => Some(committed),
             _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
         };
         match committed {
@@ -617,6 +619,7 @@ impl Runner<'_> {
             input: &self.config.input,
             chunk_rows: self.config.chunk_rows,
             limits: self.config.limits(),
+            stages: &self.config.stage_probe,
         };
         let outcome = {
             let mut first_failure: Option<Instant> = None;
@@ -725,6 +728,7 @@ impl Runner<'_> {
             files: outcome.files.iter().map(FileOutcome::committed).collect(),
         };
         self.checkpoint.record_commit(&commit)?;
+        StageProbe::mark(Stage::Logged, plan.batch_id);
         let bytes: u64 = plan.files.iter().map(|f| f.size).sum();
         if outcome.rows_read > 0 {
             self.bytes_per_row = bytes as f64 / outcome.rows_read as f64;
@@ -802,7 +806,11 @@ async fn write_on_arrival<'s>(
 ) -> Result<(), BatchError> {
     let batch = match open {
         Some(batch) => batch,
-        None => open.insert(OpenBatch::begin(context.sink, plan.batch_id, now_us(), false).await?),
+        None => {
+            let batch = OpenBatch::begin(context.sink, plan.batch_id, now_us(), false).await?;
+            context.stages.enter(Stage::Writing, plan.batch_id).await;
+            open.insert(batch)
+        }
     };
     batch.add(context, files).await
 }

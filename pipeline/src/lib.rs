@@ -43,5 +43,6 @@ pub mod embedded;
 pub mod parse;
 pub mod schema;
 pub mod sink;
+pub mod stage;
 pub mod tls;
 pub mod transform;

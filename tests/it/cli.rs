@@ -171,12 +171,43 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
     );
 }
 
-/// SIGKILL at random instants while files keep arriving (25 kills, spread
-/// over start-up, discovery, planning, parsing, the COPY and the commit,
-/// alternately under a continuous trigger and under a 150 ms interval
-/// trigger whose batches write files into an open transaction on arrival);
-/// every restart resumes; at the end every valid row is there once and every
-/// file was committed in exactly one batch.
+/// Where a kill landed, read from the killed process's own log (its last
+/// `batch N stage NAME` line).
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KilledAt {
+    /// No batch in flight: at start-up or between batches.
+    BeforeThePlan,
+    DuringTheWrite,
+    DuringTheCommit,
+    BetweenTheCommitAndTheLog,
+}
+
+#[cfg(unix)]
+fn killed_at(log: &str) -> KilledAt {
+    let last = log
+        .lines()
+        .filter_map(|line| line.split(" stage ").nth(1))
+        .last()
+        .map(str::trim);
+    match last {
+        Some("writing") => KilledAt::DuringTheWrite,
+        Some("committing") => KilledAt::DuringTheCommit,
+        Some("committed") => KilledAt::BetweenTheCommitAndTheLog,
+        _ => KilledAt::BeforeThePlan,
+    }
+}
+
+/// SIGKILL while files keep arriving (25 kills, alternately under a
+/// continuous trigger and under a 150 ms interval trigger whose batches
+/// write files into an open transaction on arrival). Every fifth kill falls
+/// at a random instant; the others are aimed, through the process's own log
+/// and `SLUICE_STAGE_DELAY`, at a step of a batch in turn: the write, the
+/// commit, between the commit and the log, and no batch in flight. Each
+/// kill's landing is read from the killed process's log, and the run must
+/// have met all four. Every restart resumes; at the end every valid row is
+/// there once, with the values the files hold, and every file was committed
+/// in exactly one batch.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_repeated_kill_9_with_exactly_once_effect() {
@@ -191,7 +222,7 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
     println!("kill schedule seed: {seed} (replay with SLUICE_KILL_SEED={seed})");
     let generator = {
         let config = generator::GeneratorConfig {
-            interval: Duration::from_millis(40),
+            interval: Duration::from_millis(100),
             dup_rate: 0.03,
             bad_rate: 0.02,
             ..crate::support::generator_config(&input, &scratch.path("manifest.jsonl"), FILES)
@@ -206,16 +237,18 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
         })
     };
     let mut state = seed;
-    let mut kills = 0;
-    let mut schedule = Vec::new();
-    while kills < KILLS {
-        // Alternately continuous batches and interval batches that write
-        // files into an open transaction as they arrive.
-        let trigger = if kills % 2 == 0 {
-            "continuous"
-        } else {
-            "150ms"
+    let mut landed = Vec::new();
+    for kill in 0..KILLS {
+        let trigger = if kill % 2 == 0 { "continuous" } else { "150ms" };
+        // Aim: (the step to linger at, the log line to wait for).
+        let aim = match kill % 5 {
+            0 => None,
+            1 => Some(("", "stage logged")),
+            2 => Some(("writing=3s", "stage writing")),
+            3 => Some(("committing=3s", "stage committing")),
+            _ => Some(("committed=3s", "stage committed")),
         };
+        let log_path = scratch.path(&format!("kill-{kill}.log"));
         let mut child = sluice()
             .args([
                 "ingest",
@@ -231,25 +264,53 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
             .arg(&input)
             .arg("--checkpoint")
             .arg(scratch.path("checkpoint"))
+            .env("RUST_LOG", "warn,sluice::stage=info")
+            .env("NO_COLOR", "1")
+            .env("SLUICE_STAGE_DELAY", aim.map_or("", |(delay, _)| delay))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap();
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let delay = Duration::from_millis(60 + (state >> 33) % 400);
-        tokio::time::sleep(delay).await;
+        match aim {
+            None => {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                tokio::time::sleep(Duration::from_millis(60 + (state >> 33) % 400)).await;
+            }
+            Some((_, line)) => {
+                let deadline = std::time::Instant::now() + Duration::from_secs(8);
+                while std::time::Instant::now() < deadline {
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    let last = log.lines().rev().find(|l| l.contains(" stage "));
+                    if last.is_some_and(|l| l.trim_end().ends_with(line)) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
         assert!(
             child.try_wait().unwrap().is_none(),
             "an ingest with a continuous or interval trigger exits only when told to"
         );
         child.kill().unwrap();
         child.wait().unwrap();
-        kills += 1;
-        schedule.push(delay.as_millis());
+        landed.push(killed_at(&std::fs::read_to_string(&log_path).unwrap()));
     }
-    println!("kill delays (ms after each start): {schedule:?}");
+    let mut tally = std::collections::BTreeMap::new();
+    for at in &landed {
+        *tally.entry(*at).or_insert(0) += 1;
+    }
+    println!("kills landed: {tally:?}");
+    for at in [
+        KilledAt::BeforeThePlan,
+        KilledAt::DuringTheWrite,
+        KilledAt::DuringTheCommit,
+        KilledAt::BetweenTheCommitAndTheLog,
+    ] {
+        assert!(tally.contains_key(&at), "no kill landed {at:?}: {landed:?}");
+    }
     let generated = generator.join().unwrap();
     run_ok(ingest_args(
         &mut sluice(),
@@ -275,7 +336,7 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
     );
     crate::support::assert_table_holds_newest_versions(&client, "events", &[&input]).await;
     println!(
-        "reliability: kill -9 survived: {kills} (seed {seed}); files {}; rows expected {}; lost 0; duplicated 0",
+        "reliability: kill -9 survived: {KILLS} (seed {seed}; landed {tally:?}); files {}; rows expected {}; lost 0; duplicated 0",
         generated.files, generated.expected_rows
     );
 }

@@ -187,8 +187,8 @@ enum KilledAt {
 fn killed_at(log: &str) -> KilledAt {
     let last = log
         .lines()
-        .filter_map(|line| line.split(" stage ").nth(1))
-        .last()
+        .rev()
+        .find_map(|line| line.split(" stage ").nth(1))
         .map(str::trim);
     match last {
         Some("writing") => KilledAt::DuringTheWrite,

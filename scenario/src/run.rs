@@ -159,7 +159,8 @@ pub async fn run(
     );
     let run_dir = runs_root.join(&run_id);
     let input = run_dir.join("input");
-    std::fs::create_dir_all(&input).map_err(|source| RunError::RunDir {
+    // Owner-only where that is the platform's habit: a run holds its data.
+    pipeline::checkpoint::create_private_dir(&input).map_err(|source| RunError::RunDir {
         path: input.clone(),
         source,
     })?;

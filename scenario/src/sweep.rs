@@ -1195,10 +1195,10 @@ mod tests {
         }
         let long = inline("batch_size = [1, 2]").replace(
             "[scenario.pipeline]",
-            "[scenario.pipeline.table]\nname = 'a_table_name_so_long_that_its_rejects_table_will_not_fit_in_63'\nkey = 'id'\ncolumns = [{name = 'id', type = 'text'}]\n[scenario.pipeline]",
+            "[scenario.pipeline.table]\nname = 'a_table_name_so_long_that_the_sweep_table_will_not_fit_in_63'\nkey = 'id'\ncolumns = [{name = 'id', type = 'text'}]\n[scenario.pipeline]",
         );
         let e = parse(&long).unwrap_err();
-        assert!(e.contains("too long"), "{e}");
+        assert!(e.contains("at most 63 characters"), "{e}");
     }
 
     #[test]

@@ -240,7 +240,7 @@ impl Runner<'_> {
             tracing::warn!(damage = ?loaded.damage, "checkpoint damaged; rebuilding the processed files from sluice_batches");
         }
         let logged_through = self.checkpoint.logged_through();
-        let table = &self.table;
+        let table = &Arc::clone(&self.table);
         // Everything start needs from the database, retried as one unit: a
         // connection lost half-way (an outage, a terminated backend) starts over.
         let facts = self
@@ -263,8 +263,7 @@ impl Runner<'_> {
                 Ok((lease, rebuilt, last, after, target))
             })
             .await?;
-        let ((lease, rebuilt, last, after, (upserted, has_rows)), retries) = facts;
-        self.summary.database_retries += retries;
+        let (lease, rebuilt, last, after, (upserted, has_rows)) = facts;
         self.lease = Some(lease);
         if upserted > 0 && !has_rows {
             return Err(PipelineError::TargetLost {
@@ -390,17 +389,9 @@ impl Runner<'_> {
     /// sequence (waiting out an outage up to the deadline).
     async fn new_plan(&mut self, files: Vec<PlannedFile>) -> Result<Plan, PipelineError> {
         let sink = Arc::clone(&self.sink);
-        let (batch_id, retries) = self
-            .with_retry(|| async {
-                let client = sink
-                    .pool()
-                    .get()
-                    .await
-                    .map_err(|error| DbError::Pool(error.to_string()))?;
-                ledger::next_batch_id(&client).await
-            })
+        let batch_id = self
+            .with_retry(|| async { ledger::next_batch_id(&*sink.connection().await?).await })
             .await?;
-        self.summary.database_retries += retries;
         Ok(Plan {
             version: FORMAT_VERSION,
             batch_id,
@@ -701,17 +692,12 @@ impl Runner<'_> {
             "the batch committed in an earlier attempt whose answer was lost; recording that commit"
         );
         let (sink, checkpoint_id) = (Arc::clone(&self.sink), self.checkpoint.id().to_string());
-        let (committed, retries) = self
+        let committed = self
             .with_retry(|| async {
-                let client = sink
-                    .pool()
-                    .get()
-                    .await
-                    .map_err(|error| DbError::Pool(error.to_string()))?;
+                let client = sink.connection().await?;
                 ledger::committed_after(&client, &checkpoint_id, Some(plan.batch_id - 1)).await
             })
             .await?;
-        self.summary.database_retries += retries;
         for commit in committed.iter().filter(|c| c.batch_id == plan.batch_id) {
             self.checkpoint.record_commit(commit)?;
             self.summary.batches += 1;
@@ -761,8 +747,8 @@ impl Runner<'_> {
     }
 
     /// Retries `connect` with back-off until it works or the deadline
-    /// passes; returns its value and the number of retries it took.
-    async fn with_retry<T, F, Fut>(&self, mut connect: F) -> Result<(T, u64), PipelineError>
+    /// passes, counting the retries in the summary.
+    async fn with_retry<T, F, Fut>(&mut self, mut connect: F) -> Result<T, PipelineError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, DbError>>,
@@ -771,7 +757,10 @@ impl Runner<'_> {
         let mut attempt = 0;
         loop {
             match connect().await {
-                Ok(value) => return Ok((value, u64::from(attempt))),
+                Ok(value) => {
+                    self.summary.database_retries += u64::from(attempt);
+                    return Ok(value);
+                }
                 Err(error)
                     if error.is_transient() && started.elapsed() < self.config.retry.deadline =>
                 {

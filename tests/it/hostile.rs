@@ -136,16 +136,7 @@ async fn every_hostile_file_has_its_expected_outcome() {
     .collect();
     assert_eq!(landed, expected_landed);
 
-    let rejects: Vec<(String, i64, String)> = client
-        .query(
-            "SELECT source_file, line, reason FROM events_rejects ORDER BY source_file, line",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    let rejects = crate::support::rejects_by_file(&client).await;
     let expected_reasons = [
         (
             "04-bad-values.csv",
@@ -561,16 +552,7 @@ async fn rejects_a_giant_record_and_resyncs_in_bounded_memory() {
     ] {
         assert_eq!(landed(id).await, 1, "{id} must land");
     }
-    let rejects: Vec<(String, i64, String)> = client
-        .query(
-            "SELECT source_file, line, reason FROM events_rejects ORDER BY source_file",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    let rejects = crate::support::rejects_by_file(&client).await;
     assert_eq!(rejects.len(), 2, "{rejects:?}");
     assert_eq!(
         (rejects[0].0.as_str(), rejects[0].1),

@@ -433,14 +433,10 @@ async fn writes_files_on_arrival_and_commits_them_together_at_the_tick() {
 /// row per key, the row read last winning.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_table_is_deduped_by_its_key_keeping_the_row_read_last() {
-    use pipeline::schema::{ColumnConfig, TableConfig};
+    use pipeline::schema::TableConfig;
     let scratch = Scratch::new();
     let input = scratch.input();
-    let column = |name: &str, ty: &str| ColumnConfig {
-        name: name.into(),
-        ty: ty.into(),
-        nullable: false,
-    };
+    let column = crate::support::required_column;
     let config = pipeline::config::IngestConfig {
         table: TableConfig {
             name: "orders".into(),

@@ -316,3 +316,27 @@ pub async fn assert_written_exactly_once(client: &tokio_postgres::Client, table:
     assert_eq!(repeated_quarantine, 0, "a file was quarantined twice");
     files
 }
+
+/// A required column of a configured table.
+pub fn required_column(name: &str, ty: &str) -> pipeline::schema::ColumnConfig {
+    pipeline::schema::ColumnConfig {
+        name: name.into(),
+        ty: ty.into(),
+        nullable: false,
+    }
+}
+
+/// `(source_file, line, reason)` of every reject in `events_rejects`, by
+/// file and line.
+pub async fn rejects_by_file(client: &tokio_postgres::Client) -> Vec<(String, i64, String)> {
+    client
+        .query(
+            "SELECT source_file, line, reason FROM events_rejects ORDER BY source_file, line",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}

@@ -205,14 +205,9 @@ async fn holds_the_newest_version_of_each_key_whatever_the_batches() {
 /// without one, the version read last wins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_version_column_keeps_the_greatest_version_across_batches() {
-    use pipeline::schema::ColumnConfig;
     let scratch = Scratch::new();
     let input = scratch.input();
-    let column = |name: &str, ty: &str| ColumnConfig {
-        name: name.into(),
-        ty: ty.into(),
-        nullable: false,
-    };
+    let column = crate::support::required_column;
     let config = IngestConfig {
         table: TableConfig {
             name: "orders".into(),

@@ -185,8 +185,12 @@ impl Sink {
         }
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
+    /// A pooled connection (outside any batch's transaction).
+    pub async fn connection(&self) -> Result<Object, DbError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|error| DbError::Pool(error.to_string()))
     }
 
     /// Opens the transaction of batch `batch_id`. With `isolate_refused`,
@@ -198,11 +202,7 @@ impl Sink {
         batch_id: u64,
         isolate_refused: bool,
     ) -> Result<SinkBatch<'_>, SinkError> {
-        let client = self
-            .pool
-            .get()
-            .await
-            .map_err(|error| SinkError::Pool(error.to_string()))?;
+        let client = self.connection().await?;
         let begin = match self.mode {
             WriteMode::CopyMerge => format!("BEGIN; {}", self.statements.create_stage),
             WriteMode::Insert | WriteMode::Unnest => "BEGIN".to_string(),

@@ -408,7 +408,6 @@ fn password_of(url: &str) -> Option<&str> {
 /// two machines sharing one checkpoint folder, which a file lock may not.
 pub struct CheckpointLease {
     client: tokio_postgres::Client,
-    checkpoint_id: String,
 }
 
 impl CheckpointLease {
@@ -451,20 +450,13 @@ impl CheckpointLease {
                 holder,
             });
         }
-        Ok(Self {
-            client,
-            checkpoint_id: checkpoint_id.to_string(),
-        })
+        Ok(Self { client })
     }
 
-    /// Takes the lock again if its connection was lost (an outage): a batch
-    /// must not commit while another process may own the checkpoint.
-    pub async fn renew(&mut self, db: &DbTarget) -> Result<(), DbError> {
-        if !self.client.is_closed() {
-            return Ok(());
-        }
-        *self = Self::acquire(db, &self.checkpoint_id).await?;
-        Ok(())
+    /// Whether the lock's connection was lost (an outage): the lock went
+    /// with it and must be taken again before the next batch.
+    pub fn is_lost(&self) -> bool {
+        self.client.is_closed()
     }
 }
 

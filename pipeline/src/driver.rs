@@ -385,6 +385,34 @@ impl Runner<'_> {
         }
     }
 
+    /// What a batch works with, held apart from the runner so the runner
+    /// stays free to record, retry and renew while a batch runs.
+    fn batch_parts(&self) -> BatchParts {
+        BatchParts {
+            table: Arc::clone(&self.table),
+            sink: Arc::clone(&self.sink),
+            transform: Arc::clone(&self.transform),
+        }
+    }
+
+    /// Takes the checkpoint's database lock again if its connection was
+    /// lost (an outage), waiting out the outage up to the deadline: no batch
+    /// may open while another process could own the checkpoint.
+    async fn renew_lease(&mut self) -> Result<(), PipelineError> {
+        let Some(lease) = &self.lease else {
+            return Ok(());
+        };
+        if !lease.is_lost() {
+            return Ok(());
+        }
+        let (db, checkpoint_id) = (self.db, self.checkpoint.id().to_string());
+        let lease = self
+            .with_retry(|| CheckpointLease::acquire(db, &checkpoint_id))
+            .await?;
+        self.lease = Some(lease);
+        Ok(())
+    }
+
     /// A plan for `files` under a new batch id from the database's
     /// sequence (waiting out an outage up to the deadline).
     async fn new_plan(&mut self, files: Vec<PlannedFile>) -> Result<Plan, PipelineError> {
@@ -411,20 +439,8 @@ impl Runner<'_> {
         last_listing: &mut Instant,
     ) -> Result<(), PipelineError> {
         let config = self.config;
-        let (table, sink, transform) = (
-            Arc::clone(&self.table),
-            Arc::clone(&self.sink),
-            Arc::clone(&self.transform),
-        );
-        let context = BatchContext {
-            table: &table,
-            sink: &sink,
-            transform: &transform,
-            input: &config.input,
-            chunk_rows: config.chunk_rows,
-            limits: config.limits(),
-            stages: &config.stage_probe,
-        };
+        let parts = self.batch_parts();
+        let context = parts.context(config);
         let mut plan: Option<Plan> = None;
         // `None` with a plan: the transaction failed, the tick replays the plan.
         let mut open: Option<OpenBatch> = None;
@@ -441,6 +457,7 @@ impl Runner<'_> {
             if !files.is_empty() {
                 let first = plan.is_none();
                 if first {
+                    self.renew_lease().await?;
                     plan = Some(self.new_plan(Vec::new()).await?);
                 }
                 let planned = plan.as_mut().expect("a plan was just made");
@@ -603,39 +620,16 @@ impl Runner<'_> {
         mut plan_write: PlanWrite,
     ) -> Result<(), PipelineError> {
         let started_at_us = now_us();
-        let context = BatchContext {
-            table: &self.table,
-            sink: &self.sink,
-            transform: &self.transform,
-            input: &self.config.input,
-            chunk_rows: self.config.chunk_rows,
-            limits: self.config.limits(),
-            stages: &self.config.stage_probe,
-        };
+        let parts = self.batch_parts();
+        let context = parts.context(self.config);
         let outcome = {
             let mut first_failure: Option<Instant> = None;
             let mut attempt = 0;
             let mut isolate_refused = false;
             loop {
-                let (lease, db) = (&mut self.lease, self.db);
-                let this_attempt = async {
-                    if let Some(lease) = lease {
-                        lease
-                            .renew(db)
-                            .await
-                            .map_err(|error| BatchError::Sink(error.into()))?;
-                    }
-                    batch::execute(
-                        &context,
-                        plan,
-                        &mut plan_write,
-                        started_at_us,
-                        isolate_refused,
-                    )
-                    .await
-                };
+                self.renew_lease().await?;
                 let attempt_result = tokio::select! {
-                    result = this_attempt => result,
+                    result = batch::execute(&context, plan, &mut plan_write, started_at_us, isolate_refused) => result,
                     // Dropping the batch drops its transaction: nothing of it
                     // commits, and its plan makes the next start replay it.
                     _ = grace_expired(&self.cancel, self.config.shutdown_grace) => {
@@ -782,6 +776,27 @@ impl Runner<'_> {
                 }
                 Err(error) => return Err(error.into()),
             }
+        }
+    }
+}
+
+/// The shared parts of the run a batch needs.
+struct BatchParts {
+    table: Arc<TableSchema>,
+    sink: Arc<Sink>,
+    transform: Arc<Transform>,
+}
+
+impl BatchParts {
+    fn context<'a>(&'a self, config: &'a IngestConfig) -> BatchContext<'a> {
+        BatchContext {
+            table: &self.table,
+            sink: &self.sink,
+            transform: &self.transform,
+            input: &config.input,
+            chunk_rows: config.chunk_rows,
+            limits: config.limits(),
+            stages: &config.stage_probe,
         }
     }
 }

@@ -41,7 +41,6 @@ async fn wait_for_owner(scratch: &Scratch) {
 /// the folder and the PID that holds it; a copy of the folder used from
 /// "another machine" is refused by the database's lock; after kill -9 of the
 /// owner the folder is free again.
-#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_on_a_busy_checkpoint_refuses_to_start() {
     let scratch = Scratch::new();

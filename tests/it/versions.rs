@@ -121,7 +121,6 @@ async fn table_as_text(client: &tokio_postgres::Client, table: &str) -> Vec<Stri
 /// alternating continuous and on-arrival interval triggers): the four
 /// tables are identical, value by value, and equal to what Python's csv
 /// module computes from the files.
-#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holds_the_newest_version_of_each_key_whatever_the_batches() {
     let scratch = Scratch::new();

@@ -215,6 +215,10 @@ struct BenchArgs {
     /// Small files waiting at start for the backlog measurement (0 skips it).
     #[arg(long, default_value_t = 100_000)]
     backlog_files: u64,
+    /// Rounds of the throughput comparison: each side once per round, in
+    /// turn; the table shows the median and the spread.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
     /// PostgreSQL URL (needs CREATE DATABASE); the embedded server when absent.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
@@ -586,6 +590,7 @@ async fn bench(args: BenchArgs) -> Result<ExitCode> {
         load_seconds: args.load_seconds,
         load_rows_per_s: args.load_rows_per_s,
         backlog_files: args.backlog_files,
+        rounds: args.rounds,
         optimized_build: !cfg!(debug_assertions),
     };
     let report = scenario::bench::bench(&options).await?;

@@ -220,6 +220,29 @@ impl DbTarget {
         &self.url
     }
 
+    /// libpq's environment for the same server, user, password and database
+    /// (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`), so a tool
+    /// such as `psql` connects without the password on its command line.
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = Vec::new();
+        if let Some(tokio_postgres::config::Host::Tcp(host)) = self.config.get_hosts().first() {
+            env.push(("PGHOST", host.clone()));
+        }
+        if let Some(port) = self.config.get_ports().first() {
+            env.push(("PGPORT", port.to_string()));
+        }
+        if let Some(user) = self.config.get_user() {
+            env.push(("PGUSER", user.to_string()));
+        }
+        if let Some(password) = self.config.get_password() {
+            env.push(("PGPASSWORD", String::from_utf8_lossy(password).into_owned()));
+        }
+        if let Some(database) = self.config.get_dbname() {
+            env.push(("PGDATABASE", database.to_string()));
+        }
+        env
+    }
+
     /// The URL with its password replaced by `***`.
     pub fn display(&self) -> &str {
         &self.display

@@ -568,6 +568,15 @@ pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
         .ok_or(EmbeddedError::BinariesNotFound)
 }
 
+/// The `psql` client: beside the server binaries when they are found, else
+/// the one on PATH (which may not exist: check before relying on it).
+pub fn psql_program() -> PathBuf {
+    match find_binaries() {
+        Ok(dir) => find_program(&dir, "psql"),
+        Err(_) => PathBuf::from(exe("psql")),
+    }
+}
+
 /// `psql` next to the server binaries, else the one on PATH.
 fn find_program(bin_dir: &Path, program: &str) -> PathBuf {
     let beside = bin_dir.join(exe(program));

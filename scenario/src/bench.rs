@@ -34,22 +34,88 @@ pub struct BenchOptions {
     pub load_rows_per_s: u32,
     /// Small files waiting at start for the backlog measurement (0 skips it).
     pub backlog_files: u64,
+    /// Rounds of the throughput comparison (each contender once per round,
+    /// in turn).
+    pub rounds: usize,
     pub optimized_build: bool,
 }
 
-/// One throughput measurement.
+/// One throughput measurement: the median of its rounds, and their spread.
 #[derive(Debug, Clone, Serialize)]
 pub struct Throughput {
     pub name: String,
     pub rows: u64,
+    /// Rounds measured (alternating with the other contenders).
+    pub rounds: usize,
     pub seconds: f64,
+    /// Median over the rounds.
     pub rows_per_s: f64,
+    pub rows_per_s_min: f64,
+    pub rows_per_s_max: f64,
+    /// Median rows/s over the ceiling's median (`psql \copy` when psql is
+    /// installed, else the in-process COPY).
     pub ratio_to_ceiling: f64,
     pub cpu_s_per_million_rows: f64,
     pub peak_rss_mb: f64,
 }
 
-/// One latency measurement.
+/// What one round of one contender measured.
+#[derive(Debug, Clone)]
+struct Sample {
+    rows: u64,
+    seconds: f64,
+    cpu_s_per_million_rows: f64,
+    peak_rss_mb: f64,
+}
+
+impl Sample {
+    fn rows_per_s(&self) -> f64 {
+        self.rows as f64 / self.seconds
+    }
+}
+
+/// One side of the throughput comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    /// `psql \copy` of every file, in one psql session: the ceiling a user
+    /// would measure.
+    Psql,
+    /// `COPY … FROM STDIN` of every file from this process.
+    InProcessCopy,
+    /// `sluice ingest --trigger available-now` as its own process.
+    Sluice(WriteMode),
+}
+
+impl Contender {
+    fn name(self) -> String {
+        match self {
+            Self::Psql => "ceiling: psql \\copy FORMAT csv (PostgreSQL alone)".into(),
+            Self::InProcessCopy => "COPY FORMAT csv from the bench process".into(),
+            Self::Sluice(mode) => format!("sluice {mode} (exactly-once upsert)"),
+        }
+    }
+
+    fn database(self) -> String {
+        match self {
+            Self::Psql => "sluice_bench_psql".into(),
+            Self::InProcessCopy => "sluice_bench_copy".into(),
+            Self::Sluice(mode) => format!("sluice_bench_{}", mode.to_string().replace('-', "_")),
+        }
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[middle],
+        _ => (values[middle - 1] + values[middle]) / 2.0,
+    }
+}
+
+/// One latency measurement, with the floor measured beside it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
     pub name: String,
@@ -58,6 +124,72 @@ pub struct Latency {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub peak_rss_mb: f64,
+    /// One-row commits every 20 ms on their own connection during the same
+    /// load, each timed from its scheduled instant: what the database and
+    /// disk alone cost at that moment (a stall shows here as in sluice).
+    pub floor: Floor,
+}
+
+/// Percentiles of the floor's commits, in ms.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Floor {
+    pub commits: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Period of the floor's one-row commits.
+const FLOOR_PERIOD: Duration = Duration::from_millis(20);
+
+impl Floor {
+    /// Nearest-rank percentiles of the commit times.
+    fn of(mut commits_ms: Vec<f64>) -> Self {
+        commits_ms.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let index = ((q * commits_ms.len() as f64).ceil() as usize).saturating_sub(1);
+            commits_ms.get(index).copied().unwrap_or(0.0)
+        };
+        Self {
+            commits: commits_ms.len(),
+            p50_ms: rank(0.50),
+            p99_ms: rank(0.99),
+            max_ms: commits_ms.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// Commits one row every [`FLOOR_PERIOD`] on its own connection until
+/// `stop`, each timed from its scheduled instant (no coordinated omission:
+/// a slow commit delays the next ones, and they count from their schedule).
+async fn measure_floor(
+    target: DbTarget,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<Floor, RunError> {
+    let client = target.connect().await?;
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS sluice_floor (at timestamptz DEFAULT now())")
+        .await
+        .map_err(pipeline::db::DbError::query("creating the floor table"))?;
+    let insert = client
+        .prepare("INSERT INTO sluice_floor DEFAULT VALUES")
+        .await
+        .map_err(pipeline::db::DbError::query("preparing the floor insert"))?;
+    let start = tokio::time::Instant::now();
+    let mut commits_ms = Vec::new();
+    for tick in 1u32.. {
+        let scheduled = start + FLOOR_PERIOD * tick;
+        tokio::select! {
+            _ = tokio::time::sleep_until(scheduled) => {}
+            _ = stop.cancelled() => break,
+        }
+        client
+            .execute(&insert, &[])
+            .await
+            .map_err(pipeline::db::DbError::query("committing a floor row"))?;
+        commits_ms.push(scheduled.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Floor::of(commits_ms))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,32 +209,60 @@ impl BenchReport {
         }
         out.push_str(&format!("Machine: {} logical CPUs.\n\n", self.logical_cpus));
         out.push_str(
-            "| ingest | rows | seconds | rows/s | vs COPY | CPU s / M rows | peak RSS MB |\n",
+            "Throughput: the same files into the same indexed table, each side once per round \
+             in turn, `sync` + `CHECKPOINT` + 1 s before each; median of the rounds, spread \
+             min–max.\n\n",
         );
-        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        out.push_str(
+            "| ingest | rows | rounds | seconds | rows/s (median) | spread | vs ceiling | CPU s / M rows | peak RSS MB |\n",
+        );
+        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for t in &self.throughput {
             out.push_str(&format!(
-                "| {} | {} | {:.2} | {:.0} | {:.2} | {:.1} | {:.1} |\n",
+                "| {} | {} | {} | {:.2} | {:.0} | {:.0}–{:.0} | {:.2} | {:.1} | {:.1} |\n",
                 t.name,
                 t.rows,
+                t.rounds,
                 t.seconds,
                 t.rows_per_s,
+                t.rows_per_s_min,
+                t.rows_per_s_max,
                 t.ratio_to_ceiling,
                 t.cpu_s_per_million_rows,
                 t.peak_rss_mb
             ));
         }
-        out.push_str("\n| latency (file visible → commit) | rows | P50 ms | P99 ms | max ms | peak RSS MB |\n");
-        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        out.push_str(
+            "\nLatency beside its floor: one-row commits every 20 ms on their own connection \
+             during the same load, timed from their scheduled instant.\n\n",
+        );
+        out.push_str("| latency (file visible → commit) | rows | P50 ms | P99 ms | max ms | floor P50 | floor P99 | floor max | peak RSS MB |\n");
+        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for l in &self.latency {
             out.push_str(&format!(
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
-                l.name, l.rows, l.p50_ms, l.p99_ms, l.max_ms, l.peak_rss_mb
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+                l.name,
+                l.rows,
+                l.p50_ms,
+                l.p99_ms,
+                l.max_ms,
+                l.floor.p50_ms,
+                l.floor.p99_ms,
+                l.floor.max_ms,
+                l.peak_rss_mb
             ));
         }
         out
     }
 }
+
+/// Settle time of the throughput and backlog runs: their files were
+/// renamed into place by the generator before the pipeline started, which a
+/// start-up listing cannot tell from files still being written, so the
+/// default settle time would add its wait to the measured time. (The latency
+/// runs keep the default: their files arrive by rename while the pipeline
+/// watches, and pass at once.)
+const RENAMED_BEFORE_START: Duration = Duration::ZERO;
 
 /// Runs every measurement.
 pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
@@ -128,32 +288,8 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
         0,
     )?;
 
-    let mut throughput = Vec::new();
-    eprintln!("bench: ceiling: COPY … FROM STDIN (FORMAT csv) into an indexed events table");
-    let target = fresh_database(&database, "sluice_bench_ceiling").await?;
-    let ceiling = copy_ceiling(&target, &files_dir).await?;
-    let ceiling_rate = ceiling.rows as f64 / ceiling.seconds;
-    throughput.push(Throughput {
-        ratio_to_ceiling: 1.0,
-        ..ceiling
-    });
-    for mode in WriteMode::ALL {
-        eprintln!("bench: sluice ingest --trigger available-now, write mode {mode}");
-        let target = fresh_database(
-            &database,
-            &format!("sluice_bench_{}", mode.to_string().replace('-', "_")),
-        )
-        .await?;
-        let config = IngestConfig {
-            input: files_dir.clone(),
-            checkpoint: options.work_dir.join(format!("checkpoint-{mode}")),
-            trigger: Trigger::AvailableNow,
-            write_mode: mode,
-            ..IngestConfig::default()
-        };
-        let name = format!("sluice {mode} (exactly-once upsert)");
-        throughput.push(measure_ingest(name, &config, &target, postgres_pid, ceiling_rate).await?);
-    }
+    let mut throughput = compare_throughput(options, &database, &files_dir, postgres_pid).await?;
+    let ceiling_rate = throughput.first().map_or(1.0, |t| t.rows_per_s);
     // The same small files, 1 000 waiting and then the large backlog: a
     // backlog must not slow the pipeline down (listing, planning, memory).
     let mut backlogs = vec![1000.min(options.backlog_files), options.backlog_files];
@@ -175,10 +311,13 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
             input: dir,
             checkpoint: options.work_dir.join("checkpoint-backlog"),
             trigger: Trigger::AvailableNow,
+            settle_time: RENAMED_BEFORE_START,
             ..IngestConfig::default()
         };
         let name = format!("sluice, backlog of {backlog} files × 10 rows");
-        throughput.push(measure_ingest(name, &config, &target, postgres_pid, ceiling_rate).await?);
+        settle_system(&target, &name).await?;
+        let sample = measure_ingest(&config, &target, postgres_pid).await?;
+        throughput.push(summarise(name, vec![sample], ceiling_rate));
     }
 
     let mut latency = Vec::new();
@@ -235,6 +374,121 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
     })
 }
 
+/// The throughput comparison: each contender once per round, in turn
+/// (ceiling, sluice, …, ceiling, sluice, …), on a fresh database each time,
+/// after `sync`, `CHECKPOINT` and a pause. The first row is the ceiling.
+async fn compare_throughput(
+    options: &BenchOptions,
+    database: &Database,
+    files_dir: &Path,
+    postgres_pid: Option<u32>,
+) -> Result<Vec<Throughput>, RunError> {
+    let psql = pipeline::embedded::psql_program();
+    let has_psql = std::process::Command::new(&psql)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_psql {
+        eprintln!(
+            "bench: psql not found: the ceiling is the in-process COPY (install the PostgreSQL \
+             client for `psql \\copy`)"
+        );
+    }
+    let contenders: Vec<Contender> = [Contender::Psql, Contender::InProcessCopy]
+        .into_iter()
+        .filter(|c| has_psql || *c != Contender::Psql)
+        .chain(WriteMode::ALL.map(Contender::Sluice))
+        .collect();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
+    for round in 1..=options.rounds.max(1) {
+        for (index, contender) in contenders.iter().enumerate() {
+            let name = contender.name();
+            eprintln!("bench: round {round}: {name}");
+            let target = fresh_database(database, &contender.database()).await?;
+            let sample = match contender {
+                Contender::Psql => {
+                    create_ceiling_table(&target).await?;
+                    settle_system(&target, &name).await?;
+                    let seconds = psql_copy(&psql, &target, files_dir, &options.work_dir)?;
+                    let client = target.connect().await?;
+                    Sample {
+                        rows: count(&client, "SELECT count(*) FROM events").await?,
+                        seconds,
+                        cpu_s_per_million_rows: 0.0,
+                        peak_rss_mb: 0.0,
+                    }
+                }
+                Contender::InProcessCopy => {
+                    create_ceiling_table(&target).await?;
+                    settle_system(&target, &name).await?;
+                    copy_from_process(&target, files_dir).await?
+                }
+                Contender::Sluice(mode) => {
+                    let config = IngestConfig {
+                        input: files_dir.to_path_buf(),
+                        checkpoint: options.work_dir.join(format!("checkpoint-{mode}")),
+                        trigger: Trigger::AvailableNow,
+                        write_mode: *mode,
+                        settle_time: RENAMED_BEFORE_START,
+                        ..IngestConfig::default()
+                    };
+                    settle_system(&target, &name).await?;
+                    measure_ingest(&config, &target, postgres_pid).await?
+                }
+            };
+            samples[index].push(sample);
+        }
+    }
+    let mut ceiling = samples[0]
+        .iter()
+        .map(Sample::rows_per_s)
+        .collect::<Vec<_>>();
+    let ceiling_rate = median(&mut ceiling);
+    Ok(contenders
+        .iter()
+        .zip(samples)
+        .map(|(contender, samples)| summarise(contender.name(), samples, ceiling_rate))
+        .collect())
+}
+
+/// Medians and spread of one contender's rounds.
+fn summarise(name: String, samples: Vec<Sample>, ceiling_rate: f64) -> Throughput {
+    let figure = |f: fn(&Sample) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
+    let rates: Vec<f64> = samples.iter().map(Sample::rows_per_s).collect();
+    let rows_per_s = figure(Sample::rows_per_s);
+    Throughput {
+        name,
+        rows: samples.iter().map(|s| s.rows).max().unwrap_or(0),
+        rounds: samples.len(),
+        seconds: figure(|s| s.seconds),
+        rows_per_s,
+        rows_per_s_min: rates.iter().copied().fold(f64::INFINITY, f64::min),
+        rows_per_s_max: rates.iter().copied().fold(0.0, f64::max),
+        ratio_to_ceiling: rows_per_s / ceiling_rate,
+        cpu_s_per_million_rows: figure(|s| s.cpu_s_per_million_rows),
+        peak_rss_mb: figure(|s| s.peak_rss_mb),
+    }
+}
+
+/// Before a measurement: the kernel writes back dirty pages (the files just
+/// generated, the previous measurement's), PostgreSQL flushes its own, and a
+/// short pause lets both settle, so no measurement pays for another's.
+async fn settle_system(target: &DbTarget, name: &str) -> Result<(), RunError> {
+    #[cfg(unix)]
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe {
+        libc::sync();
+    }
+    if let Err(error) = target.connect().await?.batch_execute("CHECKPOINT").await {
+        eprintln!(
+            "bench: could not CHECKPOINT before `{name}` ({error}; it needs a superuser or \
+             pg_checkpoint): the write-back of earlier measurements may land in this one"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(())
+}
+
 fn generate(
     dir: &Path,
     manifest: &Path,
@@ -282,18 +536,23 @@ async fn fresh_database(database: &Database, name: &str) -> Result<DbTarget, Run
     Ok(database.target.with_database(name))
 }
 
-/// PostgreSQL's own COPY of the same file bytes into a table identical to
-/// `events` (same key, same four indexes), one COPY per file.
-async fn copy_ceiling(target: &DbTarget, files_dir: &Path) -> Result<Throughput, RunError> {
-    let client = target.connect().await?;
-    let table = TableSchema::events();
-    client
+/// A table identical to `events` (same key, same four indexes) for COPY,
+/// which writes neither `source_file` nor `batch_id`.
+async fn create_ceiling_table(target: &DbTarget) -> Result<(), RunError> {
+    target
+        .connect()
+        .await?
         .batch_execute(&format!(
             "{}ALTER TABLE events ALTER source_file DROP NOT NULL, ALTER batch_id DROP NOT NULL;",
-            table.create_table_sql()
+            TableSchema::events().create_table_sql()
         ))
         .await
         .map_err(pipeline::db::DbError::query("creating the ceiling table"))?;
+    Ok(())
+}
+
+/// The generated CSV files, by name.
+fn csv_files(files_dir: &Path) -> Result<Vec<PathBuf>, RunError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(files_dir)
         .map_err(|source| RunError::RunDir {
             path: files_dir.to_path_buf(),
@@ -303,14 +562,59 @@ async fn copy_ceiling(target: &DbTarget, files_dir: &Path) -> Result<Throughput,
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     paths.sort();
+    Ok(paths)
+}
+
+/// `psql \copy` of every file in one psql session (a script of one `\copy`
+/// per file), as a user would load them; the password travels in psql's
+/// environment, not its arguments.
+fn psql_copy(
+    psql: &Path,
+    target: &DbTarget,
+    files_dir: &Path,
+    work_dir: &Path,
+) -> Result<f64, RunError> {
+    let columns = TableSchema::events().column_list();
+    let script: String = csv_files(files_dir)?
+        .iter()
+        .map(|path| {
+            let path = path.display().to_string().replace('\'', "''");
+            format!("\\copy events ({columns}) FROM '{path}' WITH (FORMAT csv, HEADER true)\n")
+        })
+        .collect();
+    let script_path = work_dir.join("psql-copy.sql");
+    std::fs::write(&script_path, script).map_err(|source| RunError::RunDir {
+        path: script_path.clone(),
+        source,
+    })?;
+    let started = Instant::now();
+    let output = std::process::Command::new(psql)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(&script_path)
+        .envs(target.libpq_env())
+        .output()
+        .map_err(|error| RunError::Failover(format!("cannot run psql: {error}")))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !output.status.success() {
+        return Err(RunError::Failover(format!(
+            "psql \\copy failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(seconds)
+}
+
+/// COPY of the same file bytes from this process, one COPY per file.
+async fn copy_from_process(target: &DbTarget, files_dir: &Path) -> Result<Sample, RunError> {
+    let client = target.connect().await?;
     let sql = format!(
         "COPY events ({}) FROM STDIN (FORMAT csv, HEADER true)",
-        table.column_list()
+        TableSchema::events().column_list()
     );
     let cpu = cpu_time::ProcessTime::now();
     let started = Instant::now();
     let mut rows = 0;
-    for path in &paths {
+    for path in &csv_files(files_dir)? {
         let bytes = std::fs::read(path).map_err(|source| RunError::RunDir {
             path: path.clone(),
             source,
@@ -329,13 +633,9 @@ async fn copy_ceiling(target: &DbTarget, files_dir: &Path) -> Result<Throughput,
             .await
             .map_err(pipeline::db::DbError::query("COPY (ceiling)"))?;
     }
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(Throughput {
-        name: "ceiling: COPY FORMAT csv (PostgreSQL alone)".into(),
+    Ok(Sample {
         rows,
-        seconds,
-        rows_per_s: rows as f64 / seconds,
-        ratio_to_ceiling: 1.0,
+        seconds: started.elapsed().as_secs_f64(),
         cpu_s_per_million_rows: cpu.elapsed().as_secs_f64() * 1e6 / rows.max(1) as f64,
         peak_rss_mb: 0.0,
     })
@@ -344,12 +644,10 @@ async fn copy_ceiling(target: &DbTarget, files_dir: &Path) -> Result<Throughput,
 /// Runs one available-now ingest from a fresh checkpoint as its own
 /// `sluice ingest` process, and measures that process alone.
 async fn measure_ingest(
-    name: String,
     config: &IngestConfig,
     target: &DbTarget,
     postgres_pid: Option<u32>,
-    ceiling_rate: f64,
-) -> Result<Throughput, RunError> {
+) -> Result<Sample, RunError> {
     let _ = std::fs::remove_dir_all(&config.checkpoint);
     let work_dir = config.checkpoint.with_extension("process");
     std::fs::create_dir_all(&work_dir).map_err(|source| RunError::RunDir {
@@ -380,13 +678,9 @@ async fn measure_ingest(
         "SELECT coalesce(sum(rows_read), 0)::bigint FROM sluice_batches",
     )
     .await?;
-    let rows_per_s = rows as f64 / seconds;
-    Ok(Throughput {
-        name,
+    Ok(Sample {
         rows,
         seconds,
-        rows_per_s,
-        ratio_to_ceiling: rows_per_s / ceiling_rate,
         cpu_s_per_million_rows: profile.pipeline_cpu_seconds * 1e6 / rows_read.max(1) as f64,
         peak_rss_mb: profile.pipeline_rss_peak_mb,
     })
@@ -425,14 +719,9 @@ async fn measure_latency(
     })?;
     let target = fresh_database(database, "sluice_bench_latency").await?;
     // The earlier measurements left up to millions of rows' dirty pages and
-    // WAL: flush them now, so that PostgreSQL's write-back of those does not
-    // land inside this measurement's 20 s.
-    if let Err(error) = target.connect().await?.batch_execute("CHECKPOINT").await {
-        eprintln!(
-            "bench: could not CHECKPOINT before `{name}` ({error}; it needs a superuser or \
-             pg_checkpoint): the write-back of earlier measurements may land in this one"
-        );
-    }
+    // WAL: flush them now, so that their write-back does not land inside
+    // this measurement.
+    settle_system(&target, name).await?;
     let config = IngestConfig {
         input: dir.clone(),
         checkpoint: dir.join(".checkpoint"),
@@ -450,6 +739,8 @@ async fn measure_latency(
     })?;
     let pipeline =
         PipelineProcess::start(&config, &process_dir, &target, pids).map_err(RunError::Failover)?;
+    let stop_floor = tokio_util::sync::CancellationToken::new();
+    let floor = tokio::spawn(measure_floor(target.clone(), stop_floor.clone()));
     // Let the pipeline start (connect, migrate, first listing) before the load.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let manifest = options.work_dir.join(format!("load-{slug}.jsonl"));
@@ -469,6 +760,8 @@ async fn measure_latency(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    stop_floor.cancel();
+    let floor = floor.await.map_err(|e| RunError::Task(e.to_string()))??;
     tokio::task::spawn_blocking(move || pipeline.stop())
         .await
         .map_err(|e| RunError::Task(e.to_string()))?
@@ -485,5 +778,6 @@ async fn measure_latency(
         p99_ms: summary.latency_ms.p99,
         max_ms: summary.latency_ms.max,
         peak_rss_mb: profile.pipeline_rss_peak_mb,
+        floor,
     })
 }

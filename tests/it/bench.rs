@@ -22,9 +22,29 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         .iter()
         .map(|t| t["rows"].as_u64().unwrap())
         .collect();
-    // ceiling, copy-merge, insert, unnest, then backlogs of 1 000 and 1 500 files × 10 rows.
-    assert_eq!(rows, [3000, 3000, 3000, 3000, 10_000, 15_000], "{stdout}");
-    for sluice_row in &throughput[1..] {
+    // psql \copy (the ceiling), COPY from the bench process, copy-merge,
+    // insert, unnest, each in two alternating rounds; then backlogs of
+    // 1 000 and 1 500 files × 10 rows.
+    assert_eq!(
+        rows,
+        [3000, 3000, 3000, 3000, 3000, 10_000, 15_000],
+        "{stdout}"
+    );
+    let rounds: Vec<u64> = throughput
+        .iter()
+        .map(|t| t["rounds"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rounds, [2, 2, 2, 2, 2, 1, 1]);
+    for row in throughput {
+        let (min, median, max) = (
+            row["rows_per_s_min"].as_f64().unwrap(),
+            row["rows_per_s"].as_f64().unwrap(),
+            row["rows_per_s_max"].as_f64().unwrap(),
+        );
+        assert!(min > 0.0 && min <= median && median <= max, "{row}");
+    }
+    assert_eq!(throughput[0]["ratio_to_ceiling"].as_f64().unwrap(), 1.0);
+    for sluice_row in &throughput[2..] {
         assert!(
             sluice_row["peak_rss_mb"].as_f64().unwrap() > 1.0,
             "{sluice_row}"
@@ -43,6 +63,13 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         .map(|l| l["rows"].as_u64().unwrap())
         .collect();
     assert_eq!(found, [800, 800, 800, 100], "{stdout}");
+    for row in latency {
+        assert!(row["floor"]["commits"].as_u64().unwrap() > 10, "{row}");
+        assert!(row["floor"]["p50_ms"].as_f64().unwrap() > 0.0, "{row}");
+    }
     assert!(stdout.contains("trigger 1s, on-arrival writes"), "{stdout}");
-    assert!(stdout.contains("| ceiling: COPY FORMAT csv"), "{stdout}");
+    assert!(
+        stdout.contains("| ceiling: psql \\copy FORMAT csv"),
+        "{stdout}"
+    );
 }

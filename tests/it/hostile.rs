@@ -718,3 +718,39 @@ async fn refuses_at_start_a_table_it_cannot_write() {
     let error = scratch.ingest(&config).await.unwrap_err().to_string();
     assert!(error.contains("is nullable"), "{error}");
 }
+
+/// A FIFO under a matching name is quarantined with its reason, never
+/// opened in a way that waits for a writer (the run would wedge); the file
+/// beside it lands.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_is_quarantined_not_waited_on() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    let fifo = std::ffi::CString::new(input.join("pipe.csv").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    write_file(&input, "real.csv", &format!("{HEADER}\n{}\n", row("real1")));
+    let summary = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        scratch.ingest(&scratch.config()),
+    )
+    .await
+    .expect("the run waited on a FIFO")
+    .unwrap();
+    assert_eq!((summary.files, summary.files_quarantined), (2, 1));
+    let client = scratch.client().await;
+    let reason: String = client
+        .query_one(
+            "SELECT reason FROM sluice_quarantine WHERE source_file = 'pipe.csv'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(reason.contains("FIFO"), "{reason}");
+    assert_eq!(
+        crate::support::count(&client, "SELECT count(*) FROM events").await,
+        1
+    );
+}

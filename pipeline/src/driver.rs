@@ -54,13 +54,13 @@ pub enum PipelineError {
     )]
     Rejects { rows: u64, files: u64 },
     #[error(
-        "the table {table} is {state}, but checkpoint folder {checkpoint} ingested {rows} rows into \
-         it: the files it holds as done would not be read again. Restore the table, or start over \
-         with a new, empty --checkpoint folder to ingest again every file still in the input folder"
+        "the table {table} is missing or empty, but checkpoint folder {checkpoint} ingested {rows} \
+         rows into it: the files it holds as done would not be read again. Restore the table, or \
+         start over with a new, empty --checkpoint folder to ingest again every file still in the \
+         input folder"
     )]
     TargetLost {
         table: String,
-        state: &'static str,
         checkpoint: PathBuf,
         rows: i64,
     },
@@ -268,7 +268,6 @@ impl Runner<'_> {
         if upserted > 0 && !has_rows {
             return Err(PipelineError::TargetLost {
                 table: self.table.table.to_string(),
-                state: "missing or empty",
                 checkpoint: self.checkpoint.dir().to_path_buf(),
                 rows: upserted,
             });

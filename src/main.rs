@@ -178,6 +178,11 @@ struct IngestArgs {
     /// Exit non-zero when rows were rejected or files quarantined.
     #[arg(long)]
     fail_on_rejects: bool,
+    /// Move the checkpoint folder aside and start a new checkpoint: every
+    /// file still in the input folder is ingested again (after a database
+    /// restore, or a table emptied on purpose).
+    #[arg(long)]
+    reset_checkpoint: bool,
     /// Test hook: linger at batch steps, e.g. `committing=2s` (see pipeline::stage).
     #[arg(long, env = "SLUICE_STAGE_DELAY", hide = true)]
     stage_delay: Option<String>,
@@ -538,6 +543,7 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         config.max_record_bytes = max_record_bytes;
     }
     config.fail_on_rejects |= args.fail_on_rejects;
+    config.reset_checkpoint = args.reset_checkpoint;
     if let Some(spec) = &args.stage_delay {
         config.stage_probe =
             pipeline::stage::StageProbe::parse(spec).map_err(anyhow::Error::msg)?;

@@ -208,7 +208,7 @@ pub enum CheckpointError {
         "checkpoint folder {path} holds committed records but its identity file `id` is {problem}: \
          with a new identity every file still in the input folder would be ingested again. Restore \
          the file (it holds the folder's checkpoint_id in sluice_batches, framed as `<crc32> <id>`), \
-         or start over with a new, empty --checkpoint folder"
+         or start over with --reset-checkpoint (moves the folder aside)"
     )]
     LostIdentity {
         path: PathBuf,
@@ -218,8 +218,8 @@ pub enum CheckpointError {
         "the database is behind checkpoint folder {path}: the folder's log says batch {logged} \
          committed, but the database's last batch for this checkpoint is {database}. The database \
          was restored from a backup or failed over to a lagging replica, and rows the folder counts \
-         as ingested are missing. Restore the database, or start over with a new, empty \
-         --checkpoint folder to ingest again every file still in the input folder"
+         as ingested are missing. Restore the database, or start over with --reset-checkpoint (moves \
+         the folder aside) to ingest again every file still in the input folder"
     )]
     DatabaseBehind {
         path: PathBuf,
@@ -585,6 +585,26 @@ pub fn is_plain_file_name(name: &str) -> bool {
         (components.next(), components.next()),
         (Some(std::path::Component::Normal(_)), None)
     ) && !name.contains(['/', '\\', ':', '\0'])
+}
+
+/// Moves a checkpoint folder aside (to `<dir>.set-aside-<unix seconds>`) so
+/// that the next run starts a new checkpoint and ingests again every file
+/// still in the input folder; refuses while another process owns it.
+/// Returns where the old folder went (`None`: there was none).
+pub fn set_aside(dir: &Path) -> Result<Option<PathBuf>, CheckpointError> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    drop(take_ownership(dir)?);
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".set-aside-{seconds}"));
+    let aside = dir.with_file_name(name);
+    std::fs::rename(dir, &aside)
+        .map_err(|source| io(dir, "cannot move the folder aside", source))?;
+    Ok(Some(aside))
 }
 
 /// Takes the folder's exclusive lock, or says which process holds it.

@@ -218,6 +218,11 @@ pub struct IngestConfig {
     pub transform: Option<PathBuf>,
     /// Exit non-zero when any row was rejected or file quarantined.
     pub fail_on_rejects: bool,
+    /// Move the checkpoint folder aside first and start a new checkpoint:
+    /// every file in the input folder is ingested again (after a restore,
+    /// or a table emptied on purpose). A run-time choice, never in a file.
+    #[serde(skip)]
+    pub reset_checkpoint: bool,
     /// Test hook: linger at batch steps (`SLUICE_STAGE_DELAY`), see [`crate::stage`].
     #[serde(skip)]
     pub stage_probe: StageProbe,
@@ -250,6 +255,7 @@ impl Default for IngestConfig {
             table: TableConfig::events(),
             transform: None,
             fail_on_rejects: false,
+            reset_checkpoint: false,
             stage_probe: StageProbe::default(),
         }
     }

@@ -56,8 +56,8 @@ pub enum PipelineError {
     #[error(
         "the table {table} is missing or empty, but checkpoint folder {checkpoint} ingested {rows} \
          rows into it: the files it holds as done would not be read again. Restore the table, or \
-         start over with a new, empty --checkpoint folder to ingest again every file still in the \
-         input folder"
+         start over with --reset-checkpoint (moves the folder aside) to ingest again every file \
+         still in the input folder"
     )]
     TargetLost {
         table: String,
@@ -165,6 +165,11 @@ pub async fn run(
         ))
     })?;
 
+    if config.reset_checkpoint {
+        if let Some(aside) = checkpoint::set_aside(&config.checkpoint)? {
+            tracing::warn!(old = %aside.display(), "checkpoint folder moved aside: every file in the input folder is ingested again");
+        }
+    }
     let (checkpoint, loaded) = Checkpoint::open(&config.checkpoint)?;
     let mut runner = Runner {
         config,

@@ -215,10 +215,22 @@ async fn refuses_to_start_when_the_table_was_emptied_under_the_checkpoint() {
         error.contains("the table events is missing or empty"),
         "{error}"
     );
-    assert!(error.contains("new, empty --checkpoint folder"), "{error}");
+    assert!(error.contains("--reset-checkpoint"), "{error}");
     client.batch_execute("DROP TABLE events").await.unwrap();
     let error = scratch.ingest(&config).await.unwrap_err().to_string();
     assert!(error.contains("missing or empty"), "{error}");
+    // The explicit way on: a new checkpoint ingests every file again.
+    let reset = pipeline::config::IngestConfig {
+        reset_checkpoint: true,
+        ..config.clone()
+    };
+    let summary = scratch.ingest(&reset).await.unwrap();
+    assert_eq!(summary.files, 3);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events").await,
+        summary.rows_upserted as i64
+    );
+    scratch.ingest(&config).await.unwrap();
 }
 
 /// The database restored from a backup older than the checkpoint's last
@@ -245,6 +257,7 @@ async fn refuses_to_start_when_the_database_is_behind_the_checkpoint() {
         "{error}"
     );
     assert!(error.contains("Restore the database"), "{error}");
+    assert!(error.contains("--reset-checkpoint"), "{error}");
 }
 
 /// Bookkeeping tables dropped by hand come back at the next start.

@@ -243,3 +243,127 @@ async fn stops_at_once_on_an_error_that_retrying_cannot_fix() {
     assert!(error.to_string().contains("permission denied"), "{error}");
     assert_eq!(count(&admin, "SELECT count(*) FROM events").await, 5);
 }
+
+/// A loopback proxy to the database that forwards everything, except that
+/// on the first connection that records a batch (`INSERT INTO
+/// sluice_batches`), it passes the following `COMMIT` on, lets the server
+/// commit, and cuts the connection before the answer reaches the client:
+/// the ambiguous commit of a network failure.
+async fn proxy_losing_the_first_commit_answer(server_port: u16) -> u16 {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let armed = Arc::new(AtomicBool::new(true));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let armed = Arc::clone(&armed);
+            tokio::spawn(async move {
+                let server = tokio::net::TcpStream::connect(("127.0.0.1", server_port))
+                    .await
+                    .unwrap();
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let cut = tokio_util::sync::CancellationToken::new();
+                let to_client = {
+                    let cut = cut.clone();
+                    tokio::spawn(async move {
+                        let mut buffer = vec![0u8; 64 * 1024];
+                        loop {
+                            let read = tokio::select! {
+                                read = server_read.read(&mut buffer) => read,
+                                _ = cut.cancelled() => return,
+                            };
+                            match read {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    })
+                };
+                let commit: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+                let record: &[u8] = b"INSERT INTO sluice_batches";
+                let mut recorded = false;
+                let mut buffer = vec![0u8; 64 * 1024];
+                loop {
+                    match client_read.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let chunk = &buffer[..n];
+                            recorded |= chunk.windows(record.len()).any(|w| w == record);
+                            let is_commit = chunk.windows(commit.len()).any(|w| w == commit);
+                            if recorded && is_commit && armed.swap(false, Ordering::SeqCst) {
+                                // Stop answering first, then let the COMMIT through.
+                                cut.cancel();
+                                server_write.write_all(chunk).await.unwrap();
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                                return;
+                            }
+                            if server_write.write_all(chunk).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                to_client.abort();
+            });
+        }
+    });
+    port
+}
+
+/// The connection drops after COMMIT was sent: the batch did commit, but
+/// sluice never heard so. It looks the batch up in `sluice_batches`, records
+/// it as committed and goes on: no exit, no second copy, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolves_a_commit_whose_answer_was_lost_from_sluice_batches() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    for index in 0..3 {
+        write_file(
+            &input,
+            &format!("c-{index}.csv"),
+            &file_of(&format!("c{index}"), 20),
+        );
+    }
+    let port = proxy_losing_the_first_commit_answer(scratch.server.port()).await;
+    let url = scratch.url().replace(
+        &format!(":{}/", scratch.server.port()),
+        &format!(":{port}/"),
+    );
+    let target = pipeline::db::DbTarget::parse(&format!("{url}?sslmode=disable")).unwrap();
+    let mut config = scratch.config();
+    config.max_files_per_trigger = 1;
+    config.settle_time = Duration::ZERO;
+    config.retry = RetryConfig {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+        deadline: Duration::from_secs(30),
+    };
+    let summary = driver::run(
+        &config,
+        &target,
+        CancellationToken::new(),
+        Arc::new(driver::LogObserver),
+    )
+    .await
+    .unwrap();
+    assert!(summary.database_retries > 0, "the cut was noticed");
+    let client = scratch.client().await;
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await, 60);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM sluice_batches").await,
+        3
+    );
+    assert_eq!(
+        crate::support::assert_written_exactly_once(&client, "events").await,
+        3
+    );
+    // The checkpoint recorded it: a restart has nothing to do.
+    let again = scratch.ingest(&config).await.unwrap();
+    assert_eq!((again.batches, again.replayed_batches), (0, 0));
+}

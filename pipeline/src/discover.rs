@@ -72,19 +72,27 @@ enum Signal {
 /// What an event says about a file's completeness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Evidence {
-    /// Renamed into the folder, or closed by its writer: complete now.
-    Complete,
+    /// Renamed into the folder: complete now.
+    Renamed,
+    /// Closed by its writer: complete once unchanged for a short quiet time
+    /// ([`CLOSE_QUIET_US`]), so a writer that reopens to append piece by
+    /// piece with short pauses is not read between two pieces.
+    Closed,
     /// Created or written: complete once it settles.
     Changed,
 }
+
+/// The quiet time after a writer's close, at most (a quarter of the settle
+/// time when that is shorter).
+const CLOSE_QUIET_US: i64 = 250_000;
 
 impl Evidence {
     fn of(kind: &notify::EventKind) -> Self {
         use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
         use notify::EventKind;
         match kind {
-            EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
-            | EventKind::Access(AccessKind::Close(AccessMode::Write)) => Self::Complete,
+            EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => Self::Renamed,
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => Self::Closed,
             _ => Self::Changed,
         }
     }
@@ -96,6 +104,9 @@ struct Settling {
     version: FileVersion,
     /// Since when (Unix µs) its size and modification time have not changed.
     stable_since_us: i64,
+    /// How long it must stay unchanged: the settle time, or the quiet time
+    /// once its writer closed it.
+    required_us: i64,
     discovered_at_us: i64,
 }
 
@@ -227,7 +238,7 @@ impl Discovery {
             if version != settling.version {
                 settling.version = version;
                 settling.stable_since_us = now;
-            } else if now - settling.stable_since_us >= self.settle_us {
+            } else if now - settling.stable_since_us >= settling.required_us {
                 settled.push((name.clone(), Some(*settling)));
             }
         }
@@ -272,17 +283,16 @@ impl Discovery {
     }
 
     /// Waits until the watcher reports something or `timeout` passes (or,
-    /// while files are settling, a tenth of the settle time, to check them).
+    /// while files are settling, a tenth of the shortest time one must stay
+    /// unchanged, to check them).
     pub async fn wait(&mut self, timeout: Duration) {
         if !self.queued.is_empty() {
             return;
         }
-        let timeout = if self.settling.is_empty() {
-            timeout
-        } else {
-            timeout.min(Duration::from_micros(
-                (self.settle_us / 10).max(1_000) as u64
-            ))
+        let shortest = self.settling.values().map(|s| s.required_us).min();
+        let timeout = match shortest {
+            None => timeout,
+            Some(required) => timeout.min(Duration::from_micros((required / 10).max(1_000) as u64)),
         };
         if let Ok(Some(signal)) = tokio::time::timeout(timeout, self.signals.recv()).await {
             self.queued.push(signal);
@@ -361,22 +371,26 @@ impl Discovery {
             discovered_at_us: now,
         };
         match processed(name) {
-            // Complete: renamed in, closed by its writer, or not modified
-            // for the settle time already.
-            None if evidence == Evidence::Complete || now - mtime_us >= self.settle_us => {
+            // Complete: renamed in, or not modified for the settle time already.
+            None if evidence == Evidence::Renamed || now - mtime_us >= self.settle_us => {
                 self.settling.remove(&file.name);
                 self.queue(file);
             }
             None => {
                 let version = file.version();
+                let settle_us = self.settle_us;
                 let settling = self.settling.entry(file.name).or_insert(Settling {
                     version,
                     stable_since_us: now,
+                    required_us: settle_us,
                     discovered_at_us: now,
                 });
                 if settling.version != version {
                     settling.version = version;
                     settling.stable_since_us = now;
+                }
+                if evidence == Evidence::Closed {
+                    settling.required_us = CLOSE_QUIET_US.min(settle_us / 4);
                 }
             }
             Some(Some(committed)) if committed != file.version() => {
@@ -504,10 +518,11 @@ mod tests {
         );
     }
 
-    /// Linux reports a writer's close (inotify IN_CLOSE_WRITE).
+    /// Linux reports a writer's close (inotify IN_CLOSE_WRITE): the file is
+    /// complete after a short quiet time, not the settle time.
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn a_file_closed_by_its_writer_is_complete_at_once() {
+    async fn a_file_closed_by_its_writer_is_complete_soon_after() {
         let dir = tempfile::tempdir().unwrap();
         let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::from_secs(60)).unwrap();
         let path = dir.path().join("w.csv");

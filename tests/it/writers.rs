@@ -13,7 +13,9 @@ const FILES: usize = 6;
 const ROWS_PER_FILE: usize = 40;
 
 /// Writes `FILES` files in place, three at a time, each slowly: pieces of 37
-/// bytes (cut mid-row and mid-field) 60 ms apart, the file open throughout.
+/// bytes (cut mid-row and mid-field) 60 ms apart; half the files stay open
+/// throughout, the other half are reopened to append each piece (a logger
+/// that closes after every write).
 fn write_in_place_slowly(input: &std::path::Path, tag: &str) -> usize {
     let writers: Vec<_> = (0..FILES)
         .map(|file| {
@@ -30,10 +32,21 @@ fn write_in_place_slowly(input: &std::path::Path, tag: &str) -> usize {
             }
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(400 * (file as u64 / 3)));
-                let mut out = std::fs::File::create(&path).unwrap();
+                let created = std::fs::File::create(&path).unwrap();
+                let mut kept_open = (file % 2 == 0).then_some(created);
                 for piece in content.as_bytes().chunks(37) {
-                    out.write_all(piece).unwrap();
-                    out.flush().unwrap();
+                    match &mut kept_open {
+                        Some(out) => {
+                            out.write_all(piece).unwrap();
+                            out.flush().unwrap();
+                        }
+                        None => std::fs::OpenOptions::new()
+                            .append(true)
+                            .open(&path)
+                            .unwrap()
+                            .write_all(piece)
+                            .unwrap(),
+                    }
                     std::thread::sleep(Duration::from_millis(60));
                 }
             })

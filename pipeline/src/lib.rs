@@ -12,14 +12,22 @@
 //! | sink | [`sink`] | batch → one PostgreSQL transaction per micro-batch |
 //!
 //! [`batch`] runs one plan through parse → transform → sink; [`driver`] paces
-//! batches by the trigger and recovers after a crash. [`embedded`] starts the
-//! PostgreSQL used when no database URL is given.
+//! batches by the trigger and recovers after a crash; [`stage`] logs where a
+//! batch is. [`embedded`] starts the PostgreSQL used when no database URL is
+//! given.
 //!
 //! Exactly once: a batch's plan is written to the checkpoint folder before
 //! it runs; its rows, rejects and `sluice_batches` record commit in one
 //! transaction; on restart [`checkpoint::decide`] asks the database whether
 //! the interrupted batch committed and replays it with the same files if not.
 //! The upsert rewrites nothing on an identical replay.
+//!
+//! The table is a function of the input: of a key's versions the greatest
+//! version column (`event_time`) wins, then the greater file name, then the
+//! later line, whatever the batches (the transform within a chunk, the
+//! upsert's guard across chunks and batches: [`sink`]). One process owns a
+//! checkpoint (a file lock and a database advisory lock); batch ids come
+//! from a database sequence, so pipelines sharing a database never collide.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {

@@ -109,10 +109,12 @@ impl FileProblem {
 /// CRC-32 of a file's whole content, as [`FileReader::content_hash`]
 /// computes it after reading the file to its end.
 pub fn hash_file(path: &Path) -> std::io::Result<u32> {
-    let mut input = BufReader::with_capacity(
-        256 * 1024,
-        open_regular_file(path).map_err(std::io::Error::other)?,
-    );
+    // A file gone since its commit reads as NotFound, as callers expect.
+    let file = open_regular_file(path).map_err(|problem| match problem {
+        FileProblem::Vanished => std::io::Error::from(std::io::ErrorKind::NotFound),
+        other => std::io::Error::other(other),
+    })?;
+    let mut input = BufReader::with_capacity(256 * 1024, file);
     let mut hash = crc32fast::Hasher::new();
     loop {
         let buffer = input.fill_buf()?;

@@ -78,8 +78,6 @@ impl std::fmt::Display for WriteMode {
 pub enum SinkError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("cannot get a database connection: {0}")]
-    Pool(String),
     #[error(transparent)]
     Encode(EncodeError),
     #[error(
@@ -98,7 +96,6 @@ impl SinkError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Db(error) => error.is_transient(),
-            Self::Pool(_) => true,
             Self::Encode(EncodeError::Db(error)) => crate::db::is_transient(error),
             Self::Encode(EncodeError::Value(_))
             | Self::AlreadyCommitted(_)

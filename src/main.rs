@@ -2,6 +2,8 @@
 //! the work lives in the `generator`, `pipeline`, `reporter` and `scenario`
 //! crates.
 
+mod signals;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -336,23 +338,13 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
-/// A token cancelled by Ctrl-C (and SIGTERM on Unix).
+/// A token cancelled by the first stop request (see [`signals`]).
 fn shutdown_token() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
+    let mut requests = signals::StopRequests::listen().expect("stop handlers install");
     tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler installs");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
+        requests.recv().await;
         eprintln!("sluice: stopping: finishing the batch in flight (or rolling it back after the shutdown grace period)");
         cancel.cancel();
     });
@@ -617,24 +609,16 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C once: finish the current run, start no other. Twice (or SIGTERM):
+/// Ctrl-C once: finish the current run, start no other. Twice (or a
+/// terminate request: SIGTERM, Ctrl-Break, console close):
 /// stop the current run now (its report is still written).
 fn sweep_control() -> scenario::sweep::SweepControl {
     let control = scenario::sweep::SweepControl::default();
     let (finish, abort) = (control.finish.clone(), control.abort.clone());
+    let mut requests = signals::StopRequests::listen().expect("stop handlers install");
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler installs");
         loop {
-            #[cfg(unix)]
-            let interrupt = tokio::select! {
-                _ = tokio::signal::ctrl_c() => true,
-                _ = terminate.recv() => false,
-            };
-            #[cfg(not(unix))]
-            let interrupt = tokio::signal::ctrl_c().await.is_ok();
+            let interrupt = requests.recv().await == signals::StopRequest::Interrupt;
             if interrupt && !finish.is_cancelled() {
                 finish.cancel();
                 eprintln!(

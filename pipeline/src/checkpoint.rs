@@ -47,6 +47,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::sharing::retry_while_shared;
+
 /// Version of the on-disk format (3: committed files carry a content hash
 /// and whether they were quarantined).
 pub const FORMAT_VERSION: u32 = 3;
@@ -716,7 +718,7 @@ pub(crate) fn write_atomically(
         let mut file = File::create(&temp)?;
         file.write_all(content.as_bytes())?;
         file.sync_all()?;
-        std::fs::rename(&temp, &target)?;
+        retry_while_shared(|| std::fs::rename(&temp, &target))?;
         sync_dir(dir)
     };
     write().map_err(|source| io(&target, "cannot write atomically", source))

@@ -18,6 +18,7 @@ use crate::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
 use crate::db::{self, CheckpointLease, DbError, DbTarget};
 use crate::discover::{now_us, DiscoverError, Discovery};
 use crate::schema::{SchemaError, TableSchema};
+use crate::sharing::retry_while_shared;
 use crate::sink::{ledger, Sink};
 use crate::stage::{Stage, StageProbe};
 use crate::transform::{Transform, TransformError, DEFAULT_EVENTS_SQL};
@@ -855,9 +856,9 @@ fn clean_up(config: &IngestConfig, files: &[(String, Option<u32>)]) {
         }
         let done = match config.cleanup {
             Cleanup::Keep => Ok(()),
-            Cleanup::Delete => std::fs::remove_file(&source),
+            Cleanup::Delete => retry_while_shared(|| std::fs::remove_file(&source)),
             Cleanup::Archive => checkpoint::create_private_dir(&archive)
-                .and_then(|()| std::fs::rename(&source, archive.join(name))),
+                .and_then(|()| retry_while_shared(|| std::fs::rename(&source, archive.join(name)))),
         };
         if let Err(error) = done {
             if error.kind() != std::io::ErrorKind::NotFound {
@@ -877,7 +878,7 @@ fn move_quarantined(input: &Path, quarantine: &Path, files: &[(String, String)])
             continue;
         }
         let moved = checkpoint::create_private_dir(quarantine)
-            .and_then(|()| std::fs::rename(&source, quarantine.join(name)))
+            .and_then(|()| retry_while_shared(|| std::fs::rename(&source, quarantine.join(name))))
             .and_then(|()| {
                 std::fs::write(
                     quarantine.join(format!("{name}.reason.txt")),

@@ -73,6 +73,13 @@ pub enum EmbeddedError {
     NotRunning { data_dir: PathBuf },
     #[error("the embedded PostgreSQL did not accept connections within {0:?}")]
     StartTimeout(Duration),
+    #[error("the embedded PostgreSQL refused {sql}: {source}\nSee the server log at {log}")]
+    Query {
+        sql: String,
+        log: PathBuf,
+        #[source]
+        source: tokio_postgres::Error,
+    },
 }
 
 /// A cluster folder and the binaries that manage it.
@@ -341,15 +348,10 @@ impl Cluster {
     }
 
     fn run_checked(&self, mut command: Command, name: &str) -> Result<Output, EmbeddedError> {
-        // Only psql's output is read. The server started by pg_ctl could keep
-        // an inherited stdout pipe open, and we must not wait on it.
-        let stdout = if name == "psql" {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        };
+        // No output is read but errors: the server started by pg_ctl could
+        // keep an inherited stdout pipe open, and we must not wait on it.
         let output = command
-            .stdout(stdout)
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
             .map_err(|source| EmbeddedError::Spawn {
@@ -436,31 +438,60 @@ impl EmbeddedPostgres {
         self.owned = false;
     }
 
-    fn psql(&self, database: &str, sql: &str) -> Result<Output, EmbeddedError> {
-        let psql = find_program(&self.cluster.bin_dir, "psql");
-        let mut command = Command::new(psql);
-        command
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                SUPERUSER,
-            ])
-            .args(["-d", database, "-c", sql]);
+    /// Runs `sql` on `database` over a direct connection and returns the
+    /// first column of each row. No `psql`: server-only installs (the EDB
+    /// installer's "server" component, the npm package of Windows binaries)
+    /// ship without it. Its own thread and runtime, so callers may be inside
+    /// a Tokio runtime or not.
+    fn query(&self, database: &str, sql: &str) -> Result<Vec<String>, EmbeddedError> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(SUPERUSER)
+            .dbname(database)
+            .connect_timeout(Duration::from_secs(5));
         if let Some(password) = self.cluster.password() {
-            command.env("PGPASSWORD", password);
+            config.password(password);
         }
-        self.cluster.run_checked(command, "psql")
+        let statement = sql.to_string();
+        let work = move || -> Result<Vec<String>, tokio_postgres::Error> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread Tokio runtime builds");
+            runtime.block_on(async move {
+                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                let connection = tokio::spawn(connection);
+                let messages = client.simple_query(&statement).await;
+                drop(client);
+                let _ = connection.await;
+                Ok(messages?
+                    .into_iter()
+                    .filter_map(|message| match message {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => {
+                            Some(row.get(0).unwrap_or_default().to_string())
+                        }
+                        _ => None,
+                    })
+                    .collect())
+            })
+        };
+        std::thread::spawn(work)
+            .join()
+            .expect("the embedded server's query thread does not panic")
+            .map_err(|source| EmbeddedError::Query {
+                sql: format!("`{sql}` on database {database}"),
+                log: self.cluster.log_path(),
+                source,
+            })
     }
 
     fn wait_ready(&self, limit: Duration) -> Result<(), EmbeddedError> {
         let started = Instant::now();
         loop {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && self.psql("postgres", "SELECT 1").is_ok()
+                && self.query("postgres", "SELECT 1").is_ok()
             {
                 return Ok(());
             }
@@ -473,12 +504,12 @@ impl EmbeddedPostgres {
 
     /// Creates the `sluice` database unless it exists.
     fn create_database(&self) -> Result<(), EmbeddedError> {
-        let exists = self.psql(
+        let exists = self.query(
             "postgres",
             &format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"),
         )?;
-        if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
-            self.psql("postgres", &format!("CREATE DATABASE {DATABASE_NAME}"))?;
+        if exists.is_empty() {
+            self.query("postgres", &format!("CREATE DATABASE {DATABASE_NAME}"))?;
         }
         Ok(())
     }

@@ -50,6 +50,7 @@ pub mod driver;
 pub mod embedded;
 pub mod parse;
 pub mod schema;
+pub mod sharing;
 pub mod sink;
 pub mod stage;
 pub mod tls;

@@ -1325,6 +1325,54 @@ where
     Ok(())
 }
 
+/// A capacity curve: offered load (rows/s) against the latency P50 and
+/// P99 at that load, with the P99 limit when one is set.
+pub fn capacity_curve(
+    path: &Path,
+    p50: &[Xy],
+    p99: &[Xy],
+    p99_limit_ms: Option<f64>,
+) -> Result<(), ReportError> {
+    write_chart(path, render_capacity_curve(p50, p99, p99_limit_ms))
+}
+
+fn render_capacity_curve(p50: &[Xy], p99: &[Xy], p99_limit_ms: Option<f64>) -> DrawResult<String> {
+    let xs = || p50.iter().chain(p99).map(|p| p.0);
+    let (x_lo, x_hi) = min_max(xs()).unwrap_or((0.0, 1.0));
+    let pad = ((x_hi - x_lo) * 0.05).max(1.0);
+    let y_hi = p99
+        .iter()
+        .chain(p50)
+        .map(|p| p.1)
+        .chain(p99_limit_ms)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.1;
+    svg_string(|root| {
+        let mut chart = build(
+            root,
+            "Latency by offered load",
+            ((x_lo - pad).max(0.0), x_hi + pad),
+            (0.0, y_hi),
+        )?;
+        mesh(&mut chart, "Offered load (rows/s)", "Latency (ms)", 10, 10)?;
+        line(&mut chart, p50, C_BLUE.stroke_width(2), "P50")?;
+        chart.draw_series(p50.iter().map(|&p| Circle::new(p, 3, C_BLUE.filled())))?;
+        line(&mut chart, p99, C_VERMILION.stroke_width(2), "P99")?;
+        chart.draw_series(p99.iter().map(|&p| Circle::new(p, 3, C_VERMILION.filled())))?;
+        if let Some(limit) = p99_limit_ms {
+            dashed(
+                &mut chart,
+                ((x_lo - pad).max(0.0), limit),
+                (x_hi + pad, limit),
+                C_GREY,
+                &format!("P99 limit {} ms", fmt_decimal(limit, 0)),
+            )?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

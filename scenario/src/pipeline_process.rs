@@ -78,17 +78,55 @@ impl PipelineProcess {
         self.child.wait()
     }
 
-    /// Asks the process to stop (SIGTERM: it finishes its batch) and waits.
+    /// Asks the process to stop (SIGTERM on Unix, Ctrl-Break on Windows: it
+    /// finishes its batch) and waits; kills it when it has not ended after
+    /// [`STOP_WAIT`].
     pub fn stop(mut self) -> std::io::Result<std::process::ExitStatus> {
-        #[cfg(unix)]
-        // SAFETY: kill(2) with a PID we own and a valid signal number.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        if request_stop(&self.child) {
+            let asked = std::time::Instant::now();
+            while asked.elapsed() < STOP_WAIT {
+                if let Some(status) = self.child.try_wait()? {
+                    return Ok(status);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            tracing::warn!(
+                pid = self.child.id(),
+                "the pipeline process did not stop within {STOP_WAIT:?} of being asked: killed"
+            );
         }
-        #[cfg(not(unix))]
         self.child.kill()?;
         self.child.wait()
     }
+}
+
+/// How long a stopping pipeline may take: its shutdown grace (10 s by
+/// default) and the roll-back after it.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends the child the platform's polite stop; whether it was sent.
+#[cfg(unix)]
+fn request_stop(child: &Child) -> bool {
+    // SAFETY: kill(2) with a PID we own and a valid signal number.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) == 0 }
+}
+
+/// Ctrl-Break to the child's process group (it was started as a group of
+/// its own, see [`spawn`]): sluice handles it as SIGTERM.
+#[cfg(windows)]
+fn request_stop(child: &Child) -> bool {
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GenerateConsoleCtrlEvent(event: u32, process_group_id: u32) -> i32;
+    }
+    const CTRL_BREAK_EVENT: u32 = 1;
+    // SAFETY: a documented Win32 call with plain integer arguments.
+    unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, child.id()) != 0 }
+}
+
+#[cfg(not(any(unix, windows)))]
+fn request_stop(_child: &Child) -> bool {
+    false
 }
 
 fn spawn(
@@ -105,7 +143,15 @@ fn spawn(
     let stderr = log
         .try_clone()
         .map_err(|error| format!("cannot open {}: {error}", log_path.display()))?;
-    Command::new(program)
+    let mut command = Command::new(program);
+    #[cfg(windows)]
+    {
+        // A process group of its own, so Ctrl-Break can be sent to it alone.
+        use std::os::windows::process::CommandExt;
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+    }
+    command
         .arg("ingest")
         .arg("--config")
         .arg(config_path)

@@ -52,6 +52,8 @@ pub enum RunError {
     Task(String),
     #[error("failover: {0}")]
     Failover(String),
+    #[error("the pipeline process: {0}")]
+    PipelineProcess(String),
 }
 
 /// Where the pipeline of a run executes.
@@ -86,14 +88,14 @@ impl Pipeline {
             }
             Self::Child(process) => {
                 let process = Arc::into_inner(process)
-                    .expect("the failover schedule is done")
+                    .expect("the failover schedule (if any) is done")
                     .into_inner()
                     .expect("pipeline lock");
                 let restarts = process.restarts;
                 let status = tokio::task::spawn_blocking(move || process.stop())
                     .await
                     .map_err(|e| RunError::Task(e.to_string()))?
-                    .map_err(|e| RunError::Failover(format!("stopping the pipeline: {e}")))?;
+                    .map_err(|e| RunError::PipelineProcess(format!("stopping it: {e}")))?;
                 let facts = serde_json::json!({
                     "process": "separate sluice ingest process (log: pipeline.log)",
                     "restarts": restarts,
@@ -195,25 +197,22 @@ pub async fn run(
     let pids = SampledPids::new(None, postgres_pid);
     let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, Arc::clone(&pids));
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
-    let pipeline = match &scenario.failover {
-        None => {
-            let (config, target, cancel, observer) = (
-                ingest.clone(),
-                database.target.clone(),
-                CancellationToken::new(),
-                Arc::clone(&progress),
-            );
-            let stop = cancel.clone();
-            let task =
-                tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await });
-            Pipeline::InProcess { task, stop }
-        }
-        Some(_) => {
-            let process =
-                PipelineProcess::start(&ingest, &run_dir, &database.target, Arc::clone(&pids))
-                    .map_err(RunError::Failover)?;
-            Pipeline::Child(Arc::new(Mutex::new(process)))
-        }
+    let pipeline = if scenario.failover.is_some() || scenario.separate_process {
+        let process =
+            PipelineProcess::start(&ingest, &run_dir, &database.target, Arc::clone(&pids))
+                .map_err(RunError::PipelineProcess)?;
+        Pipeline::Child(Arc::new(Mutex::new(process)))
+    } else {
+        let (config, target, cancel, observer) = (
+            ingest.clone(),
+            database.target.clone(),
+            CancellationToken::new(),
+            Arc::clone(&progress),
+        );
+        let stop = cancel.clone();
+        let task =
+            tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await });
+        Pipeline::InProcess { task, stop }
     };
     let stop = Arc::new(AtomicBool::new(false));
     let started = tokio::time::Instant::now();

@@ -28,6 +28,11 @@ pub struct ScenarioFile {
     /// the pipeline then runs as a separate `sluice ingest` process.
     #[serde(default)]
     pub failover: Option<crate::failover::FailoverSection>,
+    /// Runs the pipeline as a separate `sluice ingest` process (as failover
+    /// runs do) rather than as a task beside the generator: the pipeline's
+    /// CPU and memory are then its own, as in production.
+    #[serde(default)]
+    pub separate_process: bool,
     /// Pass/fail targets judged by the report; `sluice run` fails when one
     /// is missed by more than 10 %.
     #[serde(default)]

@@ -13,6 +13,7 @@
 //! write_mode = ["copy-merge", "insert", "unnest"]
 //! write_timing = ["on-arrival", "at-tick"]
 //! max_files_per_trigger = [100, 1000]
+//! rate = [20000, 40000, 60000]  # offered rows/s (needs a steady load): the capacity curve
 //! ```
 //!
 //! [`sweep`] runs every combination one after another with [`run::run`]
@@ -36,7 +37,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use generator::GeneratorSummary;
+use generator::{GeneratorSummary, RateProfile};
 use pipeline::config::{Trigger, WriteTiming};
 use pipeline::schema::Ident;
 use pipeline::sink::WriteMode;
@@ -46,12 +47,14 @@ use reporter::Summary;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::{database, run, ScenarioFile};
+use crate::{database, run, GeneratorSection, ScenarioFile};
 
 /// The sweep's own report in its folder.
 pub const SWEEP_REPORT_FILE: &str = "sweep.md";
 /// The same figures, for machines.
 pub const SWEEP_JSON_FILE: &str = "sweep.json";
+/// The capacity curve of a `rate` axis.
+pub const CAPACITY_CHART_FILE: &str = "capacity_curve.svg";
 /// A run's backlog grew when the P95 latency of the files of its last
 /// quarter is more than this many times that of its first quarter...
 pub const BACKLOG_RATIO: f64 = 1.5;
@@ -82,6 +85,11 @@ pub struct Matrix {
     /// Cap on files per batch.
     #[serde(default)]
     pub max_files_per_trigger: Option<Vec<usize>>,
+    /// Offered loads, rows/s: each run writes the scenario's steady load at
+    /// this rate, in files of the same size (the interval shrinks as the
+    /// rate grows). Listing rates draws the capacity curve.
+    #[serde(default)]
+    pub rate: Option<Vec<u64>>,
 }
 
 /// The sweep file as written.
@@ -198,6 +206,7 @@ impl SweepFile {
                 "max_files_per_trigger",
                 m.max_files_per_trigger.as_ref().map(Vec::len),
             ),
+            ("rate", m.rate.as_ref().map(Vec::len)),
         ];
         if let Some((key, _)) = lists.iter().find(|(_, len)| *len == Some(0)) {
             return Err(format!(
@@ -210,29 +219,41 @@ impl SweepFile {
         let modes = listed(&m.write_mode, base.write_mode);
         let timings = listed(&m.write_timing, base.write_timing);
         let max_files = listed(&m.max_files_per_trigger, base.max_files_per_trigger);
+        let rates: Vec<Option<u64>> = match &m.rate {
+            Some(rates) => {
+                steady_load(&self.scenario.generator)?;
+                rates.iter().copied().map(Some).collect()
+            }
+            None => vec![None],
+        };
         // The cartesian product, in the order the keys are listed.
-        let product: Vec<(Trigger, usize, WriteMode, WriteTiming, usize)> = triggers
+        type Combination = (Trigger, usize, WriteMode, WriteTiming, usize, Option<u64>);
+        let product: Vec<Combination> = triggers
             .iter()
             .flat_map(|&t| batch_sizes.iter().map(move |&b| (t, b)))
             .flat_map(|(t, b)| modes.iter().map(move |&w| (t, b, w)))
             .flat_map(|(t, b, w)| timings.iter().map(move |&wt| (t, b, w, wt)))
             .flat_map(|(t, b, w, wt)| max_files.iter().map(move |&f| (t, b, w, wt, f)))
+            .flat_map(|(t, b, w, wt, f)| rates.iter().map(move |&r| (t, b, w, wt, f, r)))
             .collect();
         if product.len() < 2 {
             return Err(format!(
                 "the [matrix] gives {} run; a sweep compares at least two: list two or more \
-                 values of trigger, batch_size, write_mode, write_timing or max_files_per_trigger",
+                 values of trigger, batch_size, write_mode, write_timing, max_files_per_trigger \
+                 or rate",
                 product.len()
             ));
         }
         let mut runs = Vec::with_capacity(product.len());
-        for (trigger, batch_size, write_mode, write_timing, max_files_per_trigger) in product {
+        for (trigger, batch_size, write_mode, write_timing, max_files_per_trigger, rate) in product
+        {
             let settings = RunSettings {
                 trigger: trigger.to_string(),
                 batch_size,
                 write_mode: write_mode.to_string(),
                 write_timing: write_timing.to_string(),
                 max_files_per_trigger,
+                rate_rows_per_s: rate,
             };
             let label = [
                 ("trigger", settings.trigger.clone()),
@@ -240,6 +261,7 @@ impl SweepFile {
                 ("write_mode", settings.write_mode.clone()),
                 ("write_timing", settings.write_timing.clone()),
                 ("max_files_per_trigger", max_files_per_trigger.to_string()),
+                ("rate", rate.map_or_else(String::new, |r| r.to_string())),
             ]
             .iter()
             .filter(|(key, _)| varied(key))
@@ -253,6 +275,10 @@ impl SweepFile {
             }
             if let Some(url) = &overrides.database_url {
                 scenario.database_url = Some(url.clone());
+            }
+            if let Some(rate) = rate {
+                offer(&mut scenario.generator, rate)
+                    .map_err(|e| format!("run {index} ({label}): {e}"))?;
             }
             let pipeline = &mut scenario.pipeline;
             if trigger == Trigger::AvailableNow {
@@ -286,6 +312,35 @@ impl SweepFile {
     }
 }
 
+/// The scenario's steady load as (rows/s, interval), which a `rate` axis
+/// scales; other profiles have no single rate to replace.
+fn steady_load(generator: &GeneratorSection) -> Result<(u64, Duration), String> {
+    match &generator.rate {
+        Some(RateProfile::Steady { rows_per_s }) if *rows_per_s > 0 => {
+            Ok((*rows_per_s, generator.interval))
+        }
+        _ => Err(
+            "[matrix] rate needs a steady load in the scenario: set [generator] \
+                  rate = \"steady:ROWS_PER_S\" and the interval that gives the file size \
+                  (1000 rows per file at 10000 rows/s: interval = \"100ms\")"
+                .into(),
+        ),
+    }
+}
+
+/// Sets the scenario's steady load to `rate` rows/s in files of the same
+/// size: the interval shrinks as the rate grows.
+fn offer(generator: &mut GeneratorSection, rate: u64) -> Result<(), String> {
+    if rate == 0 {
+        return Err("a rate of 0 rows/s offers no load".into());
+    }
+    let (base_rate, base_interval) = steady_load(generator)?;
+    let rows_per_file = base_rate as f64 * base_interval.as_secs_f64();
+    generator.interval = Duration::from_secs_f64(rows_per_file / rate as f64);
+    generator.rate = Some(RateProfile::Steady { rows_per_s: rate });
+    Ok(())
+}
+
 /// A matrix list, or the scenario's own value alone.
 fn listed<T: Clone>(list: &Option<Vec<T>>, scenario_value: T) -> Vec<T> {
     list.clone().unwrap_or_else(|| vec![scenario_value])
@@ -313,6 +368,8 @@ pub struct RunSettings {
     pub write_mode: String,
     pub write_timing: String,
     pub max_files_per_trigger: usize,
+    /// Offered load of a `rate` axis, rows/s.
+    pub rate_rows_per_s: Option<u64>,
 }
 
 /// One run of the matrix, ready to go.
@@ -527,6 +584,57 @@ pub fn recommend(runs: &[RunResult]) -> SweepRecommendation {
     }
 }
 
+/// The capacity a `rate` axis found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capacity {
+    /// The scenario's P99 target, ms: a sustained load meets it too.
+    pub p99_limit_ms: Option<f64>,
+    /// The highest offered load that was sustained: kept up (see
+    /// [`Figures::keeps_up`]) within the P99 limit; `None` when none was.
+    pub sustained_rows_per_s: Option<u64>,
+    /// The run that sustained it.
+    pub run: Option<usize>,
+    /// Offered loads that were sustained although a lower one was not:
+    /// the curve is not monotonic, so the capacity is near its edge.
+    pub sustained_above_a_miss: bool,
+}
+
+impl Capacity {
+    /// Whether run figures `f` sustain their load under `p99_limit_ms`.
+    fn sustains(f: &Figures, p99_limit_ms: Option<f64>) -> bool {
+        f.keeps_up && p99_limit_ms.is_none_or(|limit| f.p99_ms.is_some_and(|p99| p99 <= limit))
+    }
+}
+
+/// The capacity of the runs of a `rate` axis; `None` when no run has one.
+pub fn capacity(runs: &[RunResult], p99_limit_ms: Option<f64>) -> Option<Capacity> {
+    let mut curve: Vec<(u64, usize, bool)> = runs
+        .iter()
+        .filter_map(|r| {
+            let rate = r.settings.rate_rows_per_s?;
+            let sustained = r.figures.as_ref().is_some_and(|f| {
+                r.status == RunStatus::Complete && Capacity::sustains(f, p99_limit_ms)
+            });
+            Some((rate, r.index, sustained))
+        })
+        .collect();
+    if curve.is_empty() {
+        return None;
+    }
+    curve.sort_by_key(|&(rate, index, _)| (rate, index));
+    let best = curve.iter().rev().find(|(_, _, sustained)| *sustained);
+    let first_miss = curve
+        .iter()
+        .find(|(_, _, sustained)| !sustained)
+        .map(|c| c.0);
+    Some(Capacity {
+        p99_limit_ms,
+        sustained_rows_per_s: best.map(|b| b.0),
+        run: best.map(|b| b.1),
+        sustained_above_a_miss: matches!((best, first_miss), (Some(b), Some(miss)) if b.0 > miss),
+    })
+}
+
 /// What a sweep did, as written to `sweep.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
@@ -542,6 +650,8 @@ pub struct SweepReport {
     /// Every run of the matrix, in order (including those not run).
     pub runs: Vec<RunResult>,
     pub recommendation: SweepRecommendation,
+    /// What a `rate` axis found (`None` without one).
+    pub capacity: Option<Capacity>,
     /// The sweep stopped early (Ctrl-C).
     pub stopped_early: bool,
     /// `compare.md`, when written (at least two runs reported).
@@ -723,6 +833,10 @@ pub async fn sweep(
         duration,
         optimized_build: options.optimized_build,
         recommendation: recommend(&results),
+        capacity: capacity(
+            &results,
+            file.scenario.targets.as_ref().and_then(|t| t.p99_ms),
+        ),
         runs: results,
         stopped_early,
         compare: compare.as_ref().map(|c| c.markdown.display().to_string()),
@@ -733,6 +847,17 @@ pub async fn sweep(
         std::fs::write(path, text)
             .map_err(|e| SweepError::Write(format!("{}: {e}", path.display())))
     };
+    if let Some(capacity) = &report.capacity {
+        let (p50, p99) = capacity_points(&report.runs);
+        if let Err(error) = reporter::charts::capacity_curve(
+            &dir.join(CAPACITY_CHART_FILE),
+            &p50,
+            &p99,
+            capacity.p99_limit_ms,
+        ) {
+            tracing::warn!(%error, "the capacity chart was not written");
+        }
+    }
     write(&markdown, render(&report, &dir))?;
     let mut json =
         serde_json::to_string_pretty(&report).map_err(|e| SweepError::Write(e.to_string()))?;
@@ -744,6 +869,25 @@ pub async fn sweep(
         report,
         compare,
     })
+}
+
+/// Points of a curve: (offered rows/s, latency ms).
+type Curve = Vec<(f64, f64)>;
+
+/// The capacity curve's points: (offered rows/s, P50 ms) and (offered, P99).
+fn capacity_points(runs: &[RunResult]) -> (Curve, Curve) {
+    let mut measured: Vec<(f64, &Figures)> = runs
+        .iter()
+        .filter_map(|r| Some((r.settings.rate_rows_per_s? as f64, r.figures.as_ref()?)))
+        .collect();
+    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let series = |pick: fn(&Figures) -> Option<f64>| {
+        measured
+            .iter()
+            .filter_map(|(rate, f)| Some((*rate, pick(f)?)))
+            .collect()
+    };
+    (series(|f| f.p50_ms), series(|f| f.p99_ms))
 }
 
 /// `runs_dir/sweep-YYYYmmdd-HHMMSS` (local time, like run ids), with `-2`,
@@ -948,6 +1092,80 @@ pub fn recommendation_lines(report: &SweepReport) -> String {
     out
 }
 
+/// The capacity found by a `rate` axis, its curve as a table, and the chart.
+pub fn capacity_section(report: &SweepReport, capacity: &Capacity) -> String {
+    let limit = capacity.p99_limit_ms.map_or(String::new(), |l| {
+        format!(" with P99 ≤ {} ms", fmt_decimal(l, 0))
+    });
+    let mut out = String::from("## Capacity\n\n");
+    match (capacity.sustained_rows_per_s, capacity.run) {
+        (Some(rate), Some(run)) => {
+            let _ = writeln!(
+                out,
+                "Highest offered load sustained{limit}: **{rate} rows/s** (run {run}).{}\n",
+                if capacity.sustained_above_a_miss {
+                    " A lower load was not sustained: the curve is at its edge here, so \
+                     repeat the sweep before relying on this figure."
+                } else {
+                    ""
+                }
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "No offered load was sustained{limit}.\n");
+        }
+    }
+    out.push_str(
+        "| offered rows/s | committed rows/s | P50 ms | P99 ms | P95 first → last quarter ms \
+         | backlog | sustained |\n| ---: | ---: | ---: | ---: | --- | --- | --- |\n",
+    );
+    let mut runs: Vec<&RunResult> = report
+        .runs
+        .iter()
+        .filter(|r| r.settings.rate_rows_per_s.is_some())
+        .collect();
+    runs.sort_by_key(|r| (r.settings.rate_rows_per_s, r.index));
+    for r in runs {
+        let rate = r.settings.rate_rows_per_s.unwrap_or_default();
+        let Some(f) = &r.figures else {
+            let _ = writeln!(
+                out,
+                "| {rate} | – | – | – | – | – | {} |",
+                r.status.as_str()
+            );
+            continue;
+        };
+        let quarters = match (f.p95_first_quarter_ms, f.p95_last_quarter_ms) {
+            (Some(a), Some(b)) => format!("{} → {}", fmt_decimal(a, 0), fmt_decimal(b, 0)),
+            _ => "n/a".into(),
+        };
+        let backlog = match (f.drained, f.backlog_grew) {
+            (false, _) => "not drained",
+            (true, Some(true)) => "grew",
+            (true, Some(false)) => "steady",
+            (true, None) => "n/a",
+        };
+        let sustained =
+            r.status == RunStatus::Complete && Capacity::sustains(f, capacity.p99_limit_ms);
+        let _ = writeln!(
+            out,
+            "| {rate} | {} | {} | {} | {quarters} | {backlog} | {} |",
+            fmt_decimal(f.throughput_rows_per_s, 0),
+            ms(f.p50_ms),
+            ms(f.p99_ms),
+            if sustained { "yes" } else { "no" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n![Latency P50 and P99 by offered load]({CAPACITY_CHART_FILE})\n\n\
+         Each load ran on its own, on a fresh table, for the same time; a load is sustained \
+         when its run kept up (every file committed, nothing lost or doubled, no growing \
+         backlog) within the P99 limit.\n"
+    );
+    out
+}
+
 /// `sweep.md`.
 pub fn render(report: &SweepReport, dir: &Path) -> String {
     let mut out = String::new();
@@ -1000,6 +1218,9 @@ pub fn render(report: &SweepReport, dir: &Path) -> String {
          that keeps up stays near 100 %, less the wait for the last trigger).\n",
         fmt_decimal(BACKLOG_MS, 0)
     );
+    if let Some(capacity) = &report.capacity {
+        out.push_str(&capacity_section(report, capacity));
+    }
     out.push_str("## Runs\n\n");
     out.push_str(&runs_table(report, dir));
     let failures = report.failures();
@@ -1082,6 +1303,96 @@ mod tests {
         assert_eq!(
             runs[1].scenario.database_url.as_deref(),
             Some("postgres://x@h/db")
+        );
+    }
+
+    #[test]
+    fn a_rate_axis_keeps_the_file_size_and_needs_a_steady_load() {
+        let steady = inline("rate = [20000, 40000]").replace(
+            "rows_min = 1\nrows_max = 2\ninterval = '1s'",
+            "rate = 'steady:10000'\ninterval = '100ms'",
+        );
+        let runs = parse(&steady)
+            .unwrap()
+            .runs(&RunOverrides::default())
+            .unwrap();
+        let got: Vec<(&str, Option<u64>, Duration)> = runs
+            .iter()
+            .map(|r| {
+                (
+                    r.label.as_str(),
+                    r.settings.rate_rows_per_s,
+                    r.scenario.generator.interval,
+                )
+            })
+            .collect();
+        // 1 000 rows per file at every rate.
+        assert_eq!(
+            got,
+            [
+                ("rate=20000", Some(20000), Duration::from_millis(50)),
+                ("rate=40000", Some(40000), Duration::from_millis(25)),
+            ]
+        );
+        assert!(matches!(
+            runs[1].scenario.generator.rate,
+            Some(RateProfile::Steady { rows_per_s: 40000 })
+        ));
+        let error = parse(&inline("rate = [20000, 40000]"))
+            .unwrap()
+            .runs(&RunOverrides::default())
+            .unwrap_err();
+        assert!(
+            error.contains("[matrix] rate needs a steady load"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn capacity_is_the_highest_load_kept_up_within_the_p99_limit() {
+        let g = generated(1000, 10.0);
+        let at = |index: usize, rate: u64, p99: f64, backlog: (f64, f64)| {
+            let mut r = result(
+                index,
+                RunStatus::Complete,
+                Some(figures(&summary(p99, 99.0, Some(backlog)), &g, true)),
+            );
+            r.settings.rate_rows_per_s = Some(rate);
+            r
+        };
+        let runs = vec![
+            at(1, 20000, 900.0, (800.0, 850.0)),
+            at(2, 40000, 1050.0, (900.0, 1000.0)),
+            // Keeps up, but above the limit.
+            at(3, 50000, 1300.0, (1000.0, 1200.0)),
+            // Falls behind.
+            at(4, 60000, 9000.0, (1000.0, 6000.0)),
+        ];
+        let found = capacity(&runs, Some(1100.0)).unwrap();
+        assert_eq!(
+            (found.sustained_rows_per_s, found.run),
+            (Some(40000), Some(2))
+        );
+        assert!(!found.sustained_above_a_miss);
+        // Without a limit, keeping up is enough.
+        assert_eq!(
+            capacity(&runs, None).unwrap().sustained_rows_per_s,
+            Some(50000)
+        );
+        let md = capacity_section(&report(runs.clone()), &found);
+        assert!(
+            md.contains("sustained with P99 ≤ 1100 ms: **40000 rows/s** (run 2)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 60000 | 99 | 4500.0 | 9000.0 | 1000 → 6000 | grew | no |"),
+            "{md}"
+        );
+        assert_eq!(capacity_points(&runs).1[1], (40000.0, 1050.0));
+        // No rate axis: no capacity.
+        assert_eq!(
+            capacity(&[result(1, RunStatus::Complete, None)], None),
+            None
         );
     }
 
@@ -1289,6 +1600,7 @@ mod tests {
                 write_mode: "insert".into(),
                 write_timing: "on-arrival".into(),
                 max_files_per_trigger: 10,
+                rate_rows_per_s: None,
             },
             table: sweep_table("events", index),
             status,
@@ -1306,6 +1618,7 @@ mod tests {
             duration: Duration::from_secs(60),
             optimized_build: true,
             recommendation: recommend(&runs),
+            capacity: capacity(&runs, None),
             runs,
             stopped_early: false,
             compare: Some("/r/sweep/compare.md".into()),

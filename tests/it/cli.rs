@@ -1,14 +1,10 @@
 //! The `sluice` program itself, as a user runs it.
 
 use std::path::Path;
-#[cfg(unix)]
 use std::process::Stdio;
-#[cfg(unix)]
 use std::time::Duration;
 
-#[cfg(unix)]
-use crate::support::ingest_args;
-use crate::support::{count, run_ok, sluice, Scratch};
+use crate::support::{count, ingest_args, run_ok, sluice, Scratch};
 
 fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
@@ -173,7 +169,6 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
 
 /// Where a kill landed, read from the killed process's own log (its last
 /// `batch N stage NAME` line).
-#[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum KilledAt {
     /// No batch in flight: at start-up or between batches.
@@ -183,7 +178,6 @@ enum KilledAt {
     BetweenTheCommitAndTheLog,
 }
 
-#[cfg(unix)]
 fn killed_at(log: &str) -> KilledAt {
     let last = log
         .lines()
@@ -207,8 +201,7 @@ fn killed_at(log: &str) -> KilledAt {
 /// kill's landing is read from the killed process's log, and the run must
 /// have met all four. Every restart resumes; at the end every valid row is
 /// there once, with the values the files hold, and every file was committed
-/// in exactly one batch.
-#[cfg(unix)]
+/// in exactly one batch. On Windows the kill is TerminateProcess.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_repeated_kill_9_with_exactly_once_effect() {
     const KILLS: usize = 25;
@@ -341,7 +334,6 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
     );
 }
 
-#[cfg(unix)]
 fn rand_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

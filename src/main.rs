@@ -477,8 +477,13 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            toml::from_str::<IngestConfig>(&text)
-                .with_context(|| format!("invalid pipeline settings in {}", path.display()))?
+            toml::from_str::<IngestConfig>(&text).map_err(|error| {
+                anyhow::anyhow!(
+                    "invalid pipeline settings in {}: {}",
+                    path.display(),
+                    pipeline::config::explain_settings_error(&error.to_string())
+                )
+            })?
         }
         None => IngestConfig::default(),
     };

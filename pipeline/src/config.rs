@@ -301,7 +301,39 @@ impl IngestConfig {
         if self.retry.initial.is_zero() || self.retry.max < self.retry.initial {
             return Err("retry: initial must be positive and max at least initial".into());
         }
+        let paths = [
+            ("input", Some(&self.input)),
+            ("checkpoint", Some(&self.checkpoint)),
+            ("quarantine", self.quarantine.as_ref()),
+            ("archive", self.archive.as_ref()),
+            ("transform", self.transform.as_ref()),
+        ];
+        for (name, path) in paths {
+            let Some(path) = path else { continue };
+            // "C:\new\table" in double quotes reads as a newline and a tab.
+            if path.to_string_lossy().chars().any(char::is_control) {
+                return Err(format!(
+                    "{name} {path:?} holds a control character: a Windows path in double quotes \
+                     reads \\n, \\t, \\r, \\b, \\f and \\e as escapes. Write it in single quotes \
+                     ('C:\\new\\table') or with forward slashes (\"C:/new/table\")"
+                ));
+            }
+        }
         Ok(())
+    }
+}
+
+/// A settings file's parse error, with the fix for the mistake Windows
+/// users make most: a path like "C:\data\in" in double quotes, where TOML
+/// reads `\d` as an (invalid) escape.
+pub fn explain_settings_error(message: &str) -> String {
+    if message.contains("escape") {
+        format!(
+            "{message}\nA Windows path in double quotes needs its backslashes doubled: write \
+             'C:\\data\\in' (single quotes), \"C:\\\\data\\\\in\" or \"C:/data/in\""
+        )
+    } else {
+        message.to_string()
     }
 }
 
@@ -345,6 +377,32 @@ mod tests {
         assert_eq!(retry.delay(3, 1.0), Duration::from_millis(400));
         assert_eq!(retry.delay(20, 1.0), Duration::from_secs(1));
         assert_eq!(retry.delay(3, 0.0), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_windows_path_in_double_quotes_gets_the_fix() {
+        let error = toml::from_str::<IngestConfig>("input = \"C:\\data\\in\"")
+            .unwrap_err()
+            .to_string();
+        let explained = explain_settings_error(&error);
+        assert!(
+            explained.contains("'C:\\data\\in' (single quotes)"),
+            "{explained}"
+        );
+        let config: IngestConfig = toml::from_str("input = 'C:\\data\\in'").unwrap();
+        assert_eq!(config.input, std::path::PathBuf::from("C:\\data\\in"));
+        assert_eq!(explain_settings_error("unknown field"), "unknown field");
+    }
+
+    #[test]
+    fn a_path_read_as_escapes_is_refused() {
+        let config: IngestConfig = toml::from_str("input = \"C:\\new\\table\"").unwrap();
+        let error = config.validate().unwrap_err();
+        assert!(error.starts_with("input \"C:\\ne"), "{error}");
+        assert!(
+            error.contains("single quotes ('C:\\new\\table')"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl ScenarioFile {
         })?;
         toml::from_str(&text).map_err(|error| ScenarioError::Invalid {
             path: path.display().to_string(),
-            message: error.to_string(),
+            message: pipeline::config::explain_settings_error(&error.to_string()),
         })
     }
 

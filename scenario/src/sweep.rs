@@ -158,7 +158,8 @@ impl SweepFile {
             path: path.display().to_string(),
             message,
         };
-        let raw: RawSweepFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let raw: RawSweepFile = toml::from_str(text)
+            .map_err(|e| invalid(pipeline::config::explain_settings_error(&e.to_string())))?;
         let (scenario, scenario_source) = match raw.scenario {
             toml::Value::String(file) => {
                 let file = path.parent().unwrap_or(Path::new("")).join(file);

@@ -12,9 +12,10 @@
 //! `SLUICE_PG_USER`): the data folder is handed to that user, and every
 //! parent folder must be traversable by it.
 
+use std::io::{Read, Seek, SeekFrom};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Name of the database sluice creates inside the embedded cluster.
@@ -319,7 +320,6 @@ impl Cluster {
             .arg(&self.data_dir)
             .args(["-m", "immediate", "-w"]);
         self.run_checked(pg_ctl, "pg_ctl stop -m immediate")
-            .map(|_| ())
     }
 
     /// A command for one of the server binaries, run as the server user.
@@ -347,24 +347,32 @@ impl Cluster {
         command
     }
 
-    fn run_checked(&self, mut command: Command, name: &str) -> Result<Output, EmbeddedError> {
-        // No output is read but errors: the server started by pg_ctl could
-        // keep an inherited stdout pipe open, and we must not wait on it.
-        let output = command
+    /// Runs a server tool to its end; its error output goes to an anonymous
+    /// temporary file, not a pipe: on Windows pg_ctl starts the server with
+    /// inherited handles, so the server would hold a pipe open for its whole
+    /// life and reading it to its end would never return.
+    fn run_checked(&self, mut command: Command, name: &str) -> Result<(), EmbeddedError> {
+        let spawn_error = |source| EmbeddedError::Spawn {
+            command: name.to_string(),
+            source,
+        };
+        let mut errors = tempfile::tempfile().map_err(spawn_error)?;
+        let status = command
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|source| EmbeddedError::Spawn {
-                command: name.to_string(),
-                source,
-            })?;
-        if output.status.success() {
-            return Ok(output);
+            .stderr(errors.try_clone().map_err(spawn_error)?)
+            .status()
+            .map_err(spawn_error)?;
+        if status.success() {
+            return Ok(());
         }
+        let mut stderr = String::new();
+        let _ = errors
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| errors.read_to_string(&mut stderr));
         Err(EmbeddedError::CommandFailed {
             command: name.to_string(),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            status: status.to_string(),
+            stderr: stderr.trim().to_string(),
             log: self.log_path(),
         })
     }

@@ -99,8 +99,8 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
     let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
     let started = Instant::now();
     let mut samples = Vec::new();
-    // sysinfo needs two refreshes to compute CPU usage: the first is a warm-up.
-    system.refresh_cpu_usage();
+    // CPU usage needs two readings: the first is a warm-up.
+    let mut system_cpu = SystemCpu::start(&mut system);
     system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
     // CPU ms per pipeline process: (at first sight, last seen). A child is
     // counted from 0; this process from when sampling started.
@@ -111,7 +111,7 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
     }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(interval);
-        system.refresh_cpu_usage();
+        let system_cpu_pct = system_cpu.sample(&mut system);
         system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
         let pipeline = match pids.pipeline.load(Ordering::Relaxed) {
             0 => me,
@@ -140,7 +140,7 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
             pipeline_rss_bytes,
             postgres_cpu_pct,
             postgres_rss_bytes,
-            system_cpu_pct: system.global_cpu_usage(),
+            system_cpu_pct,
         });
     }
     let cpu_seconds = cpu_ms
@@ -149,6 +149,79 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
         .sum::<u64>() as f64
         / 1000.0;
     (samples, cpu_seconds)
+}
+
+/// The whole machine's CPU use since the previous reading, % of all cores.
+#[cfg(not(windows))]
+struct SystemCpu;
+
+#[cfg(not(windows))]
+impl SystemCpu {
+    fn start(system: &mut System) -> Self {
+        system.refresh_cpu_usage();
+        Self
+    }
+
+    fn sample(&mut self, system: &mut System) -> f32 {
+        system.refresh_cpu_usage();
+        system.global_cpu_usage()
+    }
+}
+
+/// On Windows from `GetSystemTimes`: sysinfo reads it through the PDH
+/// performance counters, which Wine lacks (its CI run aborted there) and
+/// which locked-down Windows machines may disable.
+#[cfg(windows)]
+struct SystemCpu {
+    /// (idle, busy + idle) in 100 ns units at the previous reading.
+    last: Option<(u64, u64)>,
+}
+
+#[cfg(windows)]
+impl SystemCpu {
+    fn start(_system: &mut System) -> Self {
+        Self { last: Self::read() }
+    }
+
+    fn sample(&mut self, _system: &mut System) -> f32 {
+        let now = Self::read();
+        let pct = match (self.last, now) {
+            (Some((idle0, total0)), Some((idle1, total1))) if total1 > total0 => {
+                let (idle, total) = (idle1.saturating_sub(idle0), total1 - total0);
+                100.0 * (1.0 - idle as f64 / total as f64)
+            }
+            _ => 0.0,
+        };
+        self.last = now;
+        pct.clamp(0.0, 100.0) as f32
+    }
+
+    fn read() -> Option<(u64, u64)> {
+        #[repr(C)]
+        #[derive(Default)]
+        struct FileTime {
+            low: u32,
+            high: u32,
+        }
+        #[link(name = "kernel32")]
+        extern "system" {
+            fn GetSystemTimes(
+                idle: *mut FileTime,
+                kernel: *mut FileTime,
+                user: *mut FileTime,
+            ) -> i32;
+        }
+        let (mut idle, mut kernel, mut user) = (
+            FileTime::default(),
+            FileTime::default(),
+            FileTime::default(),
+        );
+        // SAFETY: three valid, writable FILETIME-shaped structs.
+        let ok = unsafe { GetSystemTimes(&mut idle, &mut kernel, &mut user) } != 0;
+        let value = |t: &FileTime| (u64::from(t.high) << 32) | u64::from(t.low);
+        // Kernel time includes idle time.
+        ok.then(|| (value(&idle), value(&kernel) + value(&user)))
+    }
 }
 
 /// Peak and mean figures of samples.

@@ -150,9 +150,12 @@ mod tests {
         let mut parsed = 0;
         for entry in std::fs::read_dir(configs).unwrap() {
             let path = entry.unwrap().path();
-            // sweep.toml is a sweep file (a matrix over a scenario), tested in sweep.rs.
+            // sweep.toml and capacity.toml are sweep files (a matrix over a
+            // scenario), tested in sweep.rs.
             if path.extension().is_some_and(|e| e == "toml")
-                && path.file_stem().is_some_and(|s| s != "sweep")
+                && path
+                    .file_stem()
+                    .is_some_and(|s| s != "sweep" && s != "capacity")
             {
                 let scenario = ScenarioFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
                 scenario.pipeline.validate().unwrap();

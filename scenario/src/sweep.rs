@@ -1339,10 +1339,8 @@ mod tests {
             runs[1].scenario.generator.rate,
             Some(RateProfile::Steady { rows_per_s: 40000 })
         ));
-        let error = parse(&inline("rate = [20000, 40000]"))
-            .unwrap()
-            .runs(&RunOverrides::default())
-            .unwrap_err();
+        // Checked when the file is read.
+        let error = parse(&inline("rate = [20000, 40000]")).unwrap_err();
         assert!(
             error.contains("[matrix] rate needs a steady load"),
             "{error}"
@@ -1382,11 +1380,11 @@ mod tests {
         );
         let md = capacity_section(&report(runs.clone()), &found);
         assert!(
-            md.contains("sustained with P99 ≤ 1100 ms: **40000 rows/s** (run 2)"),
+            md.contains("sustained with P99 ≤ 1,100 ms: **40000 rows/s** (run 2)"),
             "{md}"
         );
         assert!(
-            md.contains("| 60000 | 99 | 4500.0 | 9000.0 | 1000 → 6000 | grew | no |"),
+            md.contains("| 60000 | 99 | 4,500.0 | 9,000.0 | 1,000 → 6,000 | grew | no |"),
             "{md}"
         );
         assert_eq!(capacity_points(&runs).1[1], (40000.0, 1050.0));
@@ -1521,6 +1519,12 @@ mod tests {
         assert_eq!(runs.len(), 8);
         let total: Duration = runs.iter().map(|r| r.scenario.duration).sum();
         assert!(total <= Duration::from_secs(8 * 60), "{total:?}");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/capacity.toml");
+        let capacity = SweepFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let runs = capacity.runs(&RunOverrides::default()).unwrap();
+        assert_eq!(runs.len(), 6);
+        assert!(runs.iter().all(|r| r.scenario.separate_process));
+        assert_eq!(runs[4].scenario.generator.interval.as_micros(), 17241);
     }
 
     fn summary(p99: f64, throughput: f64, quarters: Option<(f64, f64)>) -> Summary {

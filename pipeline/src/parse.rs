@@ -145,7 +145,14 @@ fn open_regular_file(path: &Path) -> Result<File, FileProblem> {
         const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
         options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
     }
-    let file = options.open(path).map_err(|e| FileProblem::from_io(&e))?;
+    let file = options.open(path).map_err(|error| {
+        // Windows refuses to open a folder as a file ("access denied"):
+        // name the real problem.
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => FileProblem::NotAFile("a directory".into()),
+            _ => FileProblem::from_io(&error),
+        }
+    })?;
     let meta = file.metadata().map_err(|e| FileProblem::from_io(&e))?;
     let kind = meta.file_type();
     if kind.is_file() {

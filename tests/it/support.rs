@@ -25,9 +25,18 @@ impl Scratch {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         open_to_others(dir.path());
-        let server = Cluster::new(dir.path().join("pg"))
-            .and_then(|cluster| cluster.start())
-            .unwrap_or_else(|error| panic!("cannot start the test PostgreSQL: {error}"));
+        let start = || Cluster::new(dir.path().join("pg")).and_then(|cluster| cluster.start());
+        let server = match start() {
+            Ok(server) => server,
+            // Under Wine, initdb's `postgres -V` through cmd.exe now and then
+            // fails when two clusters start at once ("Can't recognize ... as
+            // an internal or external command"): once more.
+            Err(error) if cfg!(windows) => {
+                eprintln!("the test PostgreSQL did not start ({error}); trying again");
+                start().unwrap_or_else(|error| panic!("cannot start the test PostgreSQL: {error}"))
+            }
+            Err(error) => panic!("cannot start the test PostgreSQL: {error}"),
+        };
         Self { server, dir }
     }
 

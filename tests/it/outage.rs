@@ -170,9 +170,12 @@ async fn replays_the_whole_batch_when_its_connection_drops_mid_write() {
         })
     };
     let admin = scratch.client().await;
+    // Cut the batch's connection as soon as it is in flight (watched every
+    // 10 ms: start-up takes longer on a slow machine or under Wine), then
+    // twice more, 250 ms apart.
     let mut terminated = 0;
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while terminated < 3 && !run.is_finished() && std::time::Instant::now() < deadline {
         let row = admin
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -181,7 +184,10 @@ async fn replays_the_whole_batch_when_its_connection_drops_mid_write() {
             )
             .await
             .unwrap();
-        terminated += row.get::<_, i64>(0);
+        let cut = row.get::<_, i64>(0);
+        terminated += cut;
+        let pause = if cut > 0 { 250 } else { 10 };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     let summary = run.await.unwrap().unwrap();
     println!(

@@ -601,28 +601,37 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    /// Whether run figures `f` sustain their load under `p99_limit_ms`.
-    fn sustains(f: &Figures, p99_limit_ms: Option<f64>) -> bool {
-        f.keeps_up && p99_limit_ms.is_none_or(|limit| f.p99_ms.is_some_and(|p99| p99 <= limit))
+    /// Whether a run sustained its load under `p99_limit_ms`: it completed
+    /// and kept up within the limit.
+    fn sustained_by(run: &RunResult, p99_limit_ms: Option<f64>) -> bool {
+        run.status == RunStatus::Complete
+            && run.figures.as_ref().is_some_and(|f| {
+                f.keeps_up
+                    && p99_limit_ms.is_none_or(|limit| f.p99_ms.is_some_and(|p99| p99 <= limit))
+            })
     }
+}
+
+/// The runs of a `rate` axis with their offered load, in load order (then
+/// run order).
+fn by_rate(runs: &[RunResult]) -> Vec<(u64, &RunResult)> {
+    let mut curve: Vec<(u64, &RunResult)> = runs
+        .iter()
+        .filter_map(|r| Some((r.settings.rate_rows_per_s?, r)))
+        .collect();
+    curve.sort_by_key(|&(rate, r)| (rate, r.index));
+    curve
 }
 
 /// The capacity of the runs of a `rate` axis; `None` when no run has one.
 pub fn capacity(runs: &[RunResult], p99_limit_ms: Option<f64>) -> Option<Capacity> {
-    let mut curve: Vec<(u64, usize, bool)> = runs
-        .iter()
-        .filter_map(|r| {
-            let rate = r.settings.rate_rows_per_s?;
-            let sustained = r.figures.as_ref().is_some_and(|f| {
-                r.status == RunStatus::Complete && Capacity::sustains(f, p99_limit_ms)
-            });
-            Some((rate, r.index, sustained))
-        })
+    let curve: Vec<(u64, usize, bool)> = by_rate(runs)
+        .into_iter()
+        .map(|(rate, r)| (rate, r.index, Capacity::sustained_by(r, p99_limit_ms)))
         .collect();
     if curve.is_empty() {
         return None;
     }
-    curve.sort_by_key(|&(rate, index, _)| (rate, index));
     let best = curve.iter().rev().find(|(_, _, sustained)| *sustained);
     let first_miss = curve
         .iter()
@@ -877,11 +886,10 @@ type Curve = Vec<(f64, f64)>;
 
 /// The capacity curve's points: (offered rows/s, P50 ms) and (offered, P99).
 fn capacity_points(runs: &[RunResult]) -> (Curve, Curve) {
-    let mut measured: Vec<(f64, &Figures)> = runs
-        .iter()
-        .filter_map(|r| Some((r.settings.rate_rows_per_s? as f64, r.figures.as_ref()?)))
+    let measured: Vec<(f64, &Figures)> = by_rate(runs)
+        .into_iter()
+        .filter_map(|(rate, r)| Some((rate as f64, r.figures.as_ref()?)))
         .collect();
-    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
     let series = |pick: fn(&Figures) -> Option<f64>| {
         measured
             .iter()
@@ -1120,14 +1128,7 @@ pub fn capacity_section(report: &SweepReport, capacity: &Capacity) -> String {
         "| offered rows/s | committed rows/s | P50 ms | P99 ms | P95 first → last quarter ms \
          | backlog | sustained |\n| ---: | ---: | ---: | ---: | --- | --- | --- |\n",
     );
-    let mut runs: Vec<&RunResult> = report
-        .runs
-        .iter()
-        .filter(|r| r.settings.rate_rows_per_s.is_some())
-        .collect();
-    runs.sort_by_key(|r| (r.settings.rate_rows_per_s, r.index));
-    for r in runs {
-        let rate = r.settings.rate_rows_per_s.unwrap_or_default();
+    for (rate, r) in by_rate(&report.runs) {
         let Some(f) = &r.figures else {
             let _ = writeln!(
                 out,
@@ -1146,8 +1147,7 @@ pub fn capacity_section(report: &SweepReport, capacity: &Capacity) -> String {
             (true, Some(false)) => "steady",
             (true, None) => "n/a",
         };
-        let sustained =
-            r.status == RunStatus::Complete && Capacity::sustains(f, capacity.p99_limit_ms);
+        let sustained = Capacity::sustained_by(r, capacity.p99_limit_ms);
         let _ = writeln!(
             out,
             "| {rate} | {} | {} | {} | {quarters} | {backlog} | {} |",

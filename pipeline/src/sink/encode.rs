@@ -144,23 +144,25 @@ const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// Bytes buffered before a chunk is sent to the server.
 const SEND_THRESHOLD: usize = 1 << 20;
 
-/// Streams rows `range` of a transformed batch (target columns + source_file)
-/// as one binary COPY, encoding into large buffers: tokio-postgres'
-/// `BinaryCopyInWriter` sends every 4 KiB, which costs a round of the sink
-/// per few rows.
+/// Streams the given rows of a transformed batch (target columns +
+/// source_file, then `batch_id` when given) as one binary COPY, encoding
+/// into large buffers: tokio-postgres' `BinaryCopyInWriter` sends every
+/// 4 KiB, which costs a round of the sink per few rows.
 pub async fn copy_rows(
     sink: tokio_postgres::CopyInSink<Bytes>,
     batch: &RecordBatch,
     table: &TableSchema,
-    range: std::ops::Range<usize>,
+    rows: &[usize],
+    batch_id: Option<i64>,
 ) -> Result<u64, EncodeError> {
     let types = row_types(table);
     let pg_types: Vec<Type> = types.iter().map(|t| pg_type(*t)).collect();
+    let width = types.len() + usize::from(batch_id.is_some());
     let mut sink = std::pin::pin!(sink);
     let mut buffer = BytesMut::with_capacity(SEND_THRESHOLD + 64 * 1024);
     buffer.extend_from_slice(COPY_HEADER);
-    for row in range {
-        buffer.put_i16(types.len() as i16);
+    for &row in rows {
+        buffer.put_i16(width as i16);
         for (index, (ty, pg)) in types.iter().zip(&pg_types).enumerate() {
             let value = cell(batch.column(index).as_ref(), *ty, row).map_err(EncodeError::Value)?;
             let at = buffer.len();
@@ -173,6 +175,10 @@ pub async fn copy_rows(
                 IsNull::No => (buffer.len() - at - 4) as i32,
             };
             buffer[at..at + 4].copy_from_slice(&length.to_be_bytes());
+        }
+        if let Some(batch_id) = batch_id {
+            buffer.put_i32(8);
+            buffer.put_i64(batch_id);
         }
         if buffer.len() >= SEND_THRESHOLD {
             sink.send(buffer.split().freeze())

@@ -33,7 +33,8 @@ pub use encode::EncodeError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WriteMode {
-    /// Binary COPY into a temporary staging table, then one
+    /// Binary COPY into the target for keys it does not hold yet; the others
+    /// by binary COPY into a temporary staging table, then one
     /// `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE … IS DISTINCT FROM …`.
     #[default]
     CopyMerge,
@@ -301,6 +302,7 @@ impl SinkBatch<'_> {
                     self.batch_id,
                     batch,
                     self.sink.batch_size,
+                    self.isolate_refused,
                 )
                 .await?
             }

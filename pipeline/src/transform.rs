@@ -33,6 +33,20 @@ pub enum TransformError {
     },
 }
 
+/// The name the SQL reads a batch under.
+const BATCH_TABLE: &str = "batch";
+
+/// Deregisters the batch when dropped, also when the transform's future is
+/// dropped mid-query (a batch abandoned because its write failed): the
+/// replay must find the name free.
+struct Registered<'a>(&'a SessionContext);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.deregister_table(BATCH_TABLE);
+    }
+}
+
 /// The planned transform of one run.
 pub struct Transform {
     context: SessionContext,
@@ -79,10 +93,10 @@ impl Transform {
     }
 
     async fn run(&self, batch: RecordBatch) -> Result<Transformed, TransformError> {
-        self.context.register_batch("batch", batch)?;
-        let result = async { self.context.sql(&self.sql).await?.collect().await }.await;
-        self.context.deregister_table("batch")?;
-        result?.into_iter().map(|out| self.conform(out)).collect()
+        self.context.register_batch(BATCH_TABLE, batch)?;
+        let _registered = Registered(&self.context);
+        let result = self.context.sql(&self.sql).await?.collect().await?;
+        result.into_iter().map(|out| self.conform(out)).collect()
     }
 
     /// Selects the target columns and source_file by name, cast to the target types.

@@ -12,7 +12,8 @@ use pipeline::schema::TableConfig;
 use pipeline::sink::WriteMode;
 
 use crate::support::{
-    assert_table_holds_newest_versions, ingest_args, run_ok, sluice, write_file, Scratch, HEADER,
+    assert_table_holds_newest_versions, count, ingest_args, run_ok, sluice, write_file, Scratch,
+    HEADER,
 };
 
 const FILES: u64 = 24;
@@ -261,4 +262,96 @@ async fn a_configured_version_column_keeps_the_greatest_version_across_batches()
             ("o2".into(), "7.00".into(), 5, "c.csv".into()),
         ]
     );
+}
+
+/// A key that another writer commits between sluice's probe of a chunk's
+/// keys and its COPY of the new ones: the COPY waits for that writer, meets
+/// the key, and the batch is written again through the guarded merge. The
+/// newer version wins and nothing is rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_another_writer_commits_meanwhile_takes_the_merge() {
+    let scratch = Scratch::new();
+    let config = IngestConfig {
+        trigger: pipeline::config::Trigger::Continuous,
+        settle_time: Duration::ZERO,
+        ..scratch.config()
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let ingest = tokio::spawn({
+        let (target, config, stop) = (scratch.target(), config.clone(), stop.clone());
+        async move {
+            pipeline::driver::run(
+                &config,
+                &target,
+                stop,
+                std::sync::Arc::new(pipeline::driver::LogObserver),
+            )
+            .await
+        }
+    });
+    let watcher = scratch.client().await;
+    let wait_for = |sql: &'static str, what: &'static str| {
+        let watcher = &watcher;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while count(watcher, sql).await != 1 {
+                assert!(std::time::Instant::now() < deadline, "{what}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_for(
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'sluice_batches'",
+        "sluice never created its tables",
+    )
+    .await;
+    let other = scratch.client().await;
+    other
+        .batch_execute(
+            "BEGIN; INSERT INTO events (event_id, event_type, user_id, product_id, category, \
+             price, quantity, event_time, source_file, batch_id) VALUES ('k1', 'page_view', 9, \
+             9, 'Old', 1.00, 1, '2026-11-22T09:00:00Z', 'other-writer.csv', 0)",
+        )
+        .await
+        .unwrap();
+    let rows: String = (1..=5)
+        .map(|key| format!("k{key},purchase,{key},2,Books,9.99,3,2026-11-22T10:00:00Z\n"))
+        .collect();
+    write_file(&config.input, "race.csv", &format!("{HEADER}\n{rows}"));
+    wait_for(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND query LIKE 'COPY%'",
+        "sluice's COPY never waited on the other writer's key",
+    )
+    .await;
+    other.batch_execute("COMMIT").await.unwrap();
+    wait_for(
+        "SELECT count(*) FROM sluice_batches",
+        "the batch never committed",
+    )
+    .await;
+    stop.cancel();
+    let summary = ingest.await.unwrap().unwrap();
+    assert_eq!(
+        (
+            summary.rows_read,
+            summary.rows_upserted,
+            summary.rows_rejected
+        ),
+        (5, 5, 0)
+    );
+    let stored: Vec<(String, i32, String)> = watcher
+        .query(
+            "SELECT event_id, quantity, source_file FROM events ORDER BY event_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    let expected: Vec<(String, i32, String)> = (1..=5)
+        .map(|key| (format!("k{key}"), 3, "race.csv".to_string()))
+        .collect();
+    assert_eq!(stored, expected);
 }

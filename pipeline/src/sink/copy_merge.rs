@@ -23,7 +23,7 @@
 use arrow::record_batch::RecordBatch;
 use deadpool_postgres::Object;
 
-use super::encode::{cell, copy_rows, Cell};
+use super::encode::{cell, copy_rows, Cell, EncodeError};
 use super::upsert;
 use super::SinkError;
 use crate::db::DbError;
@@ -104,10 +104,21 @@ pub(super) async fn write(
             .map_err(DbError::query("starting the COPY of new keys"))?;
         upserted += copy_rows(sink, batch, table, rows, Some(batch_id))
             .await
-            .map_err(SinkError::Encode)?;
+            .map_err(|error| match error {
+                EncodeError::Db(source) => DbError::query(format!(
+                    "copying new keys into {} (if another writer stored one of them meanwhile, \
+                     the batch is written again and that key merged)",
+                    table.table
+                ))(source)
+                .into(),
+                value => SinkError::Encode(value),
+            })?;
     }
     if !known.is_empty() {
-        upserted += merge(client, statements, table, batch_id, batch, &known, batch_size).await?;
+        upserted += merge(
+            client, statements, table, batch_id, batch, &known, batch_size,
+        )
+        .await?;
     }
     Ok(upserted)
 }

@@ -43,13 +43,21 @@ pub enum PipelineError {
     Batch(#[from] BatchError),
     #[error(
         "the database stayed unreachable for {waited:?} (deadline {deadline:?}); last error: {last_error}. \
-         Start PostgreSQL or fix the URL, then run again: the interrupted batch is replayed exactly"
+         Start PostgreSQL or fix the URL, then run again{}",
+        interrupted.map_or(String::new(), |batch| format!(": the interrupted batch {batch} is replayed exactly"))
     )]
     DatabaseUnavailable {
         waited: Duration,
         deadline: Duration,
         last_error: String,
+        /// The batch that was in flight, if one was.
+        interrupted: Option<u64>,
     },
+    /// SIGTERM or Ctrl-C arrived while the run waited for the database
+    /// outside a batch (at start, or recording a commit): nothing was left
+    /// half-done, and the run ends as a stop does.
+    #[error("stopped while waiting for the database")]
+    StoppedWaiting,
     #[error(
         "{rows} rows were rejected and {files} files quarantined, and --fail-on-rejects is set"
     )]
@@ -192,8 +200,18 @@ pub async fn run(
         observer,
         cancel,
     };
-    runner.start(loaded).await?;
-    runner.run_trigger_loop().await?;
+    let outcome = match runner.start(loaded).await {
+        Ok(()) => runner.run_trigger_loop().await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(()) => {}
+        Err(PipelineError::StoppedWaiting) => tracing::warn!(
+            "stopped while waiting for the database; nothing was left half-done, the next start \
+             goes on from the checkpoint"
+        ),
+        Err(error) => return Err(error),
+    }
     let summary = runner.summary;
     if config.fail_on_rejects && (summary.rows_rejected > 0 || summary.files_quarantined > 0) {
         return Err(PipelineError::Rejects {
@@ -660,6 +678,7 @@ impl Runner<'_> {
                                 waited: since.elapsed(),
                                 deadline: self.config.retry.deadline,
                                 last_error: error.to_string(),
+                                interrupted: Some(plan.batch_id),
                             });
                         }
                         let delay = self.config.retry.delay(attempt, rand::random::<f64>());
@@ -755,28 +774,34 @@ impl Runner<'_> {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            match connect().await {
-                Ok(value) => {
-                    self.summary.database_retries += u64::from(attempt);
-                    return Ok(value);
-                }
+            let result = tokio::select! {
+                result = connect() => result,
+                _ = self.cancel.cancelled() => return Err(PipelineError::StoppedWaiting),
+            };
+            match result {
+                Ok(value) => return Ok(value),
                 Err(error)
                     if error.is_transient() && started.elapsed() < self.config.retry.deadline =>
                 {
                     attempt += 1;
+                    self.summary.database_retries += 1;
                     if attempt == 1 {
                         tracing::warn!(%error, "database unavailable; retrying with back-off");
                     }
                     let delay = self.config.retry.delay(attempt, rand::random::<f64>());
                     self.observer
                         .database_unavailable(&error.to_string(), delay);
-                    tokio::time::sleep(delay).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.cancel.cancelled() => return Err(PipelineError::StoppedWaiting),
+                    }
                 }
                 Err(error) if error.is_transient() => {
                     return Err(PipelineError::DatabaseUnavailable {
                         waited: started.elapsed(),
                         deadline: self.config.retry.deadline,
                         last_error: error.to_string(),
+                        interrupted: None,
                     })
                 }
                 Err(error) => return Err(error.into()),

@@ -61,6 +61,8 @@ pub fn build_summary(
         duplicates: gathered.found.saturating_sub(gathered.distinct_keys),
         absorbed_duplicates: facts.dup_rows,
         bad_input: facts.bad_rows,
+        extra: gathered.found.saturating_sub(facts.expected),
+        unexpected_rejects: gathered.rejected.saturating_sub(facts.bad_rows),
     };
 
     let quarantined: HashSet<&str> = gathered

@@ -31,8 +31,8 @@ use serde_json::Value;
 
 use crate::charts::{self, LATENCY_CDF_COMPARE};
 use crate::error::ReportError;
-use crate::markdown::fmt_decimal;
-use crate::summary::{RunSummary, Setting, Summary, TargetStatus, SUMMARY_VERSION};
+use crate::markdown::{cell, fmt_decimal};
+use crate::summary::{RunSummary, Setting, Summary, SUMMARY_VERSION};
 use crate::SUMMARY_FILE;
 
 /// Name of the markdown comparison in the output folder.
@@ -611,7 +611,7 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
         failed_targets: s
             .targets
             .iter()
-            .filter(|t| t.status == TargetStatus::Fail)
+            .filter(|t| t.status.fails())
             .map(|t| t.name.clone())
             .collect(),
         cdf: cdf_points(s),
@@ -903,11 +903,6 @@ fn notes(runs: &[RunInput], figures: &[RunFigures]) -> Vec<String> {
     notes
 }
 
-/// Escapes text for a table cell.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 /// A table's header: `first`, then a column per run, aligned by `align`
 /// (`---:` for numbers, `---` for text).
 fn header(out: &mut String, first: &str, labels: &[&str], align: &str) {
@@ -1185,7 +1180,7 @@ mod tests {
             target: 200.0,
             measured: Some(250.0),
             bound: "max".into(),
-            status: TargetStatus::Fail,
+            status: crate::summary::TargetStatus::Fail,
         }];
         vec![input("a", a), input("b", b), input("c", c)]
     }

@@ -415,17 +415,19 @@ pub struct DatabaseSummary {
 
 /// How a target compared.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum TargetStatus {
     /// Within the target (✓).
     Pass,
-    /// Beyond it by at most 10 % (⚠).
+    /// Beyond it by at most the slack the scenario gave it (⚠, passes).
     Warn,
-    /// Beyond it by more than 10 % (✗).
+    /// Beyond it, past any slack (✗).
     Fail,
-    /// The figure was not measured in this run (no resource samples, no
-    /// latency): neither passes nor fails.
+    /// Not measured in this run (no resource samples, no latency): fails (✗).
     Unmeasured,
+    /// Not measured, and the scenario marked the target optional (–):
+    /// neither passes nor fails.
+    UnmeasuredOptional,
 }
 
 impl TargetStatus {
@@ -434,9 +436,19 @@ impl TargetStatus {
         match self {
             TargetStatus::Pass => "✓",
             TargetStatus::Warn => "⚠",
-            TargetStatus::Fail => "✗",
-            TargetStatus::Unmeasured => "–",
+            TargetStatus::Fail | TargetStatus::Unmeasured => "✗",
+            TargetStatus::UnmeasuredOptional => "–",
         }
+    }
+
+    /// Whether this status makes the run fail its targets.
+    pub fn fails(self) -> bool {
+        matches!(self, TargetStatus::Fail | TargetStatus::Unmeasured)
+    }
+
+    /// Whether this status counts as met in the report's tally.
+    pub fn passes(self) -> bool {
+        !self.fails()
     }
 }
 
@@ -501,6 +513,25 @@ pub struct RowCounts {
     pub absorbed_duplicates: u64,
     /// Sum of the manifest's `bad_rows`: malformed rows the generator wrote on purpose.
     pub bad_input: u64,
+    /// max(0, found − expected): rows stored beyond those expected (a
+    /// malformed row stored, a duplicate not absorbed); 0 is the only
+    /// correct value.
+    #[serde(default)]
+    pub extra: u64,
+    /// max(0, rejected − bad_input): rows rejected beyond the malformed ones
+    /// the generator wrote on purpose (valid rows refused); 0 is the only
+    /// correct value.
+    #[serde(default)]
+    pub unexpected_rejects: u64,
+}
+
+impl RowCounts {
+    /// Whether every expected row was checked to be in the table exactly
+    /// once: nothing missing, nothing extra, no key twice, nothing valid
+    /// rejected. Each of these figures can be non-zero.
+    pub fn exactly_once(&self) -> bool {
+        self.missing == 0 && self.extra == 0 && self.duplicates == 0 && self.unexpected_rejects == 0
+    }
 }
 
 /// One group of rejected rows.
@@ -944,6 +975,10 @@ pub(crate) mod tests {
         assert_eq!(v["status"], "unmeasured");
         assert!(v["measured"].is_null());
         assert_eq!(serde_json::to_value(TargetStatus::Fail).unwrap(), "fail");
+        assert_eq!(
+            serde_json::to_value(TargetStatus::UnmeasuredOptional).unwrap(),
+            "unmeasured-optional"
+        );
         assert_eq!(
             serde_json::to_value(Severity::Critical).unwrap(),
             "critical"

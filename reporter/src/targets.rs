@@ -2,11 +2,14 @@
 //!
 //! Every target is a limit on one measured figure: at most the target for
 //! latencies, batch time, resources and error rates; at least the target for
-//! throughput. Within it: ✓ (`pass`); beyond it by at most
-//! [`WARN_FRACTION`] of the target: ⚠ (`warn`); further: ✗ (`fail`). A
+//! throughput. Within it: ✓ (`pass`); beyond it: ✗ (`fail`), unless the
+//! scenario gives that target a slack (`slack_pct = { p99_ms = 10 }`):
+//! beyond the target by at most the slack is ⚠ (`warn`, which passes). A
 //! figure this run did not measure (no resource samples, no latency, an
-//! external PostgreSQL whose memory is not sampled) is `unmeasured`: it
-//! neither passes nor fails, and the report says so.
+//! external PostgreSQL whose memory is not sampled) fails (`unmeasured`),
+//! unless the scenario lists the target in `optional`: then it is
+//! `unmeasured-optional` and neither passes nor fails. Nothing passes by
+//! accident: no slack and no excused gap unless the scenario says so.
 //!
 //! Definitions of the figures:
 //!
@@ -22,15 +25,58 @@
 //!   not errors (they must be rejected, and are not expected in the table).
 //! - `duplicate_rate_pct`: duplicates / found × 100.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::summary::{round3, Summary, TargetResult, TargetStatus};
 
-/// How far beyond a target a figure may be and still only warn: 10 %.
-pub const WARN_FRACTION: f64 = 0.10;
+/// The name of a target, as written in a scenario's `[targets]`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetName {
+    /// Latency P50, ms.
+    P50Ms,
+    /// Latency P95, ms.
+    P95Ms,
+    /// Latency P99, ms.
+    P99Ms,
+    /// Throughput, rows per second.
+    ThroughputRowsPerS,
+    /// P95 of batch processing time, ms.
+    BatchMsP95,
+    /// Mean CPU of the pipeline, % of one core.
+    PipelineCpuPct,
+    /// Peak RSS of the pipeline, MB.
+    PipelineRssMb,
+    /// Peak RSS of PostgreSQL, MB.
+    PostgresRssMb,
+    /// (missing + duplicates) / expected, %.
+    ErrorRatePct,
+    /// duplicates / found, %.
+    DuplicateRatePct,
+}
+
+impl TargetName {
+    /// The name as written in `[targets]` and in summary.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::P50Ms => "p50_ms",
+            Self::P95Ms => "p95_ms",
+            Self::P99Ms => "p99_ms",
+            Self::ThroughputRowsPerS => "throughput_rows_per_s",
+            Self::BatchMsP95 => "batch_ms_p95",
+            Self::PipelineCpuPct => "pipeline_cpu_pct",
+            Self::PipelineRssMb => "pipeline_rss_mb",
+            Self::PostgresRssMb => "postgres_rss_mb",
+            Self::ErrorRatePct => "error_rate_pct",
+            Self::DuplicateRatePct => "duplicate_rate_pct",
+        }
+    }
+}
 
 /// A scenario's targets; every one is optional.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
     /// Latency P50, ms (at most).
@@ -63,6 +109,15 @@ pub struct Targets {
     /// duplicates / found, percent (at most).
     #[serde(default)]
     pub duplicate_rate_pct: Option<f64>,
+    /// Per target, how far beyond it (percent of the target) the figure may
+    /// be and only warn (⚠, passes). None by default: beyond is a failure.
+    #[serde(default)]
+    pub slack_pct: BTreeMap<TargetName, f64>,
+    /// Targets this scenario accepts not measuring (e.g. `postgres_rss_mb`
+    /// against an external server, which is not sampled). Any other target
+    /// that could not be measured fails.
+    #[serde(default)]
+    pub optional: Vec<TargetName>,
 }
 
 /// Whether the measured figure must stay at most or at least the target.
@@ -83,12 +138,27 @@ impl Bound {
     }
 }
 
-/// ✓ within the target, ⚠ within 10 % beyond it, ✗ further.
-pub fn judge(bound: Bound, target: f64, measured: Option<f64>) -> TargetStatus {
+/// How a target's figure may miss: the slack it is allowed (a fraction of
+/// the target) and whether it may go unmeasured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Leeway {
+    /// Beyond the target by at most this fraction of it: ⚠, not ✗.
+    pub slack_fraction: f64,
+    /// Not measured: –, not ✗.
+    pub optional: bool,
+}
+
+/// ✓ within the target, ⚠ beyond it by at most the slack, ✗ further; a
+/// figure not measured fails unless the target is optional.
+pub fn judge(bound: Bound, target: f64, measured: Option<f64>, leeway: Leeway) -> TargetStatus {
     let Some(m) = measured.filter(|m| m.is_finite()) else {
-        return TargetStatus::Unmeasured;
+        return if leeway.optional {
+            TargetStatus::UnmeasuredOptional
+        } else {
+            TargetStatus::Unmeasured
+        };
     };
-    let slack = target.abs() * WARN_FRACTION;
+    let slack = target.abs() * leeway.slack_fraction;
     let (within, near) = match bound {
         Bound::Max => (m <= target, m <= target + slack),
         Bound::Min => (m >= target, m >= target - slack),
@@ -140,63 +210,63 @@ pub fn evaluate(targets: &Targets, s: &Summary) -> Vec<TargetResult> {
     let latency = |v: f64| (s.latency_ms.count > 0).then_some(v);
     // A PostgreSQL that was not sampled (external server) reports 0 MB.
     let postgres_rss = resource(s, "postgres_rss_peak_mb").filter(|&mb| mb > 0.0);
-    let figures: [(&str, Option<f64>, Bound, Option<f64>); 10] = [
+    let figures: [(TargetName, Option<f64>, Bound, Option<f64>); 10] = [
         (
-            "p50_ms",
+            TargetName::P50Ms,
             targets.p50_ms,
             Bound::Max,
             latency(s.latency_ms.p50),
         ),
         (
-            "p95_ms",
+            TargetName::P95Ms,
             targets.p95_ms,
             Bound::Max,
             latency(s.latency_ms.p95),
         ),
         (
-            "p99_ms",
+            TargetName::P99Ms,
             targets.p99_ms,
             Bound::Max,
             latency(s.latency_ms.p99),
         ),
         (
-            "throughput_rows_per_s",
+            TargetName::ThroughputRowsPerS,
             targets.throughput_rows_per_s,
             Bound::Min,
             Some(s.throughput_rows_per_s),
         ),
         (
-            "batch_ms_p95",
+            TargetName::BatchMsP95,
             targets.batch_ms_p95,
             Bound::Max,
             (s.batches.count > 0).then_some(s.batches.time_ms_p95),
         ),
         (
-            "pipeline_cpu_pct",
+            TargetName::PipelineCpuPct,
             targets.pipeline_cpu_pct,
             Bound::Max,
             resource(s, "pipeline_cpu_mean_pct"),
         ),
         (
-            "pipeline_rss_mb",
+            TargetName::PipelineRssMb,
             targets.pipeline_rss_mb,
             Bound::Max,
             resource(s, "pipeline_rss_peak_mb"),
         ),
         (
-            "postgres_rss_mb",
+            TargetName::PostgresRssMb,
             targets.postgres_rss_mb,
             Bound::Max,
             postgres_rss,
         ),
         (
-            "error_rate_pct",
+            TargetName::ErrorRatePct,
             targets.error_rate_pct,
             Bound::Max,
             Some(error_rate_pct(s)),
         ),
         (
-            "duplicate_rate_pct",
+            TargetName::DuplicateRatePct,
             targets.duplicate_rate_pct,
             Bound::Max,
             Some(duplicate_rate_pct(s)),
@@ -207,32 +277,37 @@ pub fn evaluate(targets: &Targets, s: &Summary) -> Vec<TargetResult> {
         .filter_map(|(name, target, bound, measured)| {
             let target = target?;
             let measured = measured.map(round3);
+            let leeway = Leeway {
+                slack_fraction: targets.slack_pct.get(&name).copied().unwrap_or(0.0) / 100.0,
+                optional: targets.optional.contains(&name),
+            };
             Some(TargetResult {
-                name: name.to_string(),
+                name: name.as_str().to_string(),
                 target,
                 measured,
                 bound: bound.as_str().to_string(),
-                status: judge(bound, target, measured),
+                status: judge(bound, target, measured, leeway),
             })
         })
         .collect()
 }
 
-/// `true` when no target failed.
+/// `true` when no target failed (missed, or required and not measured).
 pub fn passed(results: &[TargetResult]) -> bool {
-    results.iter().all(|r| r.status != TargetStatus::Fail)
+    results.iter().all(|r| !r.status.fails())
 }
 
 /// The failed targets in one line: `p99_ms (measured 1800, target 1500), …`.
 pub fn failed_line(results: &[TargetResult]) -> String {
     results
         .iter()
-        .filter(|r| r.status == TargetStatus::Fail)
+        .filter(|r| r.status.fails())
         .map(|r| {
             format!(
                 "{} (measured {}, target {} {})",
                 r.name,
-                r.measured.map_or("n/a".to_string(), |m| m.to_string()),
+                r.measured
+                    .map_or("nothing: not measured".to_string(), |m| m.to_string()),
                 if r.bound == "min" { "≥" } else { "≤" },
                 r.target
             )
@@ -250,19 +325,31 @@ mod tests {
 
     #[test]
     fn judging() {
-        assert_eq!(judge(Bound::Max, 100.0, Some(100.0)), TargetStatus::Pass);
-        assert_eq!(judge(Bound::Max, 100.0, Some(110.0)), TargetStatus::Warn);
-        assert_eq!(judge(Bound::Max, 100.0, Some(110.001)), TargetStatus::Fail);
-        assert_eq!(judge(Bound::Min, 100.0, Some(100.0)), TargetStatus::Pass);
-        assert_eq!(judge(Bound::Min, 100.0, Some(90.0)), TargetStatus::Warn);
-        assert_eq!(judge(Bound::Min, 100.0, Some(89.9)), TargetStatus::Fail);
-        assert_eq!(judge(Bound::Max, 0.0, Some(0.0)), TargetStatus::Pass);
-        assert_eq!(judge(Bound::Max, 0.0, Some(0.001)), TargetStatus::Fail);
-        assert_eq!(judge(Bound::Max, 1.0, None), TargetStatus::Unmeasured);
-        assert_eq!(
-            judge(Bound::Max, 1.0, Some(f64::NAN)),
-            TargetStatus::Unmeasured
-        );
+        use TargetStatus::*;
+        let strict = Leeway::default();
+        let slack = Leeway {
+            slack_fraction: 0.1,
+            optional: false,
+        };
+        let optional = Leeway {
+            slack_fraction: 0.0,
+            optional: true,
+        };
+        assert_eq!(judge(Bound::Max, 100.0, Some(100.0), strict), Pass);
+        assert_eq!(judge(Bound::Max, 100.0, Some(100.001), strict), Fail);
+        assert_eq!(judge(Bound::Min, 100.0, Some(99.999), strict), Fail);
+        assert_eq!(judge(Bound::Max, 100.0, Some(110.0), slack), Warn);
+        assert_eq!(judge(Bound::Max, 100.0, Some(110.001), slack), Fail);
+        assert_eq!(judge(Bound::Min, 100.0, Some(100.0), slack), Pass);
+        assert_eq!(judge(Bound::Min, 100.0, Some(90.0), slack), Warn);
+        assert_eq!(judge(Bound::Min, 100.0, Some(89.9), slack), Fail);
+        assert_eq!(judge(Bound::Max, 0.0, Some(0.0), strict), Pass);
+        assert_eq!(judge(Bound::Max, 0.0, Some(0.001), slack), Fail);
+        assert_eq!(judge(Bound::Max, 1.0, None, strict), Unmeasured);
+        assert_eq!(judge(Bound::Max, 1.0, Some(f64::NAN), slack), Unmeasured);
+        assert_eq!(judge(Bound::Max, 1.0, None, optional), UnmeasuredOptional);
+        assert!(Warn.passes() && UnmeasuredOptional.passes());
+        assert!(Fail.fails() && Unmeasured.fails());
     }
 
     #[test]
@@ -273,6 +360,15 @@ mod tests {
         assert_eq!(t.error_rate_pct, Some(0.0));
         assert_eq!(t.p50_ms, None);
         assert!(serde_json::from_value::<Targets>(json!({"p99": 1})).is_err());
+        let t: Targets = serde_json::from_value(
+            json!({"p99_ms": 1, "slack_pct": {"p99_ms": 10}, "optional": ["postgres_rss_mb"]}),
+        )
+        .unwrap();
+        assert_eq!(t.slack_pct.get(&TargetName::P99Ms), Some(&10.0));
+        assert_eq!(t.optional, vec![TargetName::PostgresRssMb]);
+        let misspelt = json!({"p99_ms": 1, "slack_pct": {"p99": 10}});
+        assert!(serde_json::from_value::<Targets>(misspelt).is_err());
+        assert!(serde_json::from_value::<Targets>(json!({"optional": ["rss"]})).is_err());
     }
 
     #[test]
@@ -309,6 +405,13 @@ mod tests {
             postgres_rss_mb: Some(500.0),
             error_rate_pct: Some(1.0),
             duplicate_rate_pct: Some(0.0),
+            slack_pct: [
+                (TargetName::P95Ms, 10.0),
+                (TargetName::ThroughputRowsPerS, 10.0),
+            ]
+            .into_iter()
+            .collect(),
+            optional: vec![TargetName::PostgresRssMb],
         };
         let r = evaluate(&targets, &s);
         let got: Vec<(&str, Option<f64>, &str, TargetStatus)> = r
@@ -326,7 +429,7 @@ mod tests {
                 ("batch_ms_p95", Some(200.0), "max", Pass),
                 ("pipeline_cpu_pct", Some(55.5), "max", Fail),
                 ("pipeline_rss_mb", Some(80.0), "max", Pass),
-                ("postgres_rss_mb", None, "max", Unmeasured),
+                ("postgres_rss_mb", None, "max", UnmeasuredOptional),
                 ("error_rate_pct", Some(0.8), "max", Pass),
                 ("duplicate_rate_pct", Some(0.201), "max", Fail),
             ]
@@ -340,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn no_targets_pass_and_unmeasured_never_fails() {
+    fn no_targets_pass_and_an_unmeasured_target_fails_unless_optional() {
         let s = sample();
         assert!(evaluate(&Targets::default(), &s).is_empty());
         assert!(passed(&[]));
@@ -352,6 +455,20 @@ mod tests {
         let r = evaluate(&only, &s);
         assert_eq!(r.len(), 2);
         assert!(r.iter().all(|r| r.status == TargetStatus::Unmeasured));
+        assert!(!passed(&r));
+        assert_eq!(
+            failed_line(&r),
+            "p99_ms (measured nothing: not measured, target ≤ 10), pipeline_rss_mb (measured \
+             nothing: not measured, target ≤ 1)"
+        );
+        let excused = Targets {
+            optional: vec![TargetName::P99Ms, TargetName::PipelineRssMb],
+            ..only
+        };
+        let r = evaluate(&excused, &s);
+        assert!(r
+            .iter()
+            .all(|r| r.status == TargetStatus::UnmeasuredOptional));
         assert!(passed(&r));
     }
 

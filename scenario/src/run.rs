@@ -358,7 +358,7 @@ pub async fn run(
         optimized_build,
         database_is_local: database.target.is_local(),
         // The P99 target, drawn on the latency-over-time chart.
-        latency_target_ms: scenario.targets.and_then(|t| t.p99_ms),
+        latency_target_ms: scenario.targets.as_ref().and_then(|t| t.p99_ms),
         targets: scenario.targets,
     };
     let summary = reporter::report(&client, &request).await?;

@@ -34,7 +34,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub separate_process: bool,
     /// Pass/fail targets judged by the report; `sluice run` fails when one
-    /// is missed by more than 10 %.
+    /// is missed (past its `slack_pct`, none by default) or not measured
+    /// (unless listed in `optional`).
     #[serde(default)]
     pub targets: Option<reporter::Targets>,
 }

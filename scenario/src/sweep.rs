@@ -42,7 +42,7 @@ use pipeline::config::{Trigger, WriteTiming};
 use pipeline::schema::Ident;
 use pipeline::sink::WriteMode;
 use reporter::compare::CompareOutput;
-use reporter::markdown::fmt_decimal;
+use reporter::markdown::{cell, fmt_decimal};
 use reporter::Summary;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -972,11 +972,6 @@ async fn fresh_table(db: &pipeline::db::DbTarget, table: &str) -> Result<(), Str
 
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| fmt_decimal(v, 1))
-}
-
-/// Escapes text for a table cell.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// The markdown table of the runs (also printed by `sluice sweep`); report

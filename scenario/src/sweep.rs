@@ -554,11 +554,12 @@ pub struct Pick {
 pub struct SweepRecommendation {
     /// Lowest P99 among the runs that kept up (the first on a tie).
     pub lowest_p99_keeping_up: Option<Pick>,
-    /// Highest throughput among the complete runs (the first on a tie).
+    /// Highest throughput among the runs that kept up (the first on a
+    /// tie): a run whose backlog grew is not sustaining its throughput.
     pub highest_throughput: Option<Pick>,
 }
 
-/// Picks the lowest-P99 run that kept up and the highest-throughput complete run.
+/// Picks, among the runs that kept up, the lowest P99 and the highest throughput.
 pub fn recommend(runs: &[RunResult]) -> SweepRecommendation {
     let mut lowest: Option<Pick> = None;
     let mut highest: Option<Pick> = None;
@@ -575,7 +576,7 @@ pub fn recommend(runs: &[RunResult]) -> SweepRecommendation {
             }
         }
         let t = f.throughput_rows_per_s;
-        if f.complete() && t > 0.0 && highest.as_ref().is_none_or(|best| t > best.value) {
+        if f.keeps_up && t > 0.0 && highest.as_ref().is_none_or(|best| t > best.value) {
             highest = Some(pick(t));
         }
     }
@@ -1071,9 +1072,7 @@ pub fn recommendation_lines(report: &SweepReport) -> String {
                 ms(p99)
             );
         }
-        None => {
-            out.push_str("- Highest sustained throughput: none: no run committed everything.\n")
-        }
+        None => out.push_str("- Highest sustained throughput: none: no run kept up.\n"),
     }
     let complete: Vec<f64> = report
         .runs
@@ -1675,7 +1674,8 @@ mod tests {
                 value: 1100.0
             })
         );
-        assert_eq!(r.highest_throughput.as_ref().map(|p| p.index), Some(3));
+        // Run 3 committed the most, but its backlog grew: not sustained.
+        assert_eq!(r.highest_throughput.as_ref().map(|p| p.index), Some(4));
         let swept = report(runs);
         assert_eq!(
             swept.failures(),
@@ -1690,7 +1690,7 @@ mod tests {
             "# Sweep of `tiny`: 5 runs",
             "[compare.md](compare.md)",
             "- Lowest P99 that keeps up: **batch_size=4** (run 4): P99 1,100.0 ms at 98 rows/s.",
-            "- Highest sustained throughput: **batch_size=3** (run 3): 100 rows/s, P99 800.0 ms.",
+            "- Highest sustained throughput: **batch_size=4** (run 4): 98 rows/s, P99 1,100.0 ms.",
             "| 3 | batch_size=3 | complete | no: backlog grew | 400.0 | 720.0 | 800.0 | 100 | 100 % | 300.0 → 2,000.0 | 40.0 | [report](run-03/tiny-1/report.md) |",
             "| 4 | batch_size=4 | complete | yes | 550.0 | 990.0 | 1,100.0 | 98 | 98 % | 900.0 → 1,000.0 | 40.0 |",
             "| 5 | batch_size=5 | FAILED | – |",

@@ -167,12 +167,7 @@ pub async fn run(
         config.partitions,
     );
     transform.check().await?;
-    std::fs::create_dir_all(&config.input).map_err(|error| {
-        PipelineError::Config(format!(
-            "cannot create the input folder {}: {error}",
-            config.input.display()
-        ))
-    })?;
+    prepare_input_folder(&config.input)?;
 
     if config.reset_checkpoint {
         if let Some(aside) = checkpoint::set_aside(&config.checkpoint)? {
@@ -220,6 +215,29 @@ pub async fn run(
         });
     }
     Ok(summary)
+}
+
+/// The input folder must be a folder; a missing one is created, and the
+/// run says so (a mistyped path would otherwise wait silently forever).
+fn prepare_input_folder(input: &std::path::Path) -> Result<(), PipelineError> {
+    if input.is_dir() {
+        return Ok(());
+    }
+    if input.exists() {
+        return Err(PipelineError::Config(format!(
+            "the input path {} is not a folder: point --input (or `input`) at the folder the \
+             files arrive in",
+            input.display()
+        )));
+    }
+    std::fs::create_dir_all(input).map_err(|error| {
+        PipelineError::Config(format!(
+            "the input folder {} does not exist and cannot be created ({error}): check the path",
+            input.display()
+        ))
+    })?;
+    tracing::warn!(input = %input.display(), "the input folder did not exist: created it, empty; check the path if files were expected there");
+    Ok(())
 }
 
 fn transform_sql(config: &IngestConfig, table: &TableSchema) -> Result<String, PipelineError> {

@@ -492,3 +492,29 @@ async fn a_configured_table_is_deduped_by_its_key_keeping_the_row_read_last() {
         ]
     );
 }
+
+/// An input path that is a file stops the start with a clear line; a
+/// missing input folder is created (and the run says so in its log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_an_input_path_that_is_a_file_and_creates_a_missing_folder() {
+    let scratch = Scratch::new();
+    let file = scratch.path("not-a-folder.csv");
+    std::fs::write(&file, "x").unwrap();
+    let config = pipeline::config::IngestConfig {
+        input: file,
+        ..scratch.config()
+    };
+    let error = scratch.ingest(&config).await.unwrap_err().to_string();
+    assert!(
+        error.contains("is not a folder") && error.contains("--input"),
+        "{error}"
+    );
+    let missing = scratch.path("later").join("input");
+    let config = pipeline::config::IngestConfig {
+        input: missing.clone(),
+        ..scratch.config()
+    };
+    let summary = scratch.ingest(&config).await.unwrap();
+    assert!(missing.is_dir());
+    assert_eq!((summary.files, summary.rows_upserted), (0, 0));
+}

@@ -403,7 +403,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let targets_failed = !outcome.summary.passed;
     if targets_failed {
-        let failed = reporter::targets::failed_line(targets);
+        let failed = reporter::analyse::targets::failed_line(targets);
         if args.no_fail_on_targets {
             eprintln!("sluice: targets missed (ignored: --no-fail-on-targets): {failed}");
         } else {

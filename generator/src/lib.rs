@@ -356,7 +356,7 @@ pub fn source_file_name(prefix: &str, source: u32, seq: u64) -> String {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GeneratorSummary {
     pub seed: u64,
     pub out_dir: PathBuf,

@@ -12,8 +12,9 @@
 //! - latency percentiles (P50, P95, P99, P99.9, max, mean), the best of each
 //!   row in bold;
 //! - throughput and batch times, resources (when sampled) and targets;
-//! - a recommendation: the lowest P99 among the runs with no row missing, and
-//!   the highest throughput, each with its settings that differ.
+//! - a recommendation by the one rule of [`crate::recommend`] (the sweep
+//!   uses it too): among the runs that kept up, the lowest P99 and the
+//!   highest throughput, each with its settings that differ.
 //!
 //! Only [`compare`], [`compare_labelled`] (and [`load_summary`]) touch the
 //! file system; the tables, the chart's points and the recommendation are
@@ -29,18 +30,21 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::charts::{self, LATENCY_CDF_COMPARE};
 use crate::error::ReportError;
-use crate::markdown::{cell, fmt_decimal};
-use crate::summary::{RunSummary, Setting, Summary, SUMMARY_VERSION};
+use crate::format::fmt_decimal;
+use crate::recommend::{self, Candidate, Recommendation};
+use crate::render::charts::{self, LATENCY_CDF_COMPARE};
+use crate::render::table::Table;
+use crate::summary::{ResourceProfile, RunSummary, Setting, Summary, SUMMARY_VERSION};
 use crate::SUMMARY_FILE;
 
 /// Name of the markdown comparison in the output folder.
 pub const COMPARE_REPORT_FILE: &str = "compare.md";
 /// Name of the JSON comparison in the output folder.
 pub const COMPARE_JSON_FILE: &str = "compare.json";
-/// Version of the `compare.json` layout.
-pub const COMPARE_VERSION: u32 = 1;
+/// Version of the `compare.json` layout. 2: each run has `kept_up`, and the
+/// recommendation picks only among runs that kept up.
+pub const COMPARE_VERSION: u32 = 2;
 /// Fewest runs a comparison takes.
 pub const MIN_RUNS: usize = 2;
 
@@ -149,6 +153,9 @@ pub struct RunFigures {
     pub resources: Option<ResourceFigures>,
     /// The summary's `passed`.
     pub passed: bool,
+    /// It kept up: nothing missing or duplicated, no growing backlog
+    /// ([`crate::recommend::kept_up`]); only such runs are recommended.
+    pub kept_up: bool,
     /// Targets judged.
     pub targets: usize,
     /// Names of the targets that failed.
@@ -191,7 +198,7 @@ pub struct LatencyFigures {
     pub mean: f64,
 }
 
-/// Resource figures of one run (the keys of `run.resources`).
+/// Resource figures of one run (from `run.resources`).
 #[derive(Serialize, Debug, Clone, Copy, PartialEq, Default)]
 pub struct ResourceFigures {
     /// Peak RSS of sluice, MB.
@@ -221,29 +228,6 @@ pub struct SettingsComparison {
     pub varied: Vec<SettingRow>,
     /// Settings with one value in every run.
     pub same: Vec<SettingRow>,
-}
-
-/// A run picked by the recommendation.
-#[derive(Serialize, Debug, Clone, PartialEq)]
-pub struct Pick {
-    /// Its label.
-    pub run: String,
-    /// Its position among the runs.
-    pub index: usize,
-    /// The figure it was picked for (P99 ms, or rows/s).
-    pub value: f64,
-    /// Its values of the varied settings.
-    pub differing_settings: Vec<Setting>,
-}
-
-/// The recommendation.
-#[derive(Serialize, Debug, Clone, PartialEq, Default)]
-pub struct Recommendation {
-    /// Lowest P99 among the runs with `missing == 0` and latency measured
-    /// (the first on a tie).
-    pub lowest_p99: Option<Pick>,
-    /// Highest throughput (the first on a tie).
-    pub highest_throughput: Option<Pick>,
 }
 
 /// A numeric row of a table: a figure in every run, and which runs are best.
@@ -347,9 +331,9 @@ pub fn compare_labelled(
     let json_path = out_dir.join(COMPARE_JSON_FILE);
     let mut json = serde_json::to_string_pretty(&comparison).map_err(ReportError::from)?;
     json.push('\n');
-    crate::write_atomic(&json_path, json.as_bytes())?;
+    crate::files::write_atomic(&json_path, json.as_bytes())?;
     let markdown = out_dir.join(COMPARE_REPORT_FILE);
-    crate::write_atomic(&markdown, render(&comparison).as_bytes())?;
+    crate::files::write_atomic(&markdown, render(&comparison).as_bytes())?;
     Ok(CompareOutput {
         markdown,
         json: json_path,
@@ -607,6 +591,7 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
             .and_then(|r| r.resources.as_ref())
             .and_then(resource_figures),
         passed: s.passed,
+        kept_up: recommend::kept_up(s),
         targets: s.targets.len(),
         failed_targets: s
             .targets
@@ -618,16 +603,20 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
     }
 }
 
-/// The four resource figures of `run.resources`; `None` when it has none.
-fn resource_figures(resources: &Value) -> Option<ResourceFigures> {
-    let get = |key: &str| resources.get(key).and_then(Value::as_f64);
-    let r = ResourceFigures {
-        pipeline_rss_peak_mb: get("pipeline_rss_peak_mb"),
-        pipeline_cpu_mean_pct: get("pipeline_cpu_mean_pct"),
-        postgres_rss_peak_mb: get("postgres_rss_peak_mb"),
-        postgres_cpu_mean_pct: get("postgres_cpu_mean_pct"),
-    };
-    (r != ResourceFigures::default()).then_some(r)
+/// The four resource figures of a run's profile; `None` when nothing was
+/// sampled. The PostgreSQL figures are `None` when no PostgreSQL process was
+/// sampled (a database on another host): its peak memory is then 0.
+fn resource_figures(r: &ResourceProfile) -> Option<ResourceFigures> {
+    if r.samples == 0 {
+        return None;
+    }
+    let postgres = r.postgres_rss_peak_mb > 0.0;
+    Some(ResourceFigures {
+        pipeline_rss_peak_mb: Some(r.pipeline_rss_peak_mb),
+        pipeline_cpu_mean_pct: Some(r.pipeline_cpu_mean_pct),
+        postgres_rss_peak_mb: postgres.then_some(r.postgres_rss_peak_mb),
+        postgres_cpu_mean_pct: postgres.then_some(r.postgres_cpu_mean_pct),
+    })
 }
 
 /// The latency CDF of a summary as sorted `(ms, percent)` points: each
@@ -832,41 +821,30 @@ pub fn resource_rows(runs: &[RunFigures]) -> Vec<MetricRow> {
     ]
 }
 
-/// The run with the lowest P99 among those with `missing == 0` and latency
-/// measured, and the run with the highest throughput; each with its values
-/// of the varied settings. The first run wins a tie.
+/// The recommendation by the one rule ([`crate::recommend`]): among the
+/// runs that kept up, the lowest P99 and the highest throughput, each with
+/// its values of the varied settings; `index` is the run's position.
 pub fn recommend(runs: &[RunFigures], settings: &SettingsComparison) -> Recommendation {
-    let pick = |index: usize, value: f64| Pick {
-        run: runs[index].label.clone(),
-        index,
-        value,
-        differing_settings: settings
-            .varied
-            .iter()
-            .map(|row| Setting {
-                name: row.name.clone(),
-                value: row.values[index].clone().unwrap_or_else(|| "–".to_string()),
-            })
-            .collect(),
-    };
-    let mut lowest: Option<(usize, f64)> = None;
-    let mut highest: Option<(usize, f64)> = None;
-    for (i, run) in runs.iter().enumerate() {
-        if let Some(l) = run.latency_ms.filter(|_| run.rows.missing == 0) {
-            if lowest.is_none_or(|(_, p99)| l.p99 < p99) {
-                lowest = Some((i, l.p99));
-            }
-        }
-        if let Some(t) = run.throughput_rows_per_s {
-            if highest.is_none_or(|(_, best)| t > best) {
-                highest = Some((i, t));
-            }
-        }
-    }
-    Recommendation {
-        lowest_p99: lowest.map(|(i, v)| pick(i, v)),
-        highest_throughput: highest.map(|(i, v)| pick(i, v)),
-    }
+    let candidates: Vec<Candidate> = runs
+        .iter()
+        .enumerate()
+        .map(|(index, run)| Candidate {
+            index,
+            run: run.label.clone(),
+            p99_ms: run.latency_ms.map(|l| l.p99),
+            throughput_rows_per_s: run.throughput_rows_per_s,
+            qualifies: run.kept_up,
+            differing_settings: settings
+                .varied
+                .iter()
+                .map(|row| Setting {
+                    name: row.name.clone(),
+                    value: row.values[index].clone().unwrap_or_else(|| "–".to_string()),
+                })
+                .collect(),
+        })
+        .collect();
+    recommend::recommend(&candidates)
 }
 
 fn notes(runs: &[RunInput], figures: &[RunFigures]) -> Vec<String> {
@@ -903,35 +881,25 @@ fn notes(runs: &[RunInput], figures: &[RunFigures]) -> Vec<String> {
     notes
 }
 
-/// A table's header: `first`, then a column per run, aligned by `align`
-/// (`---:` for numbers, `---` for text).
-fn header(out: &mut String, first: &str, labels: &[&str], align: &str) {
-    let _ = write!(out, "| {first} |");
-    for label in labels {
-        let _ = write!(out, " {} |", cell(label));
-    }
-    out.push_str("\n| --- |");
-    for _ in labels {
-        let _ = write!(out, " {align} |");
-    }
-    out.push('\n');
+/// A table with `first` as its first column's header and a column per run.
+fn run_columns(first: &str, labels: &[&str]) -> Table {
+    Table::new(std::iter::once(first).chain(labels.iter().copied()))
 }
 
 fn metric_table(out: &mut String, first: &str, labels: &[&str], rows: &[MetricRow]) {
-    header(out, first, labels, "---:");
+    let mut table = Table::figures(std::iter::once(first).chain(labels.iter().copied()));
     for row in rows {
-        let _ = write!(out, "| {} |", row.name);
-        for (i, v) in row.values.iter().enumerate() {
+        let values = row.values.iter().enumerate().map(|(i, v)| {
             let text = v.map_or("n/a".to_string(), |v| fmt_decimal(v, row.decimals));
             if row.best.contains(&i) {
-                let _ = write!(out, " **{text}** |");
+                format!("**{text}**")
             } else {
-                let _ = write!(out, " {text} |");
+                text
             }
-        }
-        out.push('\n');
+        });
+        table.row(std::iter::once(row.name.to_string()).chain(values));
     }
-    out.push('\n');
+    let _ = writeln!(out, "{table}");
 }
 
 fn setting_list(settings: &[Setting]) -> String {
@@ -955,45 +923,45 @@ pub fn render(c: &Comparison) -> String {
         "Generated {}. One column per run, in the order given.\n",
         c.generated_at
     );
-    out.push_str("| run | folder | scenario |\n| --- | --- | --- |\n");
+    let mut runs = Table::new(["run", "folder", "scenario"]);
     for r in &c.runs {
-        let _ = writeln!(
-            out,
-            "| {} | `{}` | {} |",
-            cell(&r.label),
-            cell(&r.dir),
-            cell(r.scenario.as_deref().unwrap_or("–"))
-        );
+        runs.row([
+            r.label.clone(),
+            format!("`{}`", r.dir),
+            r.scenario.clone().unwrap_or_else(|| "–".to_string()),
+        ]);
     }
-    out.push('\n');
+    let _ = writeln!(out, "{runs}");
 
     out.push_str("## Recommendation\n\n");
     match &c.recommendation.lowest_p99 {
         Some(p) => {
             let _ = writeln!(
                 out,
-                "- **Lowest P99 with no row missing: {}** (P99 {} ms); {}.",
+                "- **Lowest P99 among the runs that kept up: {}** (P99 {} ms); {}.",
                 p.run,
                 fmt_decimal(p.value, 3),
                 setting_list(&p.differing_settings)
             );
         }
         None => out.push_str(
-            "- No run has every expected row (missing = 0) and a measured latency: none is \
-             recommended for latency.\n",
+            "- No run kept up (every expected row stored once, no growing backlog) with a \
+             measured latency: none is recommended for latency.\n",
         ),
     }
     match &c.recommendation.highest_throughput {
         Some(p) => {
             let _ = writeln!(
                 out,
-                "- **Highest throughput: {}** ({} rows/s); {}.",
+                "- **Highest throughput among the runs that kept up: {}** ({} rows/s); {}.",
                 p.run,
                 fmt_decimal(p.value, 1),
                 setting_list(&p.differing_settings)
             );
         }
-        None => out.push_str("- No run measured a throughput.\n"),
+        None => out.push_str(
+            "- No run kept up with a measured throughput: none is recommended for speed.\n",
+        ),
     }
     out.push('\n');
 
@@ -1001,15 +969,12 @@ pub fn render(c: &Comparison) -> String {
     if c.settings.varied.is_empty() {
         out.push_str("No setting differs between the runs.\n\n");
     } else {
-        header(&mut out, "setting", &labels, "---");
+        let mut table = run_columns("setting", &labels);
         for row in &c.settings.varied {
-            let _ = write!(out, "| {} |", cell(&row.name));
-            for v in &row.values {
-                let _ = write!(out, " {} |", cell(v.as_deref().unwrap_or("–")));
-            }
-            out.push('\n');
+            let values = row.values.iter().map(|v| v.as_deref().unwrap_or("–"));
+            table.row(std::iter::once(row.name.as_str()).chain(values));
         }
-        out.push('\n');
+        let _ = writeln!(out, "{table}");
     }
     if !c.settings.same.is_empty() {
         let n = c.settings.same.len();
@@ -1018,16 +983,12 @@ pub fn render(c: &Comparison) -> String {
             "<details><summary>{n} setting{} the same in every run</summary>\n",
             if n == 1 { " is" } else { "s are" }
         );
-        out.push_str("| setting | value |\n| --- | --- |\n");
+        let mut table = Table::new(["setting", "value"]);
         for row in &c.settings.same {
             let value = row.values.first().cloned().flatten();
-            let _ = writeln!(
-                out,
-                "| {} | {} |",
-                cell(&row.name),
-                cell(value.as_deref().unwrap_or("–"))
-            );
+            table.row([row.name.as_str(), value.as_deref().unwrap_or("–")]);
         }
+        let _ = write!(out, "{table}");
         out.push_str("\n</details>\n\n");
     }
 
@@ -1049,8 +1010,8 @@ pub fn render(c: &Comparison) -> String {
     }
 
     out.push_str("## Targets\n\n");
-    header(&mut out, "", &labels, "---");
-    out.push_str("| passed |");
+    let mut table = run_columns("", &labels);
+    let mut passed = vec!["passed".to_string()];
     for r in &c.runs {
         let text = if !r.passed {
             if r.failed_targets.is_empty() {
@@ -1063,9 +1024,10 @@ pub fn render(c: &Comparison) -> String {
         } else {
             format!("✓ passed ({} targets)", r.targets)
         };
-        let _ = write!(out, " {} |", cell(&text));
+        passed.push(text);
     }
-    out.push_str("\n\n");
+    table.row(passed);
+    let _ = writeln!(out, "{table}");
 
     out.push_str("## Latency distribution\n\n");
     match &c.chart {
@@ -1098,6 +1060,7 @@ pub fn render(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recommend::Pick;
     use crate::summary::{DistributionRow, TargetResult};
     use serde_json::json;
 
@@ -1328,13 +1291,14 @@ mod tests {
     #[test]
     fn integrity_throughput_and_resource_rows() {
         let mut runs = three();
-        runs[1].summary.run.as_mut().unwrap().resources = Some(json!({
+        let profile = |v: Value| Some(serde_json::from_value::<ResourceProfile>(v).unwrap());
+        runs[1].summary.run.as_mut().unwrap().resources = profile(json!({
             "pipeline_rss_peak_mb": 68.5, "pipeline_cpu_mean_pct": 2.0,
             "postgres_rss_peak_mb": 359.0, "postgres_cpu_mean_pct": 1.0, "samples": 20
         }));
         runs[2].summary.run.as_mut().unwrap().resources =
-            Some(json!({"pipeline_rss_peak_mb": 70.0, "samples": 3}));
-        runs[0].summary.run.as_mut().unwrap().resources = Some(json!({"samples": 0}));
+            profile(json!({"pipeline_rss_peak_mb": 70.0, "samples": 3}));
+        runs[0].summary.run.as_mut().unwrap().resources = profile(json!({"samples": 0}));
         let f = figures(&runs);
 
         let integrity = integrity_rows(&f);
@@ -1499,12 +1463,11 @@ mod tests {
                 differing_settings: vec![setting("trigger", "5s"), setting("batch size", "1000")],
             })
         );
-        // Every run loses rows: no latency pick.
+        // Every run loses rows: none kept up, none is recommended.
         let mut lossy = three();
         lossy.iter_mut().for_each(|r| r.summary.rows.missing = 1);
         let r = recommend(&figures(&lossy), &compare_settings(&lossy));
-        assert_eq!(r.lowest_p99, None);
-        assert_eq!(r.highest_throughput.unwrap().index, 1);
+        assert_eq!(r, Recommendation::default());
     }
 
     #[test]
@@ -1522,9 +1485,9 @@ mod tests {
             "| throughput (rows/s) | 900.0 | **1,200.0** | **1,200.0** |",
             "| batch time P50 (ms) | n/a | 40.000 | **30.000** |",
             "| passed | ✓ (no targets) | ✓ (no targets) | ✗ failed: p99_ms |",
-            "- **Lowest P99 with no row missing: c** (P99 250.000 ms); its settings that \
+            "- **Lowest P99 among the runs that kept up: c** (P99 250.000 ms); its settings that \
              differ: trigger = `5s`, batch size = `500`.",
-            "- **Highest throughput: b** (1,200.0 rows/s)",
+            "- **Highest throughput among the runs that kept up: b** (1,200.0 rows/s)",
             "No run sampled its resources.",
         ] {
             assert!(md.contains(want), "no {want:?} in\n{md}");

@@ -26,30 +26,20 @@
 //!   HdrHistogram (µs, 1 µs to 1 h, 3 significant digits); reported in ms.
 //! - **throughput**: found / (last commit − first file created).
 //!
-//! # Modules
+//! # Modules: collect → analyse → render
 //!
-//! - [`manifest`]: reads and sums the manifest; generator lateness.
-//! - [`gather`]: every SQL query, and the code that runs them.
-//! - [`clock`]: the clock offset to a database on another host.
-//! - [`stats`]: histogram, percentiles, distribution table, batch figures.
-//! - [`database`]: the target table's size, indexes and query timings.
-//! - [`stages`]: where the time goes: latency by stage, batch busy times,
-//!   slowest batches, trigger adherence (pure).
-//! - [`targets`]: pass/fail against the scenario's [`Targets`] (pure).
-//! - [`phases`]: the load phases of a rate profile (bursts, steps, a ramp):
-//!   latency and throughput per phase, recovery after each drop (pure).
-//! - [`findings`]: bottlenecks and recommendations from the figures (pure).
-//! - [`assemble`]: manifest facts + database facts → [`Summary`] (pure).
-//! - [`summary`]: the `summary.json` structure.
-//! - [`markdown`]: `report.md`, rendered from the [`Summary`].
-//! - [`series`]: the numbers behind the charts (pure): moving averages,
-//!   rolling percentiles, histogram bins, the CDF, throughput buckets.
-//! - [`charts`]: draws them as SVG files next to `report.md`.
-//! - [`run_files`]: the run's optional side files, `resources.jsonl` (CPU
-//!   and memory samples) and `events.jsonl` (deliberate interruptions):
-//!   their types, readers and writers.
-//! - [`compare`]: several runs' `summary.json` side by side (`sluice
-//!   compare`): `compare.md`, `compare.json` and an overlaid latency CDF.
+//! Data flows one way. [`collect`] reads the manifest, the database, the
+//! clock and the run's side files into plain facts; [`analyse`] turns them
+//! into the [`Summary`] (pure functions, one module per idea, one
+//! statistics module); [`render`] writes the summary for a person
+//! (`report.md`, SVG charts) beside `summary.json` for machines. [`compare`]
+//! puts several runs' summaries side by side, and [`recommend`] is the one
+//! rule that picks among runs, used by `compare` and by the sweep.
+//! [`request`] is what the caller asks for (paths, the run's typed facts,
+//! the targets); [`stats`] (the one percentile convention), [`format`] (how
+//! a number reads) and [`files`] (atomic writes) are the leaves every layer
+//! uses; [`summary`] is the data between analyse and render.
+//! ARCHITECTURE.md maps each report section to the code that computes it.
 //!
 //! # Example
 //!
@@ -67,100 +57,27 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub mod assemble;
-pub mod charts;
-pub mod clock;
+pub mod analyse;
+pub mod collect;
 pub mod compare;
-pub mod database;
 pub mod error;
-pub mod findings;
-pub mod gather;
-pub mod manifest;
-pub mod markdown;
-pub mod phases;
-pub mod run_files;
-pub mod series;
-pub mod stages;
+pub mod files;
+pub mod format;
+pub mod recommend;
+pub mod render;
+pub mod request;
 pub mod stats;
 pub mod summary;
-pub mod targets;
 
+pub use collect::run_files::{ResourceSample, RunEvent, EVENTS_FILE, RESOURCES_FILE};
 pub use error::ReportError;
-pub use run_files::{ResourceSample, RunEvent, EVENTS_FILE, RESOURCES_FILE};
-pub use summary::Summary;
-pub use targets::Targets;
+pub use request::{ConfiguredTrigger, ReportRequest, RunContext, TargetName, Targets};
+pub use summary::{ResourceProfile, Summary};
 
 /// Name of the markdown report in the output directory.
 pub const REPORT_FILE: &str = "report.md";
 /// Name of the JSON summary in the output directory.
 pub const SUMMARY_FILE: &str = "summary.json";
-
-/// What to report on and where to write it.
-#[derive(Debug, Clone)]
-pub struct ReportRequest {
-    /// The generator's manifest (JSON lines).
-    pub manifest_path: PathBuf,
-    /// Where `report.md` and `summary.json` go (created if needed).
-    pub out_dir: PathBuf,
-    /// Target table, unquoted (already validated); default `events`.
-    pub table: String,
-    /// Rejects table, unquoted; default `events_rejects`.
-    pub rejects_table: String,
-    /// The run's context when called from `sluice run`.
-    pub run: Option<RunContext>,
-    /// `false` for a debug build: the report then opens with a warning that
-    /// its figures are not representative.
-    pub optimized_build: bool,
-    /// The database runs on this host (127.0.0.1, localhost, ::1 or a unix
-    /// socket): file and commit times share one clock, so no offset is
-    /// measured. Otherwise the offset is measured and subtracted.
-    pub database_is_local: bool,
-    /// Latency target (ms), drawn as a line on the latency-over-time chart;
-    /// `None` draws no target.
-    pub latency_target_ms: Option<f64>,
-    /// The scenario's targets: each is judged against its measured figure
-    /// (`summary.json` `targets`, `passed`); `None` judges nothing.
-    pub targets: Option<Targets>,
-}
-
-impl ReportRequest {
-    /// A request with the defaults: table `events`, rejects `events_rejects`,
-    /// no run context, optimised build as compiled (`debug_assertions` off),
-    /// local database, no latency target.
-    pub fn new(manifest_path: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Self {
-        ReportRequest {
-            manifest_path: manifest_path.into(),
-            out_dir: out_dir.into(),
-            table: "events".to_string(),
-            rejects_table: "events_rejects".to_string(),
-            run: None,
-            optimized_build: !cfg!(debug_assertions),
-            database_is_local: true,
-            latency_target_ms: None,
-            targets: None,
-        }
-    }
-}
-
-/// The context `sluice run` knows and the database does not.
-#[derive(Debug, Clone, Default)]
-pub struct RunContext {
-    /// Scenario name (`baseline`, `high-load`, ...).
-    pub scenario: String,
-    /// Run id (also the run's folder name).
-    pub run_id: String,
-    /// Settings for the configuration table, in order (trigger, batch size,
-    /// write mode, caps, ...).
-    pub settings: Vec<(String, String)>,
-    /// The generator's summary as JSON (seed, files, rows, late_files,
-    /// max_lateness_ms, mean_lateness_ms, interval_ms, elapsed_s, rows_per_s).
-    pub generator: Option<serde_json::Value>,
-    /// The pipeline's counters as JSON.
-    pub pipeline: Option<serde_json::Value>,
-    /// The resource profile sampled during the run (CPU, memory of the
-    /// pipeline and PostgreSQL, system CPU) as JSON.
-    pub resources: Option<serde_json::Value>,
-}
 
 /// Gathers everything, computes the figures, writes `out_dir/report.md`,
 /// `out_dir/summary.json` and the charts (creating `out_dir`), and returns
@@ -174,8 +91,8 @@ pub async fn report(
     client: &tokio_postgres::Client,
     request: &ReportRequest,
 ) -> Result<Summary, ReportError> {
-    let facts = manifest::load(&request.manifest_path)?;
-    let gathered = gather::gather(
+    let facts = collect::manifest::load(&request.manifest_path)?;
+    let gathered = collect::gather::gather(
         client,
         &request.table,
         &request.rejects_table,
@@ -184,12 +101,12 @@ pub async fn report(
     )
     .await?;
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut summary = assemble::build_summary(request, &facts, &gathered, generated_at);
-    let mut chart_input = series::ChartInput::from_run(
+    let mut summary = analyse::assemble::build_summary(request, &facts, &gathered, generated_at);
+    let mut chart_input = analyse::series::ChartInput::from_run(
         &facts,
         &gathered.groups,
         &gathered.file_stages,
-        assemble::clock_offset_us(request, &gathered),
+        analyse::assemble::clock_offset_us(request, &gathered),
     );
     // The run folder is the manifest's; `sluice run` reports into it too.
     let mut dirs: Vec<PathBuf> = request
@@ -199,10 +116,10 @@ pub async fn report(
         .into_iter()
         .collect();
     dirs.push(request.out_dir.clone());
-    assemble::add_run_timeline(
+    analyse::assemble::add_run_timeline(
         &mut summary,
         &mut chart_input,
-        run_files::RunFiles::load(&dirs),
+        collect::run_files::RunFiles::load(&dirs),
         facts.first_created_us,
     );
     write_report(
@@ -222,13 +139,13 @@ pub async fn report(
 pub fn write_report(
     out_dir: &Path,
     summary: &mut Summary,
-    chart_input: &series::ChartInput,
+    chart_input: &analyse::series::ChartInput,
     latency_target_ms: Option<f64>,
 ) -> Result<(), ReportError> {
     create_out_dir(out_dir)?;
     let (written, notes) =
-        charts::write_all(out_dir, chart_input, &summary.latency_ms, latency_target_ms);
-    charts::remove_stale(out_dir, &written);
+        render::charts::write_all(out_dir, chart_input, &summary.latency_ms, latency_target_ms);
+    render::charts::remove_stale(out_dir, &written);
     summary.charts = written;
     summary.notes.extend(notes);
     write_outputs(out_dir, summary)
@@ -250,42 +167,26 @@ pub fn write_outputs(out_dir: &Path, summary: &Summary) -> Result<(), ReportErro
     create_out_dir(out_dir)?;
     let mut json = serde_json::to_string_pretty(summary)?;
     json.push('\n');
-    write_atomic(&out_dir.join(SUMMARY_FILE), json.as_bytes())?;
-    write_atomic(
+    files::write_atomic(&out_dir.join(SUMMARY_FILE), json.as_bytes())?;
+    files::write_atomic(
         &out_dir.join(REPORT_FILE),
-        markdown::render(summary).as_bytes(),
+        render::markdown::render(summary).as_bytes(),
     )
-}
-
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    fs::write(&tmp, bytes).map_err(|error| ReportError::Io {
-        action: "write",
-        path: tmp.clone(),
-        error,
-    })?;
-    fs::rename(&tmp, path).map_err(|error| ReportError::Io {
-        action: "rename into place",
-        path: path.to_path_buf(),
-        error,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assemble::tests::{request, scenario};
+    use crate::analyse::assemble::tests::{request, scenario};
+    use crate::collect::run_files;
+    use crate::render::charts;
 
     #[test]
     fn writes_both_files() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("nested/run");
         let (facts, gathered) = scenario();
-        let summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let summary = analyse::assemble::build_summary(&request(), &facts, &gathered, "t".into());
         write_outputs(&out, &summary).unwrap();
         let md = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
         assert!(md.contains("## Latency"));
@@ -332,11 +233,21 @@ mod tests {
         )
         .unwrap();
         let (facts, gathered) = scenario();
-        let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
-        let mut input =
-            series::ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
-        let files = run_files::RunFiles::load(&[dir.path().to_path_buf(), out.clone()]);
-        assemble::add_run_timeline(&mut summary, &mut input, files, facts.first_created_us);
+        let mut summary =
+            analyse::assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let mut input = analyse::series::ChartInput::from_run(
+            &facts,
+            &gathered.groups,
+            &gathered.file_stages,
+            0,
+        );
+        let files = collect::run_files::RunFiles::load(&[dir.path().to_path_buf(), out.clone()]);
+        analyse::assemble::add_run_timeline(
+            &mut summary,
+            &mut input,
+            files,
+            facts.first_created_us,
+        );
         write_report(&out, &mut summary, &input, None).unwrap();
         assert_eq!(summary.charts.len(), 7);
         assert!(out.join(charts::RESOURCES_CPU).exists());
@@ -369,9 +280,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("run");
         let (facts, gathered) = scenario();
-        let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
-        let input =
-            series::ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
+        let mut summary =
+            analyse::assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let input = analyse::series::ChartInput::from_run(
+            &facts,
+            &gathered.groups,
+            &gathered.file_stages,
+            0,
+        );
         write_report(&out, &mut summary, &input, Some(400.0)).unwrap();
         assert_eq!(summary.charts.len(), 5);
         let json: serde_json::Value =
@@ -401,9 +317,14 @@ mod tests {
         gathered.groups.clear();
         gathered.found = 0;
         gathered.distinct_keys = 0;
-        let mut summary = assemble::build_summary(&request(), &facts, &gathered, "t".into());
-        let input =
-            series::ChartInput::from_run(&facts, &gathered.groups, &gathered.file_stages, 0);
+        let mut summary =
+            analyse::assemble::build_summary(&request(), &facts, &gathered, "t".into());
+        let input = analyse::series::ChartInput::from_run(
+            &facts,
+            &gathered.groups,
+            &gathered.file_stages,
+            0,
+        );
         write_report(&out, &mut summary, &input, None).unwrap();
         assert!(summary.charts.is_empty());
         assert!(!out.join("latency_over_time.svg").exists());

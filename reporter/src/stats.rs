@@ -1,10 +1,22 @@
 //! Statistics over what was gathered: the latency histogram and its
 //! percentiles, the distribution table, batch timings, throughput.
 //!
+//! # One percentile convention
+//!
+//! Every percentile and median of every report is **nearest rank**: the
+//! smallest value with at least ⌈q × n⌉ of the n values at or below it
+//! (PostgreSQL's `percentile_disc`; a median is the P50 by the same rule, the
+//! lower middle of an even count). Row latencies go through an HdrHistogram
+//! whose `value_at_quantile` applies the same rule to its buckets (at most
+//! 0.1 % high); everything else (batch times, stage times, gaps, query
+//! timings, chart windows, the bench's rounds) uses the functions here.
+//!
 //! Everything here is pure (no I/O), so every figure of the report can be
 //! checked by a unit test against known input.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::ops::Sub;
 
 use hdrhistogram::Histogram;
 
@@ -312,12 +324,93 @@ pub struct BatchRecord {
 
 /// Nearest-rank percentile of sorted values (0 when empty). Batches are few
 /// (one per trigger), so exact percentiles are cheap and honest.
-pub(crate) fn percentile_sorted(sorted: &[f64], quantile: f64) -> f64 {
+pub fn percentile_sorted(sorted: &[f64], quantile: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
     let rank = (quantile * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The nearest-rank median of `values` in any order (0 when empty).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    percentile_sorted(&sorted, 0.5)
+}
+
+/// Row-weighted nearest-rank percentiles: for each quantile q, the smallest
+/// latency such that at least ⌈q × rows⌉ rows are at or below it (the
+/// definition of `percentile_disc`). `values` is `(latency, rows)` in any
+/// order; all zero when there is no row.
+pub fn weighted_percentiles(values: &[(f64, u64)], quantiles: &[f64]) -> Vec<f64> {
+    let total: u64 = values.iter().map(|v| v.1).sum();
+    if total == 0 {
+        return vec![0.0; quantiles.len()];
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    quantiles
+        .iter()
+        .map(|&q| {
+            let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+            let mut cumulative = 0;
+            for &(v, rows) in &sorted {
+                cumulative += rows;
+                if cumulative >= rank {
+                    return v;
+                }
+            }
+            sorted[sorted.len() - 1].0
+        })
+        .collect()
+}
+
+/// The nearest-rank median of the positive gaps between consecutive values
+/// (in any order): the spacing of a series of instants or positions, robust
+/// to bursts and pauses. `None` when there is no positive gap.
+pub fn median_gap<T>(values: &[T]) -> Option<T>
+where
+    T: Copy + PartialOrd + Sub<Output = T> + Default,
+{
+    let by_value = |a: &T, b: &T| a.partial_cmp(b).unwrap_or(Ordering::Equal);
+    let mut sorted = values.to_vec();
+    sorted.sort_by(by_value);
+    let mut gaps: Vec<T> = sorted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|&g| g > T::default())
+        .collect();
+    if gaps.is_empty() {
+        return None;
+    }
+    gaps.sort_by(by_value);
+    Some(gaps[gaps.len().div_ceil(2) - 1])
+}
+
+/// The gaps between consecutive batch starts, ms: how well the trigger kept
+/// its interval.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StartGaps {
+    /// Nearest-rank median gap (0 with fewer than two batches).
+    pub p50_ms: f64,
+    /// Longest gap.
+    pub max_ms: f64,
+}
+
+/// The [`StartGaps`] of `batches` (in any order), rounded to the µs.
+pub fn start_gaps(batches: &[BatchRecord]) -> StartGaps {
+    let mut starts: Vec<i64> = batches.iter().map(|b| b.started_us).collect();
+    starts.sort_unstable();
+    let mut gaps: Vec<f64> = starts
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / 1000.0)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    StartGaps {
+        p50_ms: round3(percentile_sorted(&gaps, 0.50)),
+        max_ms: round3(gaps.last().copied().unwrap_or(0.0)),
+    }
 }
 
 pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
@@ -341,13 +434,7 @@ pub fn batch_summary(batches: &[BatchRecord]) -> BatchSummary {
         .map(|b| (b.committed_us - b.started_us) as f64 / 1000.0)
         .collect();
     times.sort_by(f64::total_cmp);
-    let mut starts: Vec<i64> = batches.iter().map(|b| b.started_us).collect();
-    starts.sort_unstable();
-    let mut gaps: Vec<f64> = starts
-        .windows(2)
-        .map(|w| (w[1] - w[0]) as f64 / 1000.0)
-        .collect();
-    gaps.sort_by(f64::total_cmp);
+    let gaps = start_gaps(batches);
     BatchSummary {
         count: batches.len() as u64,
         time_ms_p50: round3(percentile_sorted(&times, 0.50)),
@@ -363,8 +450,8 @@ pub fn batch_summary(batches: &[BatchRecord]) -> BatchSummary {
         parse_ms_mean: round3(mean(batches.iter().map(|b| b.parse_ms))),
         transform_ms_mean: round3(mean(batches.iter().map(|b| b.transform_ms))),
         write_ms_mean: round3(mean(batches.iter().map(|b| b.write_ms))),
-        start_gap_ms_p50: round3(percentile_sorted(&gaps, 0.50)),
-        start_gap_ms_max: round3(gaps.last().copied().unwrap_or(0.0)),
+        start_gap_ms_p50: gaps.p50_ms,
+        start_gap_ms_max: gaps.max_ms,
     }
 }
 
@@ -635,5 +722,38 @@ mod tests {
         assert_eq!(percentile_sorted(&v, 0.0), 1.0);
         assert_eq!(percentile_sorted(&[7.0], 0.95), 7.0);
         assert_eq!(percentile_sorted(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn median_of_gaps() {
+        assert_eq!(median_gap(&[0.0, 1.0, 2.0, 4.0]), Some(1.0));
+        assert_eq!(median_gap(&[0.0, 0.0, 3.0]), Some(3.0));
+        assert_eq!(median_gap(&[5.0]), None);
+        assert_eq!(median_gap::<f64>(&[]), None);
+    }
+
+    #[test]
+    fn weighted_percentiles_are_nearest_rank() {
+        let values: Vec<(f64, u64)> = (1..=100).map(|v| (f64::from(v), 1)).collect();
+        assert_eq!(
+            weighted_percentiles(&values, &[0.5, 0.95, 0.99, 1.0, 0.0]),
+            vec![50.0, 95.0, 99.0, 100.0, 1.0]
+        );
+        // Weights: 90 rows at 10 ms, 10 rows at 500 ms.
+        let w = [(500.0, 10), (10.0, 90)];
+        assert_eq!(
+            weighted_percentiles(&w, &[0.5, 0.9, 0.91, 0.95]),
+            vec![10.0, 10.0, 500.0, 500.0]
+        );
+        assert_eq!(weighted_percentiles(&[], &[0.5]), vec![0.0]);
+    }
+
+    #[test]
+    fn medians_are_the_lower_middle() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[9.5, 1.25, 1.5]), 1.5);
+        assert_eq!(median(&[4.0, 1.0]), 1.0);
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median_gap(&[40_i64, 0, 10, 20]), Some(10));
     }
 }

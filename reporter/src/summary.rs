@@ -38,7 +38,7 @@ pub struct Summary {
     /// found / expected in percent (100 when nothing was expected).
     pub success_rate_pct: f64,
     /// Rejected rows grouped by the reason's label (text before the first `:`),
-    /// largest first, at most [`crate::gather::REJECT_REASON_GROUPS`].
+    /// largest first, at most [`crate::collect::gather::REJECT_REASON_GROUPS`].
     pub rejected_by_reason: Vec<ReasonCount>,
     /// File figures.
     pub files: FileCounts,
@@ -77,7 +77,7 @@ pub struct Summary {
     #[serde(default)]
     pub stages: Option<StageBreakdown>,
     /// The slowest batches (committed_at − started_at), slowest first, at most
-    /// [`crate::stages::SLOWEST_BATCHES`].
+    /// [`crate::analyse::stages::SLOWEST_BATCHES`].
     #[serde(default)]
     pub slowest_batches: Vec<SlowBatch>,
     /// How well batches kept the configured trigger interval; `None` when
@@ -112,7 +112,7 @@ pub struct Summary {
     #[serde(default)]
     pub drift: Drift,
     /// The load phases of a run whose generator followed a rate profile
-    /// (bursts, steps, a ramp), in time order; see [`crate::phases`]. Empty
+    /// (bursts, steps, a ramp), in time order; see [`crate::analyse::phases`]. Empty
     /// when the manifest records no target rate, or when a profile changes
     /// its rate too often to cut into phases (a note then says so).
     #[serde(default)]
@@ -555,9 +555,9 @@ pub struct FileCounts {
     pub missing_from_db: u64,
     /// Manifest files with some but fewer rows in the target than expected.
     pub incomplete: u64,
-    /// The quarantined files and why (first [`crate::gather::LISTED_FILES`]).
+    /// The quarantined files and why (first [`crate::collect::gather::LISTED_FILES`]).
     pub quarantined_files: Vec<QuarantinedFile>,
-    /// Names of the files missing from the database (first [`crate::gather::LISTED_FILES`]).
+    /// Names of the files missing from the database (first [`crate::collect::gather::LISTED_FILES`]).
     pub missing_files: Vec<String>,
 }
 
@@ -730,7 +730,46 @@ pub struct RunSummary {
     pub pipeline: Option<serde_json::Value>,
     /// The resource profile sampled during the run.
     #[serde(default)]
-    pub resources: Option<serde_json::Value>,
+    pub resources: Option<ResourceProfile>,
+}
+
+/// Peak and mean figures of a run's resource samples, as `sluice run`
+/// computed them while sampling (`summary.json` `run.resources`). A field a
+/// summary lacks reads as 0; a profile of 0 samples measured nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourceProfile {
+    /// Sampling interval, ms.
+    pub interval_ms: u64,
+    /// Samples taken.
+    pub samples: usize,
+    /// Logical CPUs of the machine.
+    pub logical_cpus: usize,
+    /// Pipeline resident memory, peak, MiB.
+    pub pipeline_rss_peak_mb: f64,
+    /// Pipeline resident memory, mean, MiB.
+    pub pipeline_rss_mean_mb: f64,
+    /// Pipeline CPU, peak, % of one core.
+    pub pipeline_cpu_peak_pct: f64,
+    /// Pipeline CPU, mean, % of one core.
+    pub pipeline_cpu_mean_pct: f64,
+    /// Mean pipeline CPU divided by the logical CPUs (100 = the whole machine).
+    pub pipeline_cpu_mean_pct_normalised: f64,
+    /// PostgreSQL resident memory (all its processes), peak, MiB.
+    pub postgres_rss_peak_mb: f64,
+    /// PostgreSQL CPU, peak, % of one core.
+    pub postgres_cpu_peak_pct: f64,
+    /// PostgreSQL CPU, mean, % of one core.
+    pub postgres_cpu_mean_pct: f64,
+    /// Mean PostgreSQL CPU divided by the logical CPUs.
+    pub postgres_cpu_mean_pct_normalised: f64,
+    /// Whole-system CPU, peak, % of all logical CPUs.
+    pub system_cpu_peak_pct: f64,
+    /// Whole-system CPU, mean, % of all logical CPUs.
+    pub system_cpu_mean_pct: f64,
+    /// CPU time of the pipeline process(es) while sampled, seconds (a
+    /// process's last fraction of a sampling interval is not seen).
+    pub pipeline_cpu_seconds: f64,
 }
 
 /// One configuration setting.
@@ -772,7 +811,7 @@ pub(crate) mod tests {
             span: Span::default(),
             commit_time_source: "pg_xact_commit_timestamp".into(),
             batches: BatchSummary::default(),
-            clock: crate::clock::local_clock(),
+            clock: crate::collect::clock::local_clock(),
             generator_lateness: None,
             run: None,
             optimized_build: true,

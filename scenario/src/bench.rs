@@ -14,6 +14,8 @@ use pipeline::config::{IngestConfig, Trigger, WriteTiming};
 use pipeline::db::DbTarget;
 use pipeline::schema::TableSchema;
 use pipeline::sink::WriteMode;
+use reporter::render::table::Table;
+use reporter::stats::median;
 use serde::Serialize;
 
 use crate::database::{self, Database};
@@ -101,17 +103,6 @@ impl Contender {
             Self::InProcessCopy => "sluice_bench_copy".into(),
             Self::Sluice(mode) => format!("sluice_bench_{}", mode.to_string().replace('-', "_")),
         }
-    }
-}
-
-/// The median of `values` (the mean of the middle two for an even count).
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[middle],
-        _ => (values[middle - 1] + values[middle]) / 2.0,
     }
 }
 
@@ -210,48 +201,68 @@ impl BenchReport {
         out.push_str(&format!("Machine: {} logical CPUs.\n\n", self.logical_cpus));
         out.push_str(
             "Throughput: the same files into the same indexed table, each side once per round \
-             in turn, `sync` + `CHECKPOINT` + 1 s before each; median of the rounds, spread \
+             in turn, `sync` + `CHECKPOINT` + 1 s before each; median of the rounds (nearest \
+             rank: of two rounds, the slower), spread \
              min–max.\n\n",
         );
-        out.push_str(
-            "| ingest | rows | rounds | seconds | rows/s (median) | spread | vs ceiling | CPU s / M rows | peak RSS MB |\n",
-        );
-        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        let mut throughput = Table::figures([
+            "ingest",
+            "rows",
+            "rounds",
+            "seconds",
+            "rows/s (median)",
+            "spread",
+            "vs ceiling",
+            "CPU s / M rows",
+            "peak RSS MB",
+        ]);
         for t in &self.throughput {
-            out.push_str(&format!(
-                "| {} | {} | {} | {:.2} | {:.0} | {:.0}–{:.0} | {:.2} | {:.1} | {:.1} |\n",
-                t.name,
-                t.rows,
-                t.rounds,
-                t.seconds,
-                t.rows_per_s,
-                t.rows_per_s_min,
-                t.rows_per_s_max,
-                t.ratio_to_ceiling,
-                t.cpu_s_per_million_rows,
-                t.peak_rss_mb
-            ));
+            throughput.row([
+                t.name.clone(),
+                t.rows.to_string(),
+                t.rounds.to_string(),
+                format!("{:.2}", t.seconds),
+                format!("{:.0}", t.rows_per_s),
+                format!("{:.0}–{:.0}", t.rows_per_s_min, t.rows_per_s_max),
+                format!("{:.2}", t.ratio_to_ceiling),
+                format!("{:.1}", t.cpu_s_per_million_rows),
+                format!("{:.1}", t.peak_rss_mb),
+            ]);
         }
+        out.push_str(&throughput.to_string());
         out.push_str(
             "\nLatency beside its floor: one-row commits every 20 ms on their own connection \
              during the same load, timed from their scheduled instant.\n\n",
         );
-        out.push_str("| latency (file visible → commit) | rows | P50 ms | P99 ms | max ms | floor P50 | floor P99 | floor max | peak RSS MB |\n");
-        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        let mut latency = Table::figures([
+            "latency (file visible → commit)",
+            "rows",
+            "P50 ms",
+            "P99 ms",
+            "max ms",
+            "floor P50",
+            "floor P99",
+            "floor max",
+            "peak RSS MB",
+        ]);
         for l in &self.latency {
-            out.push_str(&format!(
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
-                l.name,
-                l.rows,
+            let figures = [
                 l.p50_ms,
                 l.p99_ms,
                 l.max_ms,
                 l.floor.p50_ms,
                 l.floor.p99_ms,
                 l.floor.max_ms,
-                l.peak_rss_mb
-            ));
+                l.peak_rss_mb,
+            ]
+            .map(|v| format!("{v:.1}"));
+            latency.row(
+                [l.name.clone(), l.rows.to_string()]
+                    .into_iter()
+                    .chain(figures),
+            );
         }
+        out.push_str(&latency.to_string());
         out
     }
 }
@@ -439,11 +450,11 @@ async fn compare_throughput(
             samples[index].push(sample);
         }
     }
-    let mut ceiling = samples[0]
+    let ceiling = samples[0]
         .iter()
         .map(Sample::rows_per_s)
         .collect::<Vec<_>>();
-    let ceiling_rate = median(&mut ceiling);
+    let ceiling_rate = median(&ceiling);
     Ok(contenders
         .iter()
         .zip(samples)
@@ -453,7 +464,7 @@ async fn compare_throughput(
 
 /// Medians and spread of one contender's rounds.
 fn summarise(name: String, samples: Vec<Sample>, ceiling_rate: f64) -> Throughput {
-    let figure = |f: fn(&Sample) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
+    let figure = |f: fn(&Sample) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>());
     let rates: Vec<f64> = samples.iter().map(Sample::rows_per_s).collect();
     let rows_per_s = figure(Sample::rows_per_s);
     Throughput {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pipeline::embedded::Cluster;
+use reporter::collect::clock::now_us;
 use reporter::RunEvent;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -210,10 +211,6 @@ pub async fn carry_out(
         });
     }
     events
-}
-
-fn now_us() -> i64 {
-    chrono::Utc::now().timestamp_micros()
 }
 
 #[cfg(test)]

@@ -8,35 +8,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// One sample, as the reporter charts it (`resources.jsonl`). Process CPU is
 /// in % of one core; system CPU in % of all logical CPUs.
 pub use reporter::ResourceSample as Sample;
 
-/// Peak and mean of a run's samples.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Profile {
-    pub interval_ms: u64,
-    pub samples: usize,
-    pub logical_cpus: usize,
-    pub pipeline_rss_peak_mb: f64,
-    pub pipeline_rss_mean_mb: f64,
-    pub pipeline_cpu_peak_pct: f64,
-    pub pipeline_cpu_mean_pct: f64,
-    /// Mean pipeline CPU divided by the logical CPUs (100 = the whole machine).
-    pub pipeline_cpu_mean_pct_normalised: f64,
-    pub postgres_rss_peak_mb: f64,
-    pub postgres_cpu_peak_pct: f64,
-    pub postgres_cpu_mean_pct: f64,
-    pub postgres_cpu_mean_pct_normalised: f64,
-    pub system_cpu_peak_pct: f64,
-    pub system_cpu_mean_pct: f64,
-    /// CPU time of the pipeline process(es) while sampled, seconds (a
-    /// process's last fraction of a sampling interval is not seen).
-    pub pipeline_cpu_seconds: f64,
-}
+/// Peak and mean of a run's samples (the reporter's type: it travels in
+/// the run's facts and `summary.json`).
+pub use reporter::ResourceProfile as Profile;
 
 /// The processes to sample, changeable while sampling (a restarted
 /// pipeline or database gets a new PID). 0: this process as the pipeline,

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use generator::{GeneratorConfig, GeneratorSummary};
+use pipeline::config::Trigger;
 use pipeline::driver::{self, IngestSummary, PipelineError};
-use reporter::{ReportRequest, RunContext, Summary};
+use reporter::{ConfiguredTrigger, ReportRequest, RunContext, Summary};
 use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, DatabaseError};
@@ -279,12 +280,15 @@ pub async fn run(
     let (ingest_summary, pipeline_facts) = pipeline.stop().await?;
     let (samples, resources) = sampler.finish();
     let samples_path = run_dir.join(reporter::RESOURCES_FILE);
-    if let Err(error) = reporter::run_files::write_resource_samples(&samples_path, &samples) {
+    if let Err(error) =
+        reporter::collect::run_files::write_resource_samples(&samples_path, &samples)
+    {
         tracing::warn!(%error, "resource samples not saved; the report has no resource charts");
     }
     if !interruptions.is_empty() {
         let events_path = run_dir.join(reporter::EVENTS_FILE);
-        if let Err(error) = reporter::run_files::write_events(&events_path, &interruptions) {
+        if let Err(error) = reporter::collect::run_files::write_events(&events_path, &interruptions)
+        {
             tracing::warn!(%error, "interruptions not saved; the report cannot show them");
         }
     }
@@ -351,9 +355,16 @@ pub async fn run(
             scenario: scenario.name.clone(),
             run_id,
             settings,
-            generator: serde_json::to_value(&generated).ok(),
+            trigger: Some(ConfiguredTrigger {
+                label: ingest.trigger.to_string(),
+                interval: match ingest.trigger {
+                    Trigger::Interval(interval) => Some(interval),
+                    Trigger::Continuous | Trigger::AvailableNow => None,
+                },
+            }),
+            generator: Some(generated.clone()),
             pipeline: pipeline_facts,
-            resources: serde_json::to_value(resources).ok(),
+            resources: Some(resources),
         }),
         optimized_build,
         database_is_local: database.target.is_local(),

@@ -42,7 +42,9 @@ use pipeline::config::{Trigger, WriteTiming};
 use pipeline::schema::Ident;
 use pipeline::sink::WriteMode;
 use reporter::compare::CompareOutput;
-use reporter::markdown::{cell, fmt_decimal};
+use reporter::format::{cell, fmt_decimal};
+use reporter::recommend::{self, Candidate, Recommendation};
+use reporter::render::table::{Align, Table};
 use reporter::Summary;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -55,12 +57,6 @@ pub const SWEEP_REPORT_FILE: &str = "sweep.md";
 pub const SWEEP_JSON_FILE: &str = "sweep.json";
 /// The capacity curve of a `rate` axis.
 pub const CAPACITY_CHART_FILE: &str = "capacity_curve.svg";
-/// A run's backlog grew when the P95 latency of the files of its last
-/// quarter is more than this many times that of its first quarter...
-pub const BACKLOG_RATIO: f64 = 1.5;
-/// ...and more than this many milliseconds above it (noise on short
-/// latencies is not a backlog).
-pub const BACKLOG_MS: f64 = 1000.0;
 /// Complete runs whose throughputs lie within this many percent of each
 /// other delivered what the load offered: the pick between them is noise,
 /// and the recommendation says so.
@@ -458,7 +454,7 @@ pub struct Figures {
     pub p95_first_quarter_ms: Option<f64>,
     pub p95_last_quarter_ms: Option<f64>,
     /// The last quarter's P95 exceeds the first's by more than
-    /// [`BACKLOG_RATIO`] times and [`BACKLOG_MS`]: files waited longer and
+    /// [`recommend::BACKLOG_RATIO`] times and [`recommend::BACKLOG_MS`]: files waited longer and
     /// longer, so the pipeline fell behind. `None` when not measured.
     pub backlog_grew: Option<bool>,
     /// 95th percentile batch time, ms; `None` without batches.
@@ -499,9 +495,7 @@ pub fn figures(summary: &Summary, generated: &GeneratorSummary, drained: bool) -
         0.0
     };
     let quarters = summary.drift.latency_p95_ms;
-    let backlog_grew =
-        quarters.map(|q| q.last > q.first * BACKLOG_RATIO && q.last - q.first > BACKLOG_MS);
-    let mut f = Figures {
+    Figures {
         drained,
         expected: summary.rows.expected,
         found: summary.rows.found,
@@ -516,12 +510,10 @@ pub fn figures(summary: &Summary, generated: &GeneratorSummary, drained: bool) -
         delivered_pct: (offered > 0.0).then(|| summary.throughput_rows_per_s / offered * 100.0),
         p95_first_quarter_ms: quarters.map(|q| q.first),
         p95_last_quarter_ms: quarters.map(|q| q.last),
-        backlog_grew,
+        backlog_grew: recommend::backlog_grew(summary),
         batch_ms_p95: (summary.batches.count > 0).then_some(summary.batches.time_ms_p95),
-        keeps_up: false,
-    };
-    f.keeps_up = f.complete() && f.backlog_grew != Some(true);
-    f
+        keeps_up: drained && recommend::kept_up(summary),
+    }
 }
 
 /// One run's outcome in the sweep.
@@ -540,50 +532,26 @@ pub struct RunResult {
     pub figures: Option<Figures>,
 }
 
-/// A run picked by the recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Pick {
-    pub index: usize,
-    pub label: String,
-    /// P99 ms, or rows/s.
-    pub value: f64,
-}
-
-/// The sweep's recommendation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SweepRecommendation {
-    /// Lowest P99 among the runs that kept up (the first on a tie).
-    pub lowest_p99_keeping_up: Option<Pick>,
-    /// Highest throughput among the runs that kept up (the first on a
-    /// tie): a run whose backlog grew is not sustaining its throughput.
-    pub highest_throughput: Option<Pick>,
-}
-
-/// Picks, among the runs that kept up, the lowest P99 and the highest throughput.
-pub fn recommend(runs: &[RunResult]) -> SweepRecommendation {
-    let mut lowest: Option<Pick> = None;
-    let mut highest: Option<Pick> = None;
-    for run in runs {
-        let Some(f) = &run.figures else { continue };
-        let pick = |value| Pick {
-            index: run.index,
-            label: run.label.clone(),
-            value,
-        };
-        if let Some(p99) = f.p99_ms.filter(|_| f.keeps_up) {
-            if lowest.as_ref().is_none_or(|best| p99 < best.value) {
-                lowest = Some(pick(p99));
-            }
-        }
-        let t = f.throughput_rows_per_s;
-        if f.keeps_up && t > 0.0 && highest.as_ref().is_none_or(|best| t > best.value) {
-            highest = Some(pick(t));
-        }
-    }
-    SweepRecommendation {
-        lowest_p99_keeping_up: lowest,
-        highest_throughput: highest,
-    }
+/// The sweep's recommendation, by the rule `sluice compare` uses
+/// ([`reporter::recommend`]): among the runs that kept up (drained, nothing
+/// lost or doubled, no growing backlog), the lowest P99 and the highest
+/// throughput. A run whose backlog grew is not sustaining its throughput.
+pub fn recommend(runs: &[RunResult]) -> Recommendation {
+    let candidates: Vec<Candidate> = runs
+        .iter()
+        .filter_map(|run| {
+            let f = run.figures.as_ref()?;
+            Some(Candidate {
+                index: run.index,
+                run: run.label.clone(),
+                p99_ms: f.p99_ms,
+                throughput_rows_per_s: Some(f.throughput_rows_per_s),
+                qualifies: f.keeps_up,
+                differing_settings: Vec::new(),
+            })
+        })
+        .collect();
+    recommend::recommend(&candidates)
 }
 
 /// The capacity a `rate` axis found.
@@ -660,7 +628,7 @@ pub struct SweepReport {
     pub optimized_build: bool,
     /// Every run of the matrix, in order (including those not run).
     pub runs: Vec<RunResult>,
-    pub recommendation: SweepRecommendation,
+    pub recommendation: Recommendation,
     /// What a `rate` axis found (`None` without one).
     pub capacity: Option<Capacity>,
     /// The sweep stopped early (Ctrl-C).
@@ -860,7 +828,7 @@ pub async fn sweep(
     };
     if let Some(capacity) = &report.capacity {
         let (p50, p99) = capacity_points(&report.runs);
-        if let Err(error) = reporter::charts::capacity_curve(
+        if let Err(error) = reporter::render::charts::capacity_curve(
             &dir.join(CAPACITY_CHART_FILE),
             &p50,
             &p99,
@@ -978,11 +946,24 @@ fn ms(v: Option<f64>) -> String {
 /// The markdown table of the runs (also printed by `sluice sweep`); report
 /// links are relative to `dir`.
 pub fn runs_table(report: &SweepReport, dir: &Path) -> String {
-    let mut out = String::from(
-        "| # | settings | status | keeps up | P50 ms | P95 ms | P99 ms | rows/s | of offered \
-         | P95 first → last quarter ms | batch P95 ms | report |\n\
-         | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n",
-    );
+    use Align::{Left, Right};
+    let mut table = Table::new([
+        "#",
+        "settings",
+        "status",
+        "keeps up",
+        "P50 ms",
+        "P95 ms",
+        "P99 ms",
+        "rows/s",
+        "of offered",
+        "P95 first → last quarter ms",
+        "batch P95 ms",
+        "report",
+    ])
+    .aligned(&[
+        Right, Left, Left, Left, Right, Right, Right, Right, Right, Left, Right, Left,
+    ]);
     for r in &report.runs {
         let link = r.run_dir.as_ref().map_or("–".to_string(), |d| {
             let rel = d.strip_prefix(dir).unwrap_or(d).join(reporter::REPORT_FILE);
@@ -1001,13 +982,11 @@ pub fn runs_table(report: &SweepReport, dir: &Path) -> String {
                     (Some(a), Some(b)) => format!("{} → {}", fmt_decimal(a, 1), fmt_decimal(b, 1)),
                     _ => "n/a".into(),
                 };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                    r.index,
-                    cell(&r.label),
-                    r.status.as_str(),
-                    keeps,
+                table.row([
+                    r.index.to_string(),
+                    r.label.clone(),
+                    r.status.as_str().to_string(),
+                    keeps.to_string(),
                     ms(f.p50_ms),
                     ms(f.p95_ms),
                     ms(f.p99_ms),
@@ -1016,22 +995,22 @@ pub fn runs_table(report: &SweepReport, dir: &Path) -> String {
                         .map_or("n/a".into(), |p| format!("{} %", fmt_decimal(p, 0))),
                     quarters,
                     ms(f.batch_ms_p95),
-                    link
-                );
+                    link,
+                ]);
             }
             None => {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | – | – | – | – | – | – | – | – | {} |",
-                    r.index,
-                    cell(&r.label),
-                    r.status.as_str(),
-                    link
-                );
+                let mut row = vec![
+                    r.index.to_string(),
+                    r.label.clone(),
+                    r.status.as_str().to_string(),
+                ];
+                row.extend(std::iter::repeat_n("–".to_string(), 8));
+                row.push(link);
+                table.row(row);
             }
         }
     }
-    out
+    table.to_string()
 }
 
 /// The recommendation as markdown list items (also printed).
@@ -1039,7 +1018,7 @@ pub fn recommendation_lines(report: &SweepReport) -> String {
     let rec = &report.recommendation;
     let by_index = |i: usize| report.runs.iter().find(|r| r.index == i);
     let mut out = String::new();
-    match &rec.lowest_p99_keeping_up {
+    match &rec.lowest_p99 {
         Some(p) => {
             let t = by_index(p.index)
                 .and_then(|r| r.figures.as_ref())
@@ -1047,7 +1026,7 @@ pub fn recommendation_lines(report: &SweepReport) -> String {
             let _ = writeln!(
                 out,
                 "- Lowest P99 that keeps up: **{}** (run {}): P99 {} ms at {} rows/s.",
-                p.label,
+                p.run,
                 p.index,
                 fmt_decimal(p.value, 1),
                 fmt_decimal(t, 0)
@@ -1066,7 +1045,7 @@ pub fn recommendation_lines(report: &SweepReport) -> String {
             let _ = writeln!(
                 out,
                 "- Highest sustained throughput: **{}** (run {}): {} rows/s, P99 {} ms.",
-                p.label,
+                p.run,
                 p.index,
                 fmt_decimal(p.value, 0),
                 ms(p99)
@@ -1118,17 +1097,30 @@ pub fn capacity_section(report: &SweepReport, capacity: &Capacity) -> String {
             let _ = writeln!(out, "No offered load was sustained{limit}.\n");
         }
     }
-    out.push_str(
-        "| offered rows/s | committed rows/s | P50 ms | P99 ms | P95 first → last quarter ms \
-         | backlog | sustained |\n| ---: | ---: | ---: | ---: | --- | --- | --- |\n",
-    );
+    let mut table = Table::figures([
+        "offered rows/s",
+        "committed rows/s",
+        "P50 ms",
+        "P99 ms",
+        "P95 first → last quarter ms",
+        "backlog",
+        "sustained",
+    ])
+    .aligned(&[
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Left,
+        Align::Left,
+        Align::Left,
+    ]);
     for (rate, r) in by_rate(&report.runs) {
         let Some(f) = &r.figures else {
-            let _ = writeln!(
-                out,
-                "| {rate} | – | – | – | – | – | {} |",
-                r.status.as_str()
-            );
+            let mut row = vec![rate.to_string()];
+            row.extend(std::iter::repeat_n("–".to_string(), 5));
+            row.push(r.status.as_str().to_string());
+            table.row(row);
             continue;
         };
         let quarters = match (f.p95_first_quarter_ms, f.p95_last_quarter_ms) {
@@ -1142,15 +1134,17 @@ pub fn capacity_section(report: &SweepReport, capacity: &Capacity) -> String {
             (true, None) => "n/a",
         };
         let sustained = Capacity::sustained_by(r, capacity.p99_limit_ms);
-        let _ = writeln!(
-            out,
-            "| {rate} | {} | {} | {} | {quarters} | {backlog} | {} |",
+        table.row([
+            rate.to_string(),
             fmt_decimal(f.throughput_rows_per_s, 0),
             ms(f.p50_ms),
             ms(f.p99_ms),
-            if sustained { "yes" } else { "no" }
-        );
+            quarters,
+            backlog.to_string(),
+            if sustained { "yes" } else { "no" }.to_string(),
+        ]);
     }
+    out.push_str(&table.to_string());
     let _ = writeln!(
         out,
         "\n![Latency P50 and P99 by offered load]({CAPACITY_CHART_FILE})\n\n\
@@ -1207,11 +1201,13 @@ pub fn render(report: &SweepReport, dir: &Path) -> String {
         out,
         "\nA run keeps up when it committed every generated file before the drain timeout, \
          with no row missing or duplicated, and its backlog did not grow: the P95 latency of \
-         the files of its last quarter is not more than {BACKLOG_RATIO}× and {} ms above that \
+         the files of its last quarter is not more than {}× and {} ms above that \
          of its first quarter. Throughput is rows found / (last commit − first file created); \
          \"of offered\" divides it by the valid rows per second the generator wrote (a run \
-         that keeps up stays near 100 %, less the wait for the last trigger).\n",
-        fmt_decimal(BACKLOG_MS, 0)
+         that keeps up stays near 100 %, less the wait for the last trigger). `sluice compare` \
+         recommends by the same rule.\n",
+        recommend::BACKLOG_RATIO,
+        fmt_decimal(recommend::BACKLOG_MS, 0)
     );
     if let Some(capacity) = &report.capacity {
         out.push_str(&capacity_section(report, capacity));
@@ -1237,6 +1233,7 @@ pub fn render(report: &SweepReport, dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reporter::recommend::Pick;
     use reporter::summary::Quarters;
 
     const SCENARIO: &str = "name = 'tiny'\nduration = '10m'\n\
@@ -1667,11 +1664,12 @@ mod tests {
         ];
         let r = recommend(&runs);
         assert_eq!(
-            r.lowest_p99_keeping_up,
+            r.lowest_p99,
             Some(Pick {
                 index: 4,
-                label: "batch_size=4".into(),
-                value: 1100.0
+                run: "batch_size=4".into(),
+                value: 1100.0,
+                differing_settings: vec![],
             })
         );
         // Run 3 committed the most, but its backlog grew: not sustained.

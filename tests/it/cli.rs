@@ -668,8 +668,8 @@ async fn sweep_runs_each_setting_on_a_fresh_table_and_compares_them() {
         .collect();
     assert_eq!(statuses, ["complete", "complete"]);
     let rec = &sweep["recommendation"];
-    for pick in ["lowest_p99_keeping_up", "highest_throughput"] {
-        let label = rec[pick]["label"].as_str().unwrap_or_default();
+    for pick in ["lowest_p99", "highest_throughput"] {
+        let label = rec[pick]["run"].as_str().unwrap_or_default();
         assert!(labels.contains(&label), "{pick}: {rec}");
     }
     let md = std::fs::read_to_string(sweep_dir.join("sweep.md")).unwrap();

@@ -16,6 +16,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::error::ReportError;
+use crate::stats::median;
 use crate::summary::{round3, DatabaseSummary, IndexStat, QueryTiming};
 
 /// Runs of each timed query; the median is reported.
@@ -117,23 +118,6 @@ pub fn user_queries(table: &str, values: &PickedValues) -> Vec<UserQuery> {
         });
     }
     queries
-}
-
-/// Median of the runs (the middle one of three; the mean of the middle two
-/// for an even count); 0 when empty.
-pub fn median_ms(runs: &[f64]) -> f64 {
-    if runs.is_empty() {
-        return 0.0;
-    }
-    let mut sorted = runs.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let m = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    };
-    round3(m)
 }
 
 /// The plan's summary: top node type, its index, and (when the top node
@@ -239,7 +223,7 @@ async fn time_query(
         QueryTiming {
             name: query.name.to_string(),
             sql: query.sql.clone(),
-            median_ms: median_ms(&runs_ms),
+            median_ms: round3(median(&runs_ms)),
             runs_ms,
             rows,
             plan_node: plan.node,
@@ -376,14 +360,6 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn medians() {
-        assert_eq!(median_ms(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median_ms(&[9.5, 1.25, 1.5]), 1.5);
-        assert_eq!(median_ms(&[4.0, 1.0]), 2.5);
-        assert_eq!(median_ms(&[]), 0.0);
-    }
 
     #[test]
     fn queries_follow_the_columns_and_values() {

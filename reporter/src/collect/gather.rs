@@ -13,10 +13,9 @@
 
 use tokio_postgres::Client;
 
-use crate::clock::{now_us, ClockSample, CLOCK_SAMPLES};
-use crate::database::gather_database;
+use crate::collect::clock::{now_us, ClockSample, CLOCK_SAMPLES};
+use crate::collect::database::gather_database;
 use crate::error::ReportError;
-use crate::stages::FileStageRecord;
 use crate::stats::{BatchRecord, CommitGroup};
 use crate::summary::{DatabaseSummary, QuarantinedFile, ReasonCount};
 
@@ -208,6 +207,40 @@ pub struct TablesPresent {
     pub batches: bool,
     /// `sluice_quarantine`.
     pub quarantine: bool,
+}
+
+/// One manifest file as the batch that carried it recorded it: a row of
+/// `sluice_batches` expanded by `jsonb_array_elements(files)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FileStageRecord {
+    /// File name.
+    pub file: String,
+    /// The batch that carried it.
+    pub batch_id: i64,
+    /// Data rows read from the file (valid + rejected).
+    pub rows: u64,
+    /// Rows of the file rejected.
+    pub rejected: u64,
+    /// When the pipeline discovered it, Unix µs (pipeline clock); `None` when
+    /// the record lacks it.
+    pub discovered_us: Option<i64>,
+    /// When its batch began to process it, Unix µs (pipeline clock).
+    pub started_us: i64,
+    /// Its batch's `committed_at`, Unix µs (server clock, uncorrected).
+    pub committed_us: i64,
+    /// The file was quarantined (no row of it was read).
+    pub quarantined: bool,
+}
+
+impl FileStageRecord {
+    /// Valid rows: the file's weight.
+    pub fn valid_rows(&self) -> u64 {
+        if self.quarantined {
+            0
+        } else {
+            self.rows.saturating_sub(self.rejected)
+        }
+    }
 }
 
 /// Everything read from the database.

@@ -21,8 +21,9 @@
 
 use std::collections::HashMap;
 
-use crate::series::weighted_percentiles;
-use crate::stats::{mean, percentile_sorted, BatchRecord};
+use crate::collect::gather::FileStageRecord;
+use crate::request::ConfiguredTrigger;
+use crate::stats::{mean, percentile_sorted, start_gaps, weighted_percentiles, BatchRecord};
 use crate::summary::{
     round3, BusyFigures, SlowBatch, StageBreakdown, StageFigures, TriggerAdherence,
 };
@@ -38,40 +39,6 @@ pub const DISCOVERED_TO_BATCH_START: &str = "discovered_to_batch_start";
 pub const BATCH_START_TO_COMMITTED: &str = "batch_start_to_committed";
 /// The whole way.
 pub const VISIBLE_TO_COMMITTED: &str = "visible_to_committed";
-
-/// One manifest file as the batch that carried it recorded it: a row of
-/// `sluice_batches` expanded by `jsonb_array_elements(files)`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FileStageRecord {
-    /// File name.
-    pub file: String,
-    /// The batch that carried it.
-    pub batch_id: i64,
-    /// Data rows read from the file (valid + rejected).
-    pub rows: u64,
-    /// Rows of the file rejected.
-    pub rejected: u64,
-    /// When the pipeline discovered it, Unix µs (pipeline clock); `None` when
-    /// the record lacks it.
-    pub discovered_us: Option<i64>,
-    /// When its batch began to process it, Unix µs (pipeline clock).
-    pub started_us: i64,
-    /// Its batch's `committed_at`, Unix µs (server clock, uncorrected).
-    pub committed_us: i64,
-    /// The file was quarantined (no row of it was read).
-    pub quarantined: bool,
-}
-
-impl FileStageRecord {
-    /// Valid rows: the file's weight.
-    pub fn valid_rows(&self) -> u64 {
-        if self.quarantined {
-            0
-        } else {
-            self.rows.saturating_sub(self.rejected)
-        }
-    }
-}
 
 fn ms(us: i64) -> f64 {
     us as f64 / 1000.0
@@ -233,48 +200,21 @@ pub fn slowest_batches(batches: &[BatchRecord], n: usize) -> Vec<SlowBatch> {
         .collect()
 }
 
-/// The interval of a trigger setting in ms: `1s` → 1000, `500ms` → 500,
-/// `1m 30s` → 90 000 (the form the pipeline prints); `None` for
-/// `continuous`, `available-now`, zero, or anything else.
-pub fn parse_trigger_interval_ms(text: &str) -> Option<f64> {
-    let mut total_ms = 0.0;
-    let mut any = false;
-    for token in text.split_whitespace() {
-        let split = token
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .filter(|&i| i > 0)?;
-        let (number, unit) = token.split_at(split);
-        let value: f64 = number.parse().ok()?;
-        let unit_ms = match unit {
-            "ns" => 1e-6,
-            "us" | "µs" => 1e-3,
-            "ms" => 1.0,
-            "s" | "sec" | "secs" => 1_000.0,
-            "m" | "min" | "mins" => 60_000.0,
-            "h" | "hr" | "hrs" => 3_600_000.0,
-            _ => return None,
-        };
-        total_ms += value * unit_ms;
-        any = true;
-    }
-    (any && total_ms > 0.0 && total_ms.is_finite()).then_some(total_ms)
-}
-
 /// Actual gaps between batch starts against the configured trigger, and the
 /// batches that took longer than the interval (the next start was then
 /// late: the pipeline fell behind). `None` without batches.
 pub fn trigger_adherence(
     batches: &[BatchRecord],
-    configured: Option<&str>,
+    configured: Option<&ConfiguredTrigger>,
 ) -> Option<TriggerAdherence> {
     if batches.is_empty() {
         return None;
     }
-    let interval_ms = configured.and_then(parse_trigger_interval_ms);
-    let mut starts: Vec<i64> = batches.iter().map(|b| b.started_us).collect();
-    starts.sort_unstable();
-    let mut gaps: Vec<f64> = starts.windows(2).map(|w| ms(w[1] - w[0])).collect();
-    gaps.sort_by(f64::total_cmp);
+    let interval_ms = configured
+        .and_then(|t| t.interval)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .filter(|&ms| ms > 0.0);
+    let gaps = start_gaps(batches);
     let overran = interval_ms.map(|interval| {
         batches
             .iter()
@@ -282,11 +222,11 @@ pub fn trigger_adherence(
             .count() as u64
     });
     Some(TriggerAdherence {
-        configured: configured.map(str::to_string),
+        configured: configured.map(|t| t.label.clone()),
         interval_ms: interval_ms.map(round3),
         batches: batches.len() as u64,
-        start_gap_ms_p50: round3(percentile_sorted(&gaps, 0.50)),
-        start_gap_ms_max: round3(gaps.last().copied().unwrap_or(0.0)),
+        start_gap_ms_p50: gaps.p50_ms,
+        start_gap_ms_max: gaps.max_ms,
         overran,
         overran_pct: overran.map(|n| round3(n as f64 * 100.0 / batches.len() as f64)),
     })
@@ -444,24 +384,6 @@ mod tests {
     }
 
     #[test]
-    fn trigger_intervals() {
-        assert_eq!(parse_trigger_interval_ms("1s"), Some(1000.0));
-        assert_eq!(parse_trigger_interval_ms("500ms"), Some(500.0));
-        assert_eq!(parse_trigger_interval_ms("10s"), Some(10_000.0));
-        assert_eq!(parse_trigger_interval_ms("1m 30s"), Some(90_000.0));
-        assert_eq!(parse_trigger_interval_ms("1s 500ms"), Some(1500.0));
-        assert_eq!(parse_trigger_interval_ms("2h"), Some(7_200_000.0));
-        assert_eq!(parse_trigger_interval_ms("250us"), Some(0.25));
-        assert_eq!(parse_trigger_interval_ms("continuous"), None);
-        assert_eq!(parse_trigger_interval_ms("available-now"), None);
-        assert_eq!(parse_trigger_interval_ms("0s"), None);
-        assert_eq!(parse_trigger_interval_ms(""), None);
-        assert_eq!(parse_trigger_interval_ms("10"), None);
-        assert_eq!(parse_trigger_interval_ms("s"), None);
-        assert_eq!(parse_trigger_interval_ms("5 parsecs"), None);
-    }
-
-    #[test]
     fn adherence_counts_overruns() {
         // Starts at 0, 1000, 2500, 3500 ms; walls 400, 1200, 900, 1001 ms.
         let batches = vec![
@@ -470,7 +392,15 @@ mod tests {
             batch(3, 2500, 900, 0.0, 0.0, 0.0),
             batch(4, 3500, 1001, 0.0, 0.0, 0.0),
         ];
-        let t = trigger_adherence(&batches, Some("1s")).unwrap();
+        let every_second = ConfiguredTrigger {
+            label: "1s".into(),
+            interval: Some(std::time::Duration::from_secs(1)),
+        };
+        let continuous = ConfiguredTrigger {
+            label: "continuous".into(),
+            interval: None,
+        };
+        let t = trigger_adherence(&batches, Some(&every_second)).unwrap();
         assert_eq!(t.configured.as_deref(), Some("1s"));
         assert_eq!(t.interval_ms, Some(1000.0));
         assert_eq!(t.batches, 4);
@@ -480,7 +410,7 @@ mod tests {
         assert_eq!(t.overran, Some(2));
         assert_eq!(t.overran_pct, Some(50.0));
 
-        let t = trigger_adherence(&batches, Some("continuous")).unwrap();
+        let t = trigger_adherence(&batches, Some(&continuous)).unwrap();
         assert_eq!(
             (t.interval_ms, t.overran, t.overran_pct),
             (None, None, None)
@@ -491,6 +421,6 @@ mod tests {
             (t.configured, t.start_gap_ms_p50, t.overran),
             (None, 0.0, None)
         );
-        assert_eq!(trigger_adherence(&[], Some("1s")), None);
+        assert_eq!(trigger_adherence(&[], Some(&every_second)), None);
     }
 }

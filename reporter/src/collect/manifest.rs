@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use generator::manifest::ManifestEntry;
+use generator::GeneratorSummary;
 
 use crate::error::ReportError;
+use crate::stats::median_gap;
 use crate::summary::{round3, GeneratorLateness};
 
 /// Lateness above this share of the interval makes the report warn: the
@@ -93,24 +95,9 @@ impl ManifestFacts {
                 scheduled.push(at);
             }
         }
-        facts.interval_us = median_gap(&mut scheduled);
+        facts.interval_us = median_gap(&scheduled);
         facts
     }
-}
-
-/// Median of the positive gaps between sorted instants.
-pub(crate) fn median_gap(instants: &mut [i64]) -> Option<i64> {
-    instants.sort_unstable();
-    let mut gaps: Vec<i64> = instants
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|&g| g > 0)
-        .collect();
-    if gaps.is_empty() {
-        return None;
-    }
-    gaps.sort_unstable();
-    Some(gaps[(gaps.len() - 1) / 2])
 }
 
 /// Reads the manifest with the generator's reader (it ignores unknown keys,
@@ -133,10 +120,6 @@ pub fn load(path: &Path) -> Result<ManifestFacts, ReportError> {
     Ok(ManifestFacts::from_entries(&entries))
 }
 
-fn json_f64(v: &serde_json::Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(serde_json::Value::as_f64)
-}
-
 /// How late the generator was: from its own summary (`sluice run`) when it
 /// has the figures, otherwise from the manifest's `late_us` keys; `None` when
 /// neither knows.
@@ -146,24 +129,22 @@ fn json_f64(v: &serde_json::Value, key: &str) -> Option<f64> {
 /// rename, so the pipeline looks as fast as ever while the offered load was
 /// lower than configured. Above 10 % of the interval this is worth a warning.
 pub fn generator_lateness(
-    run_generator: Option<&serde_json::Value>,
+    run_generator: Option<&GeneratorSummary>,
     facts: &ManifestFacts,
 ) -> Option<GeneratorLateness> {
-    let interval_from_run = run_generator.and_then(|g| json_f64(g, "interval_ms"));
+    let interval_from_run = run_generator.map(|g| g.interval_ms).filter(|&i| i > 0.0);
     let interval_ms = interval_from_run.or(facts.interval_us.map(|us| us as f64 / 1000.0));
     let significant =
         |max_ms: f64| interval_ms.is_some_and(|i| i > 0.0 && max_ms > i * LATENESS_WARN_FRACTION);
     if let Some(g) = run_generator {
-        if let Some(max_ms) = json_f64(g, "max_lateness_ms") {
-            return Some(GeneratorLateness {
-                late_files: g.get("late_files").and_then(|v| v.as_u64()).unwrap_or(0),
-                max_lateness_ms: round3(max_ms),
-                mean_lateness_ms: round3(json_f64(g, "mean_lateness_ms").unwrap_or(0.0)),
-                interval_ms,
-                significant: significant(max_ms),
-                source: "run".to_string(),
-            });
-        }
+        return Some(GeneratorLateness {
+            late_files: g.late_files,
+            max_lateness_ms: round3(g.max_lateness_ms),
+            mean_lateness_ms: round3(g.mean_lateness_ms),
+            interval_ms,
+            significant: significant(g.max_lateness_ms),
+            source: "run".to_string(),
+        });
     }
     if facts.late_us.is_empty() {
         return None;
@@ -189,7 +170,6 @@ pub fn generator_lateness(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use serde_json::json;
 
     pub(crate) fn entry(seq: u64, rows: u64, dup: u64, bad: u64) -> ManifestEntry {
         ManifestEntry {
@@ -257,13 +237,22 @@ pub(crate) mod tests {
     #[test]
     fn lateness_from_run_summary_wins() {
         let facts = ManifestFacts::default();
-        let g = json!({"seed": 1, "interval_ms": 100.0, "late_files": 3,
-                       "max_lateness_ms": 25.0, "mean_lateness_ms": 4.5});
+        let g = GeneratorSummary {
+            interval_ms: 100.0,
+            late_files: 3,
+            max_lateness_ms: 25.0,
+            mean_lateness_ms: 4.5,
+            ..GeneratorSummary::default()
+        };
         let l = generator_lateness(Some(&g), &facts).unwrap();
         assert_eq!(l.source, "run");
         assert_eq!(l.late_files, 3);
         assert!(l.significant);
-        let g = json!({"interval_ms": 1000.0, "max_lateness_ms": 25.0});
+        let g = GeneratorSummary {
+            interval_ms: 1000.0,
+            max_lateness_ms: 25.0,
+            ..GeneratorSummary::default()
+        };
         assert!(!generator_lateness(Some(&g), &facts).unwrap().significant);
         assert_eq!(generator_lateness(None, &facts), None);
     }

@@ -25,100 +25,8 @@
 //!   not errors (they must be rejected, and are not expected in the table).
 //! - `duplicate_rate_pct`: duplicates / found × 100.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-use crate::summary::{round3, Summary, TargetResult, TargetStatus};
-
-/// The name of a target, as written in a scenario's `[targets]`.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetName {
-    /// Latency P50, ms.
-    P50Ms,
-    /// Latency P95, ms.
-    P95Ms,
-    /// Latency P99, ms.
-    P99Ms,
-    /// Throughput, rows per second.
-    ThroughputRowsPerS,
-    /// P95 of batch processing time, ms.
-    BatchMsP95,
-    /// Mean CPU of the pipeline, % of one core.
-    PipelineCpuPct,
-    /// Peak RSS of the pipeline, MB.
-    PipelineRssMb,
-    /// Peak RSS of PostgreSQL, MB.
-    PostgresRssMb,
-    /// (missing + duplicates) / expected, %.
-    ErrorRatePct,
-    /// duplicates / found, %.
-    DuplicateRatePct,
-}
-
-impl TargetName {
-    /// The name as written in `[targets]` and in summary.json.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::P50Ms => "p50_ms",
-            Self::P95Ms => "p95_ms",
-            Self::P99Ms => "p99_ms",
-            Self::ThroughputRowsPerS => "throughput_rows_per_s",
-            Self::BatchMsP95 => "batch_ms_p95",
-            Self::PipelineCpuPct => "pipeline_cpu_pct",
-            Self::PipelineRssMb => "pipeline_rss_mb",
-            Self::PostgresRssMb => "postgres_rss_mb",
-            Self::ErrorRatePct => "error_rate_pct",
-            Self::DuplicateRatePct => "duplicate_rate_pct",
-        }
-    }
-}
-
-/// A scenario's targets; every one is optional.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Targets {
-    /// Latency P50, ms (at most).
-    #[serde(default)]
-    pub p50_ms: Option<f64>,
-    /// Latency P95, ms (at most).
-    #[serde(default)]
-    pub p95_ms: Option<f64>,
-    /// Latency P99, ms (at most).
-    #[serde(default)]
-    pub p99_ms: Option<f64>,
-    /// Throughput, rows per second (at least).
-    #[serde(default)]
-    pub throughput_rows_per_s: Option<f64>,
-    /// P95 batch processing time (committed − started), ms (at most).
-    #[serde(default)]
-    pub batch_ms_p95: Option<f64>,
-    /// Mean CPU of the pipeline, % of one core (at most).
-    #[serde(default)]
-    pub pipeline_cpu_pct: Option<f64>,
-    /// Peak resident memory of the pipeline, MB (at most).
-    #[serde(default)]
-    pub pipeline_rss_mb: Option<f64>,
-    /// Peak resident memory of PostgreSQL, MB (at most; embedded server only).
-    #[serde(default)]
-    pub postgres_rss_mb: Option<f64>,
-    /// (missing + duplicates) / expected, percent (at most).
-    #[serde(default)]
-    pub error_rate_pct: Option<f64>,
-    /// duplicates / found, percent (at most).
-    #[serde(default)]
-    pub duplicate_rate_pct: Option<f64>,
-    /// Per target, how far beyond it (percent of the target) the figure may
-    /// be and only warn (⚠, passes). None by default: beyond is a failure.
-    #[serde(default)]
-    pub slack_pct: BTreeMap<TargetName, f64>,
-    /// Targets this scenario accepts not measuring (e.g. `postgres_rss_mb`
-    /// against an external server, which is not sampled). Any other target
-    /// that could not be measured fails.
-    #[serde(default)]
-    pub optional: Vec<TargetName>,
-}
+use crate::request::{TargetName, Targets};
+use crate::summary::{round3, ResourceProfile, Summary, TargetResult, TargetStatus};
 
 /// Whether the measured figure must stay at most or at least the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,12 +80,10 @@ pub fn judge(bound: Bound, target: f64, measured: Option<f64>, leeway: Leeway) -
     }
 }
 
-fn resource(s: &Summary, key: &str) -> Option<f64> {
+/// A figure of the run's resource profile; `None` when nothing was sampled.
+fn resource(s: &Summary, figure: fn(&ResourceProfile) -> f64) -> Option<f64> {
     let r = s.run.as_ref()?.resources.as_ref()?;
-    if r.get("samples").and_then(|v| v.as_u64()) == Some(0) {
-        return None;
-    }
-    r.get(key).and_then(|v| v.as_f64())
+    (r.samples > 0).then(|| figure(r))
 }
 
 /// (missing + duplicates) / expected, percent; 0 when nothing was expected
@@ -209,7 +115,7 @@ pub fn duplicate_rate_pct(s: &Summary) -> f64 {
 pub fn evaluate(targets: &Targets, s: &Summary) -> Vec<TargetResult> {
     let latency = |v: f64| (s.latency_ms.count > 0).then_some(v);
     // A PostgreSQL that was not sampled (external server) reports 0 MB.
-    let postgres_rss = resource(s, "postgres_rss_peak_mb").filter(|&mb| mb > 0.0);
+    let postgres_rss = resource(s, |r| r.postgres_rss_peak_mb).filter(|&mb| mb > 0.0);
     let figures: [(TargetName, Option<f64>, Bound, Option<f64>); 10] = [
         (
             TargetName::P50Ms,
@@ -245,13 +151,13 @@ pub fn evaluate(targets: &Targets, s: &Summary) -> Vec<TargetResult> {
             TargetName::PipelineCpuPct,
             targets.pipeline_cpu_pct,
             Bound::Max,
-            resource(s, "pipeline_cpu_mean_pct"),
+            resource(s, |r| r.pipeline_cpu_mean_pct),
         ),
         (
             TargetName::PipelineRssMb,
             targets.pipeline_rss_mb,
             Bound::Max,
-            resource(s, "pipeline_rss_peak_mb"),
+            resource(s, |r| r.pipeline_rss_peak_mb),
         ),
         (
             TargetName::PostgresRssMb,
@@ -391,8 +297,12 @@ mod tests {
             settings: vec![],
             generator: None,
             pipeline: None,
-            resources: Some(json!({"samples": 10, "pipeline_cpu_mean_pct": 55.5,
-                "pipeline_rss_peak_mb": 80.0, "postgres_rss_peak_mb": 0.0})),
+            resources: Some(ResourceProfile {
+                samples: 10,
+                pipeline_cpu_mean_pct: 55.5,
+                pipeline_rss_peak_mb: 80.0,
+                ..ResourceProfile::default()
+            }),
         });
         let targets = Targets {
             p50_ms: Some(500.0),

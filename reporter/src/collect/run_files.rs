@@ -127,7 +127,7 @@ fn write_lines<T: Serialize>(path: &Path, items: &[T]) -> Result<(), ReportError
         text.push_str(&serde_json::to_string(item)?);
         text.push('\n');
     }
-    crate::write_atomic(path, text.as_bytes())
+    crate::files::write_atomic(path, text.as_bytes())
 }
 
 /// What the report found of a run's side files.

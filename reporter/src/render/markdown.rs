@@ -7,15 +7,18 @@
 
 use std::fmt::Write as _;
 
-use crate::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
-use crate::findings::{
+use crate::format::{fmt_bytes, fmt_count, fmt_decimal, fmt_ms, fmt_pct, fmt_time_us};
+use crate::render::table::{Align, Table};
+
+use crate::analyse::findings::{
     P95_DRIFT_MS, P95_DRIFT_RATIO, RSS_GROWTH_MIB, RSS_GROWTH_RATIO, SOAK_MIN_S,
 };
-use crate::phases::{longest_recovery, peak_phases, worst_max, worst_p99, RAMP_BANDS};
-use crate::stages::{
+use crate::analyse::phases::{longest_recovery, peak_phases, worst_max, worst_p99, RAMP_BANDS};
+use crate::analyse::stages::{
     BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
     VISIBLE_TO_DISCOVERED,
 };
+use crate::render::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
 use crate::summary::{Phase, Quarters, Severity, Summary, TargetStatus};
 
 /// Commit-time source names as they appear in `summary.json`.
@@ -31,61 +34,6 @@ pub const UNOPTIMISED_WARNING: &str =
 /// How to turn on exact commit times; shown wherever the fallback is used.
 pub const TRACK_COMMIT_TIMESTAMP_FIX: &str =
     "`ALTER SYSTEM SET track_commit_timestamp = on;` then restart PostgreSQL";
-
-/// `1234567` → `1,234,567`.
-pub fn fmt_count(n: u64) -> String {
-    group_thousands(&n.to_string())
-}
-
-fn group_thousands(digits: &str) -> String {
-    let (sign, digits) = match digits.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", digits),
-    };
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{sign}{out}")
-}
-
-/// A number with `decimals` decimals and thousands separators.
-pub fn fmt_decimal(x: f64, decimals: usize) -> String {
-    if !x.is_finite() {
-        return "n/a".to_string();
-    }
-    let s = format!("{x:.decimals$}");
-    match s.split_once('.') {
-        Some((int, frac)) => format!("{}.{frac}", group_thousands(int)),
-        None => group_thousands(&s),
-    }
-}
-
-/// Milliseconds: three decimals (the µs the inputs have).
-pub fn fmt_ms(ms: f64) -> String {
-    fmt_decimal(ms, 3)
-}
-
-/// Percent with two decimals and the sign.
-pub fn fmt_pct(p: f64) -> String {
-    format!("{} %", fmt_decimal(p, 2))
-}
-
-/// Unix µs as an RFC 3339 UTC time with milliseconds.
-pub fn fmt_time_us(us: Option<i64>) -> String {
-    us.and_then(chrono::DateTime::from_timestamp_micros)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
-        .unwrap_or_else(|| "n/a".to_string())
-}
-
-/// Escapes text for a markdown table cell (pipes and line breaks would
-/// break the row); every table of every report goes through it.
-pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
 
 fn check(ok: bool) -> &'static str {
     if ok {
@@ -208,14 +156,13 @@ fn headline(md: &mut String, s: &Summary) {
     let r = &s.rows;
     let l = &s.latency_ms;
     let _ = writeln!(md, "## Headline\n");
-    let _ = writeln!(md, "| Metric | Value | Check |");
-    let _ = writeln!(md, "| --- | ---: | :---: |");
-    let _ = writeln!(md, "| Rows generated | {} | |", fmt_count(r.generated));
-    let _ = writeln!(
-        md,
-        "| Rows expected (valid, unique) | {} | |",
-        fmt_count(r.expected)
-    );
+    let mut table = Table::figures(["Metric", "Value", "Check"]).aligned(&[
+        Align::Left,
+        Align::Right,
+        Align::Center,
+    ]);
+    table.row(["Rows generated", &fmt_count(r.generated), ""]);
+    table.row(["Rows expected (valid, unique)", &fmt_count(r.expected), ""]);
     let found_check = if r.found == r.expected {
         "✓"
     } else if r.found > r.expected {
@@ -223,63 +170,52 @@ fn headline(md: &mut String, s: &Summary) {
     } else {
         "✗"
     };
-    let _ = writeln!(
-        md,
-        "| Rows found in `{}` | {} | {found_check} |",
-        cell(&s.table),
-        fmt_count(r.found)
-    );
-    let _ = writeln!(
-        md,
-        "| Rows missing | {} | {} |",
-        fmt_count(r.missing),
-        check(r.missing == 0)
-    );
+    table.row([
+        &format!("Rows found in `{}`", s.table),
+        &fmt_count(r.found),
+        found_check,
+    ]);
+    table.row(["Rows missing", &fmt_count(r.missing), check(r.missing == 0)]);
     let rejected_check = if r.rejected == r.bad_input {
         "✓"
     } else {
         "⚠"
     };
-    let _ = writeln!(
-        md,
-        "| Rows rejected | {} | {rejected_check} |",
-        fmt_count(r.rejected)
-    );
-    let _ = writeln!(
-        md,
-        "| Duplicates in the table | {} | {} |",
-        fmt_count(r.duplicates),
-        check(r.duplicates == 0)
-    );
-    if l.count > 0 {
-        let _ = writeln!(
-            md,
-            "| Latency P50 / P95 / P99 | {} / {} / {} ms | |",
+    table.row(["Rows rejected", &fmt_count(r.rejected), rejected_check]);
+    table.row([
+        "Duplicates in the table",
+        &fmt_count(r.duplicates),
+        check(r.duplicates == 0),
+    ]);
+    let latency = if l.count > 0 {
+        format!(
+            "{} / {} / {} ms",
             fmt_ms(l.p50),
             fmt_ms(l.p95),
             fmt_ms(l.p99)
-        );
+        )
     } else {
-        let _ = writeln!(md, "| Latency P50 / P95 / P99 | not measured | |");
-    }
-    let _ = writeln!(
-        md,
-        "| Throughput | {} rows/s | |",
-        fmt_decimal(s.throughput_rows_per_s, 1)
-    );
+        "not measured".to_string()
+    };
+    table.row(["Latency P50 / P95 / P99", &latency, ""]);
+    table.row([
+        "Throughput",
+        &format!("{} rows/s", fmt_decimal(s.throughput_rows_per_s, 1)),
+        "",
+    ]);
     if !s.targets.is_empty() {
         let met = s
             .targets
             .iter()
             .filter(|t| matches!(t.status, TargetStatus::Pass | TargetStatus::Warn))
             .count();
-        let _ = writeln!(
-            md,
-            "| Targets met | {met} of {} | {} |",
-            s.targets.len(),
-            check(s.passed)
-        );
+        table.row([
+            "Targets met",
+            &format!("{met} of {}", s.targets.len()),
+            check(s.passed),
+        ]);
     }
+    let _ = write!(md, "{table}");
     let _ = writeln!(
         md,
         "\nChecks: rows found = expected, nothing missing, rejected = the malformed rows \
@@ -289,12 +225,11 @@ fn headline(md: &mut String, s: &Summary) {
 }
 
 fn key_value_table(md: &mut String, header: (&str, &str), rows: &[(String, String)]) {
-    let _ = writeln!(md, "| {} | {} |", header.0, header.1);
-    let _ = writeln!(md, "| --- | --- |");
+    let mut table = Table::new([header.0, header.1]);
     for (k, v) in rows {
-        let _ = writeln!(md, "| {} | {} |", cell(k), cell(v));
+        table.row([k, v]);
     }
-    md.push('\n');
+    let _ = writeln!(md, "{table}");
 }
 
 fn configuration(md: &mut String, s: &Summary) {
@@ -366,7 +301,7 @@ fn embed(md: &mut String, info: &ChartInfo) {
 fn resources(md: &mut String, s: &Summary) {
     let mut rows = Vec::new();
     if let Some(r) = s.run.as_ref().and_then(|r| r.resources.as_ref()) {
-        flatten_json("", r, &mut rows);
+        flatten_json("", &serde_json::to_value(r).unwrap_or_default(), &mut rows);
     }
     let _ = writeln!(md, "### Resources\n");
     if rows.is_empty() && s.resource_samples == 0 {
@@ -420,31 +355,34 @@ fn interruptions(md: &mut String, s: &Summary) {
         "The run interrupted itself on purpose (its `events.jsonl`). These windows are shaded \
          on every chart over time; latency and throughput suffer inside them by design.\n"
     );
-    let _ = writeln!(
-        md,
-        "| Kind | Start (s after the first file) | Duration (s) | Note |"
-    );
-    let _ = writeln!(md, "| --- | ---: | ---: | --- |");
+    let mut table = Table::figures([
+        "Kind",
+        "Start (s after the first file)",
+        "Duration (s)",
+        "Note",
+    ])
+    .aligned(&[Align::Left, Align::Right, Align::Right, Align::Left]);
     for i in &s.interruptions {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            cell(&i.kind),
+        table.row([
+            i.kind.clone(),
             fmt_decimal(i.start_offset_s, 3),
             i.duration_s
                 .map_or("to the end of the run".to_string(), |d| fmt_decimal(d, 3)),
-            cell(&i.note)
-        );
+            i.note.clone(),
+        ]);
     }
-    md.push('\n');
+    let _ = writeln!(md, "{table}");
 }
 
 fn integrity(md: &mut String, s: &Summary) {
     let r = &s.rows;
     let f = &s.files;
     let _ = writeln!(md, "## Data integrity\n");
-    let _ = writeln!(md, "| Figure | Rows | Meaning |");
-    let _ = writeln!(md, "| --- | ---: | --- |");
+    let mut table = Table::figures(["Figure", "Rows", "Meaning"]).aligned(&[
+        Align::Left,
+        Align::Right,
+        Align::Left,
+    ]);
     let rows: [(&str, u64, &str); 8] = [
         (
             "Generated",
@@ -484,13 +422,14 @@ fn integrity(md: &mut String, s: &Summary) {
         ),
     ];
     for (name, n, meaning) in rows {
-        let _ = writeln!(md, "| {name} | {} | {meaning} |", fmt_count(n));
+        table.row([name, &fmt_count(n), meaning]);
     }
-    let _ = writeln!(
-        md,
-        "| Success rate | {} | found / expected |\n",
-        fmt_pct(s.success_rate_pct)
-    );
+    table.row([
+        "Success rate",
+        &fmt_pct(s.success_rate_pct),
+        "found / expected",
+    ]);
+    let _ = writeln!(md, "{table}");
 
     if r.exactly_once() {
         let _ = writeln!(
@@ -553,32 +492,25 @@ fn integrity(md: &mut String, s: &Summary) {
 
     if !s.rejected_by_reason.is_empty() {
         let _ = writeln!(md, "### Rejected rows by reason\n");
-        let _ = writeln!(md, "| Reason | Rows | Share of rejected |");
-        let _ = writeln!(md, "| --- | ---: | ---: |");
+        let mut table = Table::figures(["Reason", "Rows", "Share of rejected"]);
         for rc in &s.rejected_by_reason {
             let share = if r.rejected > 0 {
                 rc.count as f64 * 100.0 / r.rejected as f64
             } else {
                 0.0
             };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                cell(&rc.reason),
-                fmt_count(rc.count),
-                fmt_pct(share)
-            );
+            table.row([rc.reason.clone(), fmt_count(rc.count), fmt_pct(share)]);
         }
-        md.push('\n');
+        let _ = writeln!(md, "{table}");
     }
 
     if !f.quarantined_files.is_empty() {
         let _ = writeln!(md, "### Quarantined files\n");
-        let _ = writeln!(md, "| File | Reason |");
-        let _ = writeln!(md, "| --- | --- |");
+        let mut table = Table::new(["File", "Reason"]);
         for q in &f.quarantined_files {
-            let _ = writeln!(md, "| `{}` | {} |", cell(&q.file), cell(&q.reason));
+            table.row([format!("`{}`", q.file), q.reason.clone()]);
         }
+        let _ = write!(md, "{table}");
         if f.quarantined > f.quarantined_files.len() as u64 {
             let _ = writeln!(
                 md,
@@ -664,8 +596,7 @@ fn latency(md: &mut String, s: &Summary) {
         );
         return;
     }
-    let _ = writeln!(md, "| Percentile | Latency (ms) |");
-    let _ = writeln!(md, "| --- | ---: |");
+    let mut table = Table::figures(["Percentile", "Latency (ms)"]);
     for (name, v) in [
         ("P50", l.p50),
         ("P75", l.p75),
@@ -679,11 +610,14 @@ fn latency(md: &mut String, s: &Summary) {
         ("Std dev", l.stddev),
         ("Min", l.min),
     ] {
-        let _ = writeln!(md, "| {name} | {} |", fmt_ms(v));
+        table.row([name, &fmt_ms(v)]);
     }
+    let _ = write!(md, "{table}");
     let _ = writeln!(
         md,
-        "\n{} rows measured (HdrHistogram, 3 significant digits: figures are at most 0.1 % high).",
+        "\n{} rows measured (HdrHistogram, 3 significant digits: figures are at most 0.1 % high). \
+         Every percentile in this report is nearest rank (PostgreSQL's `percentile_disc`): the \
+         smallest value with at least that share of the values at or below it.",
         fmt_count(l.count)
     );
     if l.negative_latencies > 0 {
@@ -704,19 +638,16 @@ fn latency(md: &mut String, s: &Summary) {
     md.push('\n');
     if !s.latency_distribution.is_empty() {
         let _ = writeln!(md, "### Distribution\n");
-        let _ = writeln!(md, "| Latency range | Rows | Percent | Cumulative |");
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: |");
+        let mut table = Table::figures(["Latency range", "Rows", "Percent", "Cumulative"]);
         for row in &s.latency_distribution {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                row.range,
+            table.row([
+                row.range.clone(),
                 fmt_count(row.count),
                 fmt_pct(row.percent),
-                fmt_pct(row.cumulative_percent)
-            );
+                fmt_pct(row.cumulative_percent),
+            ]);
         }
-        md.push('\n');
+        let _ = writeln!(md, "{table}");
     }
 }
 
@@ -802,25 +733,35 @@ fn stability(md: &mut String, s: &Summary) {
          under Bottlenecks when the last quarter exceeds the first by both the ratio and the \
          amount shown.\n"
     );
-    let _ = writeln!(
-        md,
-        "| Figure | First quarter | Last quarter | Change | Flagged above |"
-    );
-    let _ = writeln!(md, "| --- | ---: | ---: | ---: | --- |");
+    let mut table = Table::figures([
+        "Figure",
+        "First quarter",
+        "Last quarter",
+        "Change",
+        "Flagged above",
+    ])
+    .aligned(&[
+        Align::Left,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Left,
+    ]);
     for (name, q, rule) in rows {
         let change = if q.first > 0.0 {
             format!("{:+.1} %", (q.last / q.first - 1.0) * 100.0)
         } else {
             "–".to_string()
         };
-        let _ = writeln!(
-            md,
-            "| {name} | {} | {} | {change} | {rule} |",
+        table.row([
+            name.to_string(),
             fmt_decimal(q.first, 1),
-            fmt_decimal(q.last, 1)
-        );
+            fmt_decimal(q.last, 1),
+            change,
+            rule,
+        ]);
     }
-    let _ = writeln!(md);
+    let _ = writeln!(md, "{table}");
 }
 
 /// `5,000`, or `1,000–1,290` for a band of a ramp.
@@ -861,41 +802,44 @@ fn load_phases(md: &mut String, s: &Summary) {
          the rows of the phase's files (row-weighted, exact nearest rank); committed rows/s \
          counts the rows of any file committed within the phase.\n"
     );
-    let _ = writeln!(
-        md,
-        "| Phase | Target (rows/s) | Start (s) | Duration (s) | Files | Rows offered | \
-         Committed rows/s | P50 (ms) | P95 (ms) | P99 (ms) | Max (ms) | Recovery (s) |"
-    );
-    let _ = writeln!(
-        md,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    );
+    let mut table = Table::figures([
+        "Phase",
+        "Target (rows/s)",
+        "Start (s)",
+        "Duration (s)",
+        "Files",
+        "Rows offered",
+        "Committed rows/s",
+        "P50 (ms)",
+        "P95 (ms)",
+        "P99 (ms)",
+        "Max (ms)",
+        "Recovery (s)",
+    ])
+    .aligned(&[Align::Right]);
     for p in &s.phases {
         let l = &p.latency_ms;
-        let latency = if l.count > 0 {
-            format!(
-                "{} | {} | {} | {}",
-                fmt_ms(l.p50),
-                fmt_ms(l.p95),
-                fmt_ms(l.p99),
-                fmt_ms(l.max)
-            )
-        } else {
-            "– | – | – | –".to_string()
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {latency} | {} |",
-            p.index,
+        let latency = [l.p50, l.p95, l.p99, l.max].map(|v| {
+            if l.count > 0 {
+                fmt_ms(v)
+            } else {
+                "–".to_string()
+            }
+        });
+        let mut row = vec![
+            p.index.to_string(),
             phase_target(p),
             fmt_decimal(p.start_s, 3),
             fmt_decimal(p.duration_s, 3),
             fmt_count(p.files),
             fmt_count(p.rows),
             fmt_decimal(p.rows_per_s, 1),
-            p.recovery_s.map_or("–".to_string(), |r| fmt_decimal(r, 3))
-        );
+        ];
+        row.extend(latency);
+        row.push(p.recovery_s.map_or("–".to_string(), |r| fmt_decimal(r, 3)));
+        table.row(row);
     }
+    let _ = write!(md, "{table}");
     let _ = writeln!(md, "\n### Recovery after each drop in load\n");
     let _ = writeln!(
         md,
@@ -1066,22 +1010,26 @@ fn targets(md: &mut String, s: &Summary) {
         );
         return;
     }
-    let _ = writeln!(md, "| Target | Limit | Measured | Status |");
-    let _ = writeln!(md, "| --- | ---: | ---: | :---: |");
+    let mut table = Table::figures(["Target", "Limit", "Measured", "Status"]).aligned(&[
+        Align::Left,
+        Align::Right,
+        Align::Right,
+        Align::Center,
+    ]);
     for t in &s.targets {
         let (label, unit) = target_label(&t.name);
         let bound = if t.bound == "min" { "≥" } else { "≤" };
         let measured = t.measured.map_or("not measured".to_string(), |m| {
             format!("{} {unit}", fmt_decimal(m, 3))
         });
-        let _ = writeln!(
-            md,
-            "| {label} (`{}`) | {bound} {} {unit} | {measured} | {} |",
-            t.name,
-            fmt_decimal(t.target, 3),
-            t.status.symbol()
-        );
+        table.row([
+            format!("{label} (`{}`)", t.name),
+            format!("{bound} {} {unit}", fmt_decimal(t.target, 3)),
+            measured,
+            t.status.symbol().to_string(),
+        ]);
     }
+    let _ = write!(md, "{table}");
     let failed: Vec<&str> = s
         .targets
         .iter()
@@ -1143,11 +1091,19 @@ fn where_the_time_goes(md: &mut String, s: &Summary) {
             fmt_count(st.files),
             fmt_count(st.rows)
         );
-        let _ = writeln!(
-            md,
-            "| Stage | P50 (ms) | P95 (ms) | P99 (ms) | Max (ms) | Mean (ms) | Share of mean latency |"
-        );
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        let mut aligns = [Align::Right; 7];
+        aligns[0] = Align::Left;
+        aligns[6] = Align::Left;
+        let mut table = Table::new([
+            "Stage",
+            "P50 (ms)",
+            "P95 (ms)",
+            "P99 (ms)",
+            "Max (ms)",
+            "Mean (ms)",
+            "Share of mean latency",
+        ])
+        .aligned(&aligns);
         for f in &st.latency {
             let share = f.share_pct.map_or("n/a".to_string(), |p| {
                 if f.stage == VISIBLE_TO_COMMITTED {
@@ -1156,18 +1112,17 @@ fn where_the_time_goes(md: &mut String, s: &Summary) {
                     format!("{} {}", fmt_pct(p), share_bar(p))
                 }
             });
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {share} |",
-                stage_label(&f.stage),
+            table.row([
+                stage_label(&f.stage).to_string(),
                 fmt_ms(f.p50_ms),
                 fmt_ms(f.p95_ms),
                 fmt_ms(f.p99_ms),
                 fmt_ms(f.max_ms),
                 fmt_ms(f.mean_ms),
-            );
+                share,
+            ]);
         }
-        md.push('\n');
+        let _ = writeln!(md, "{table}");
         if st.files_unmeasured > 0 {
             let _ = writeln!(
                 md,
@@ -1189,31 +1144,33 @@ fn where_the_time_goes(md: &mut String, s: &Summary) {
              and a share above 100 % is work done before it.\n",
             fmt_count(st.batches)
         );
-        let _ = writeln!(
-            md,
-            "| Batch stage | P50 (ms) | P95 (ms) | Max (ms) | Mean (ms) | Share of batch wall time |"
-        );
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
+        let mut table = Table::figures([
+            "Batch stage",
+            "P50 (ms)",
+            "P95 (ms)",
+            "Max (ms)",
+            "Mean (ms)",
+            "Share of batch wall time",
+        ]);
         for f in &st.busy {
-            let _ = writeln!(
-                md,
-                "| {} busy | {} | {} | {} | {} | {} |",
-                f.stage,
+            table.row([
+                format!("{} busy", f.stage),
                 fmt_ms(f.p50_ms),
                 fmt_ms(f.p95_ms),
                 fmt_ms(f.max_ms),
                 fmt_ms(f.mean_ms),
-                f.share_of_wall_pct.map_or("n/a".to_string(), fmt_pct)
-            );
+                f.share_of_wall_pct.map_or("n/a".to_string(), fmt_pct),
+            ]);
         }
-        let _ = writeln!(
-            md,
-            "| **Batch wall time** (started → committed) | {} | {} | {} | {} | 100.00 % |\n",
+        table.row([
+            "**Batch wall time** (started → committed)".to_string(),
             fmt_ms(b.time_ms_p50),
             fmt_ms(b.time_ms_p95),
             fmt_ms(b.time_ms_max),
-            fmt_ms(b.time_ms_mean)
-        );
+            fmt_ms(b.time_ms_mean),
+            "100.00 %".to_string(),
+        ]);
+        let _ = writeln!(md, "{table}");
     }
 }
 
@@ -1265,44 +1222,32 @@ fn slowest_batches(md: &mut String, s: &Summary) {
         return;
     }
     let _ = writeln!(md, "### Slowest batches\n");
-    let _ = writeln!(
-        md,
-        "| Batch | Time (ms) | Files | Rows | Parse busy (ms) | Transform busy (ms) | Write busy (ms) | Started |"
-    );
-    let _ = writeln!(
-        md,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-    );
+    let mut aligns = [Align::Right; 8];
+    aligns[7] = Align::Left;
+    let mut table = Table::new([
+        "Batch",
+        "Time (ms)",
+        "Files",
+        "Rows",
+        "Parse busy (ms)",
+        "Transform busy (ms)",
+        "Write busy (ms)",
+        "Started",
+    ])
+    .aligned(&aligns);
     for b in &s.slowest_batches {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            b.batch_id,
+        table.row([
+            b.batch_id.to_string(),
             fmt_ms(b.time_ms),
             fmt_count(b.files),
             fmt_count(b.rows),
             fmt_ms(b.parse_ms),
             fmt_ms(b.transform_ms),
             fmt_ms(b.write_ms),
-            fmt_time_us(Some(b.started_at_us))
-        );
+            fmt_time_us(Some(b.started_at_us)),
+        ]);
     }
-    md.push('\n');
-}
-
-/// Bytes with a binary unit: `512 B`, `1.5 KiB`, `12.3 MiB`, `1.1 GiB`.
-pub fn fmt_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{} {}", fmt_decimal(value, 1), UNITS[unit])
+    let _ = writeln!(md, "{table}");
 }
 
 fn database(md: &mut String, s: &Summary) {
@@ -1322,17 +1267,15 @@ fn database(md: &mut String, s: &Summary) {
         fmt_bytes(db.indexes_bytes)
     );
     if !db.indexes.is_empty() {
-        let _ = writeln!(md, "| Index | Size | Scans (`idx_scan`) |");
-        let _ = writeln!(md, "| --- | ---: | ---: |");
+        let mut table = Table::figures(["Index", "Size", "Scans (`idx_scan`)"]);
         for i in &db.indexes {
-            let _ = writeln!(
-                md,
-                "| `{}` | {} | {} |",
-                cell(&i.name),
+            table.row([
+                format!("`{}`", i.name),
                 fmt_bytes(i.bytes),
-                fmt_count(i.idx_scan)
-            );
+                fmt_count(i.idx_scan),
+            ]);
         }
+        let _ = write!(md, "{table}");
         let _ = writeln!(
             md,
             "\nScans counted before the report's own queries: the pipeline's upserts and \
@@ -1348,11 +1291,17 @@ fn database(md: &mut String, s: &Summary) {
              received); the plan is the top node of `EXPLAIN (FORMAT JSON)`.\n",
             db.queries.first().map_or(0, |q| q.runs_ms.len())
         );
-        let _ = writeln!(
-            md,
-            "| Query | Median (ms) | Runs (ms) | Rows | Plan | SQL |"
-        );
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | --- | --- |");
+        let mut table =
+            Table::figures(["Query", "Median (ms)", "Runs (ms)", "Rows", "Plan", "SQL"]).aligned(
+                &[
+                    Align::Left,
+                    Align::Right,
+                    Align::Right,
+                    Align::Right,
+                    Align::Left,
+                    Align::Left,
+                ],
+            );
         for q in &db.queries {
             let runs = q
                 .runs_ms
@@ -1367,17 +1316,16 @@ fn database(md: &mut String, s: &Summary) {
             if let Some(scan) = &q.plan_scan {
                 plan.push_str(&format!(" ← {scan}"));
             }
-            let _ = writeln!(
-                md,
-                "| {} | {} | {runs} | {} | {} | `{}` |",
-                cell(&q.name),
+            table.row([
+                q.name.clone(),
                 fmt_ms(q.median_ms),
+                runs,
                 fmt_count(q.rows),
-                cell(&plan),
-                cell(&q.sql)
-            );
+                plan,
+                format!("`{}`", q.sql),
+            ]);
         }
-        md.push('\n');
+        let _ = writeln!(md, "{table}");
     }
     for n in &db.notes {
         let _ = writeln!(md, "- {n}");
@@ -1467,21 +1415,6 @@ mod tests {
     use crate::summary::{DistributionRow, GeneratorLateness, Interruption, RunSummary, Setting};
 
     #[test]
-    fn numbers() {
-        assert_eq!(fmt_count(0), "0");
-        assert_eq!(fmt_count(999), "999");
-        assert_eq!(fmt_count(1000), "1,000");
-        assert_eq!(fmt_count(1_234_567), "1,234,567");
-        assert_eq!(fmt_ms(1234.5), "1,234.500");
-        assert_eq!(fmt_ms(0.001), "0.001");
-        assert_eq!(fmt_decimal(-1234.56, 1), "-1,234.6");
-        assert_eq!(fmt_pct(99.999), "100.00 %");
-        assert_eq!(fmt_decimal(f64::NAN, 2), "n/a");
-        assert_eq!(fmt_time_us(Some(0)), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(fmt_time_us(None), "n/a");
-    }
-
-    #[test]
     fn unoptimised_warning_iff_debug_build() {
         let mut s = sample();
         s.optimized_build = false;
@@ -1562,7 +1495,11 @@ mod tests {
             }],
             generator: Some(serde_json::json!({"seed": 42, "rows_per_s": 512.5})),
             pipeline: Some(serde_json::json!({"batches": 7})),
-            resources: Some(serde_json::json!({"pipeline_rss_peak_mb": 31.5})),
+            resources: Some(crate::summary::ResourceProfile {
+                samples: 2,
+                pipeline_rss_peak_mb: 31.5,
+                ..crate::summary::ResourceProfile::default()
+            }),
         });
         s.generator_lateness = Some(GeneratorLateness {
             late_files: 4,
@@ -1634,7 +1571,11 @@ mod tests {
         ));
         let mut s = sample();
         s.run = Some(RunSummary {
-            resources: Some(serde_json::json!({"pipeline_rss_peak_mb": 31.5})),
+            resources: Some(crate::summary::ResourceProfile {
+                samples: 2,
+                pipeline_rss_peak_mb: 31.5,
+                ..crate::summary::ResourceProfile::default()
+            }),
             ..RunSummary::default()
         });
         let md = render(&s);
@@ -1694,17 +1635,8 @@ mod tests {
             "| Kind | Start (s after the first file) | Duration (s) | Note |\n\
              | --- | ---: | ---: | --- |\n\
              | pipeline_killed | 12.500 | 30.250 | kill -9 \\| pid 7 |\n\
-             | database_stopped | 100.000 | to the end of the run |  |\n"
+             | database_stopped | 100.000 | to the end of the run | |\n"
         ));
-    }
-
-    #[test]
-    fn bytes() {
-        assert_eq!(fmt_bytes(0), "0 B");
-        assert_eq!(fmt_bytes(1023), "1023 B");
-        assert_eq!(fmt_bytes(1536), "1.5 KiB");
-        assert_eq!(fmt_bytes(12 * 1024 * 1024 + 300 * 1024), "12.3 MiB");
-        assert_eq!(fmt_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
     }
 
     #[test]
@@ -1914,7 +1846,7 @@ mod tests {
 
     #[test]
     fn load_phases_after_the_throughput() {
-        use crate::phases::tests::phase;
+        use crate::analyse::phases::tests::phase;
         let mut s = sample();
         assert!(!render(&s).contains("Load phases") && !render(&s).contains("Load profile"));
         s.phases = vec![phase(1, 2000, 300.0, 400.0, None)];
@@ -1969,10 +1901,5 @@ mod tests {
             "- Phase 1 (100–900 rows/s) → phase 2 (50–60 rows/s): not measured (none of its rows \
              was committed)"
         ));
-    }
-
-    #[test]
-    fn cells_are_escaped() {
-        assert_eq!(cell("a|b\nc"), "a\\|b c");
     }
 }

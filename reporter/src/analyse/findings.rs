@@ -20,10 +20,12 @@
 //! | `rows_rejected` | rejected > 0 | info (warning when ≠ the deliberate bad rows) |
 //! | `query_without_index` | a lookup or range query runs a Seq Scan and takes > 100 ms | info |
 
-use crate::markdown::{fmt_count, fmt_decimal};
-use crate::phases::{longest_recovery, worst_p99};
-use crate::stages::{DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED, VISIBLE_TO_DISCOVERED};
-use crate::summary::{Finding, Quarters, Severity, StageFigures, Summary};
+use crate::analyse::phases::{longest_recovery, worst_p99};
+use crate::analyse::stages::{
+    DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED, VISIBLE_TO_DISCOVERED,
+};
+use crate::format::{fmt_count, fmt_decimal};
+use crate::summary::{Finding, Quarters, ResourceProfile, Severity, StageFigures, Summary};
 
 /// Trigger-wait share of the mean latency above which it dominates, percent.
 pub const TRIGGER_WAIT_SHARE_PCT: f64 = 60.0;
@@ -86,8 +88,10 @@ fn busy_mean(s: &Summary, id: &str) -> Option<(f64, Option<f64>)> {
         .map(|b| (b.mean_ms, b.share_of_wall_pct))
 }
 
-fn resource(s: &Summary, key: &str) -> Option<f64> {
-    s.run.as_ref()?.resources.as_ref()?.get(key)?.as_f64()
+/// A figure of the run's resource profile; `None` when nothing was sampled.
+fn resource(s: &Summary, figure: fn(&ResourceProfile) -> f64) -> Option<f64> {
+    let r = s.run.as_ref()?.resources.as_ref()?;
+    (r.samples > 0).then(|| figure(r))
 }
 
 /// A first-vs-last-quarter figure of a soak-length run that grew by more
@@ -108,12 +112,37 @@ fn growth_pct(first: f64, last: f64) -> f64 {
     }
 }
 
+/// The rules in the order of the table above; a rule adds its findings (a
+/// function may judge two rules that exclude each other).
+const RULES: &[fn(&Summary, &mut Vec<Finding>)] = &[
+    rows_missing,
+    duplicates,
+    falling_behind,
+    where_latency_goes,
+    batch_bottleneck,
+    database_saturated,
+    generator_late,
+    memory_growth,
+    latency_drift,
+    load_phase_findings,
+    rows_rejected,
+    query_without_index,
+];
+
 /// The findings, most severe first (rules in the order of the table above
 /// within one severity).
 pub fn analyse(s: &Summary) -> Vec<Finding> {
     let mut out = Vec::new();
-    let r = &s.rows;
+    for rule in RULES {
+        rule(s, &mut out);
+    }
+    out.sort_by_key(|f| f.severity);
+    out
+}
 
+/// `rows_missing`.
+fn rows_missing(s: &Summary, out: &mut Vec<Finding>) {
+    let r = &s.rows;
     if r.missing > 0 {
         out.push(finding(
             "rows_missing",
@@ -131,6 +160,11 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
+}
+
+/// `duplicates`.
+fn duplicates(s: &Summary, out: &mut Vec<Finding>) {
+    let r = &s.rows;
     if r.duplicates > 0 {
         out.push(finding(
             "duplicates",
@@ -144,7 +178,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
+}
 
+/// `falling_behind`.
+fn falling_behind(s: &Summary, out: &mut Vec<Finding>) {
     if let Some(t) = &s.trigger_adherence {
         if let (Some(overran), Some(interval)) = (t.overran.filter(|&n| n > 0), t.interval_ms) {
             let slowest = s
@@ -170,7 +207,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
             ));
         }
     }
+}
 
+/// `trigger_wait_dominates` and `slow_discovery`.
+fn where_latency_goes(s: &Summary, out: &mut Vec<Finding>) {
     let total = stage(s, VISIBLE_TO_COMMITTED).map(|t| t.mean_ms);
     if let (Some(wait), Some(total)) = (stage(s, DISCOVERED_TO_BATCH_START), total) {
         if wait.share_pct.is_some_and(|p| p > TRIGGER_WAIT_SHARE_PCT) {
@@ -217,7 +257,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
             ));
         }
     }
+}
 
+/// `database_bound` or `pipeline_bound`.
+fn batch_bottleneck(s: &Summary, out: &mut Vec<Finding>) {
     if let (
         Some((parse, parse_share)),
         Some((transform, transform_share)),
@@ -277,8 +320,11 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
             }
         }
     }
+}
 
-    if let Some(cpu) = resource(s, "postgres_cpu_mean_pct").filter(|&c| c > POSTGRES_CPU_PCT) {
+/// `database_saturated`.
+fn database_saturated(s: &Summary, out: &mut Vec<Finding>) {
+    if let Some(cpu) = resource(s, |r| r.postgres_cpu_mean_pct).filter(|&c| c > POSTGRES_CPU_PCT) {
         out.push(finding(
             "database_saturated",
             Severity::Warning,
@@ -292,7 +338,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
+}
 
+/// `generator_late`.
+fn generator_late(s: &Summary, out: &mut Vec<Finding>) {
     if let Some(l) = s.generator_lateness.as_ref().filter(|l| l.significant) {
         out.push(finding(
             "generator_late",
@@ -308,7 +357,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
+}
 
+/// `memory_growth`.
+fn memory_growth(s: &Summary, out: &mut Vec<Finding>) {
     if let Some(q) = grew(s.drift.pipeline_rss_mb, RSS_GROWTH_RATIO, RSS_GROWTH_MIB) {
         out.push(finding(
             "memory_growth",
@@ -328,6 +380,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
+}
+
+/// `latency_drift`.
+fn latency_drift(s: &Summary, out: &mut Vec<Finding>) {
     if let Some(q) = grew(s.drift.latency_p95_ms, P95_DRIFT_RATIO, P95_DRIFT_MS) {
         out.push(finding(
             "latency_drift",
@@ -346,9 +402,11 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
                 .to_string(),
         ));
     }
+}
 
-    load_phase_findings(s, &mut out);
-
+/// `rows_rejected`.
+fn rows_rejected(s: &Summary, out: &mut Vec<Finding>) {
+    let r = &s.rows;
     if r.rejected > 0 {
         let top = s.rejected_by_reason.first().map_or(String::new(), |t| {
             format!(
@@ -387,7 +445,10 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
             ),
         ));
     }
+}
 
+/// `query_without_index`.
+fn query_without_index(s: &Summary, out: &mut Vec<Finding>) {
     if let Some(db) = &s.database {
         for q in &db.queries {
             let seq = q.plan_node == "Seq Scan" || q.plan_scan.as_deref() == Some("Seq Scan");
@@ -408,9 +469,6 @@ pub fn analyse(s: &Summary) -> Vec<Finding> {
             }
         }
     }
-
-    out.sort_by_key(|f| f.severity);
-    out
 }
 
 fn seconds(x: f64) -> String {
@@ -510,7 +568,6 @@ mod tests {
         BusyFigures, DatabaseSummary, Drift, GeneratorLateness, Quarters, QueryTiming, ReasonCount,
         RunSummary, SlowBatch, StageBreakdown, TriggerAdherence,
     };
-    use serde_json::json;
 
     fn stage_fig(id: &str, mean: f64, p95: f64, share: f64) -> StageFigures {
         StageFigures {
@@ -681,7 +738,11 @@ mod tests {
             settings: vec![],
             generator: None,
             pipeline: None,
-            resources: Some(json!({"postgres_cpu_mean_pct": 93.3})),
+            resources: Some(ResourceProfile {
+                samples: 10,
+                postgres_cpu_mean_pct: 93.3,
+                ..ResourceProfile::default()
+            }),
         });
         s.generator_lateness = Some(GeneratorLateness {
             late_files: 12,
@@ -777,7 +838,7 @@ mod tests {
 
     #[test]
     fn load_phases_recovery_and_latency_over_target() {
-        use crate::phases::tests::phase;
+        use crate::analyse::phases::tests::phase;
         use crate::summary::{TargetResult, TargetStatus};
         let mut s = sample();
         s.latency_ms.p99 = 640.0;

@@ -4,7 +4,7 @@
 //! interruptions are shaded on every time axis.
 //!
 //! Each chart is a function of plain data ([`LatencyPoint`]s, [`TimedRows`])
-//! and a path; the numbers come from [`crate::series`] (pure and tested), so
+//! and a path; the numbers come from [`crate::analyse::series`] (pure and tested), so
 //! this module only draws. Drawing uses `plotters`' SVG backend alone: text
 //! is written as SVG `<text>` elements that the viewer lays out with its own
 //! fonts, so no font library is linked. Each file is written to a temporary
@@ -17,14 +17,14 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::error::ReportError;
-use crate::markdown::fmt_decimal;
-use crate::series::{
+use crate::analyse::series::{
     backlog, bin_means, cdf, histogram_bins, moving_average, peak_steps, rolling_centers,
     rolling_percentiles, rolling_window_s, tail_cut, thin_scatter, throughput, throughput_bucket_s,
     ChartInput, LatencyPoint, HISTOGRAM_TARGET_BINS, MAX_BACKLOG_STEPS, MAX_CDF_POINTS,
     MAX_RESOURCE_POINTS, MAX_ROLLING_CENTERS, MIB,
 };
+use crate::error::ReportError;
+use crate::format::fmt_decimal;
 use crate::summary::{Interruption, LatencySummary};
 
 /// Latency of each (file, commit) group by file creation time, with a moving
@@ -251,7 +251,7 @@ fn chart_error(path: &Path) -> impl FnOnce(Box<dyn std::error::Error>) -> Report
 
 fn write_chart(path: &Path, svg: DrawResult<String>) -> Result<(), ReportError> {
     let svg = svg.map_err(chart_error(path))?;
-    crate::write_atomic(path, svg.as_bytes())
+    crate::files::write_atomic(path, svg.as_bytes())
 }
 
 /// Renders into an SVG string of [`WIDTH`] × [`HEIGHT`] on white.
@@ -810,7 +810,7 @@ fn render_latency_percentiles_over_time(input: &ChartInput) -> DrawResult<String
         rolling.iter().map(|r| r.p99).fold(0.0, f64::max),
         3 + interruption_kinds(&input.interruptions),
     );
-    let series = |f: fn(&crate::series::PercentilesAt) -> f64| -> Vec<(f64, f64)> {
+    let series = |f: fn(&crate::analyse::series::PercentilesAt) -> f64| -> Vec<(f64, f64)> {
         rolling.iter().map(|r| (r.at_s, f(r))).collect()
     };
     svg_string(|root| {
@@ -944,7 +944,7 @@ fn render_throughput(input: &ChartInput) -> DrawResult<String> {
         most_waiting.max(1.0),
         1 + phase_legend_entries(&input.phases) + interruption_kinds(&input.interruptions),
     );
-    let total = |rows: &[crate::series::TimedRows]| {
+    let total = |rows: &[crate::analyse::series::TimedRows]| {
         fmt_decimal(rows.iter().map(|t| t.rows).sum::<u64>() as f64, 0)
     };
     let waiting_label = if exact.len() > MAX_BACKLOG_STEPS {
@@ -1034,7 +1034,7 @@ fn round_for_label(s: f64) -> f64 {
 /// [`MAX_RESOURCE_POINTS`] samples.
 fn resource_line(
     input: &ChartInput,
-    f: impl Fn(&crate::run_files::ResourceSample) -> f64,
+    f: impl Fn(&crate::collect::run_files::ResourceSample) -> f64,
 ) -> Vec<Xy> {
     let points: Vec<Xy> = input.resources.iter().map(|s| (s.t_s, f(s))).collect();
     bin_means(&points, MAX_RESOURCE_POINTS, MAX_ROLLING_CENTERS)
@@ -1376,8 +1376,8 @@ fn render_capacity_curve(p50: &[Xy], p99: &[Xy], p99_limit_ms: Option<f64>) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run_files::ResourceSample;
-    use crate::series::{FileWindow, TimedRows};
+    use crate::analyse::series::{FileWindow, TimedRows};
+    use crate::collect::run_files::ResourceSample;
 
     /// One file of a synthetic run: its latency point, the rows it offered
     /// and committed, and its visible → committed window.
@@ -1496,7 +1496,7 @@ mod tests {
             .iter()
             .map(|p| (p.latency_ms, p.rows))
             .collect();
-        let q = crate::series::weighted_percentiles(&values, &[0.5, 0.95, 0.99]);
+        let q = crate::stats::weighted_percentiles(&values, &[0.5, 0.95, 0.99]);
         let rows = input.latency_rows();
         LatencySummary {
             p50: q[0],

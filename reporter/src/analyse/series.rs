@@ -4,7 +4,7 @@
 //! first-against-last-quarter drift figures.
 //!
 //! Everything here is pure (no I/O, no drawing), so every line a chart draws
-//! is checked by a unit test against known input; [`crate::charts`] only
+//! is checked by a unit test against known input; [`crate::render::charts`] only
 //! draws what these functions return.
 //!
 //! Time is in seconds since the first file of the manifest was created (its
@@ -15,10 +15,10 @@
 
 use std::collections::HashMap;
 
-use crate::manifest::ManifestFacts;
-use crate::run_files::ResourceSample;
-use crate::stages::FileStageRecord;
-use crate::stats::CommitGroup;
+use crate::collect::gather::FileStageRecord;
+use crate::collect::manifest::ManifestFacts;
+use crate::collect::run_files::ResourceSample;
+use crate::stats::{median_gap, weighted_percentiles, CommitGroup};
 use crate::summary::{round3, Drift, Interruption, Quarters};
 
 /// Window used when the run has no time span (one file, or all files created
@@ -286,21 +286,6 @@ fn nice_up_among(x: f64, mantissas: &[f64]) -> f64 {
     scaled(1.0, exp + 2)
 }
 
-/// Median of the positive gaps between consecutive values of a sorted
-/// sequence; `None` when there is no positive gap.
-pub fn median_gap(sorted: &[f64]) -> Option<f64> {
-    let mut gaps: Vec<f64> = sorted
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|&g| g > 0.0)
-        .collect();
-    if gaps.is_empty() {
-        return None;
-    }
-    gaps.sort_by(f64::total_cmp);
-    Some(gaps[(gaps.len() - 1) / 2])
-}
-
 fn sorted_times(times: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut v: Vec<f64> = times.collect();
     v.sort_by(f64::total_cmp);
@@ -392,33 +377,6 @@ pub fn moving_average(points: &[LatencyPoint], window_s: f64, centers: &[f64]) -
                 (s + p.latency_ms * p.rows as f64, n + p.rows)
             });
             (rows > 0).then(|| (c, sum / rows as f64))
-        })
-        .collect()
-}
-
-/// Row-weighted nearest-rank percentiles: for each quantile q, the smallest
-/// latency such that at least ⌈q × rows⌉ rows are at or below it (the
-/// definition of `percentile_disc`). `values` is `(latency, rows)` in any
-/// order; all zero when there is no row.
-pub fn weighted_percentiles(values: &[(f64, u64)], quantiles: &[f64]) -> Vec<f64> {
-    let total: u64 = values.iter().map(|v| v.1).sum();
-    if total == 0 {
-        return vec![0.0; quantiles.len()];
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    quantiles
-        .iter()
-        .map(|&q| {
-            let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
-            let mut cumulative = 0;
-            for &(v, rows) in &sorted {
-                cumulative += rows;
-                if cumulative >= rank {
-                    return v;
-                }
-            }
-            sorted[sorted.len() - 1].0
         })
         .collect()
 }
@@ -950,7 +908,7 @@ pub fn thin_scatter(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::tests::entry;
+    use crate::collect::manifest::tests::entry;
 
     fn p(created_s: f64, latency_ms: f64, rows: u64) -> LatencyPoint {
         LatencyPoint {
@@ -990,14 +948,6 @@ mod tests {
         assert_eq!(nice_up(0.0), 1.0);
         assert_eq!(nice_up(-3.0), 1.0);
         assert_eq!(nice_up(f64::NAN), 1.0);
-    }
-
-    #[test]
-    fn median_of_gaps() {
-        assert_eq!(median_gap(&[0.0, 1.0, 2.0, 4.0]), Some(1.0));
-        assert_eq!(median_gap(&[0.0, 0.0, 3.0]), Some(3.0));
-        assert_eq!(median_gap(&[5.0]), None);
-        assert_eq!(median_gap(&[]), None);
     }
 
     #[test]
@@ -1137,22 +1087,6 @@ mod tests {
         );
         // Empty windows are skipped.
         assert_eq!(moving_average(&points, 0.5, &[0.5, 10.0]), vec![]);
-    }
-
-    #[test]
-    fn weighted_percentiles_are_nearest_rank() {
-        let values: Vec<(f64, u64)> = (1..=100).map(|v| (f64::from(v), 1)).collect();
-        assert_eq!(
-            weighted_percentiles(&values, &[0.5, 0.95, 0.99, 1.0, 0.0]),
-            vec![50.0, 95.0, 99.0, 100.0, 1.0]
-        );
-        // Weights: 90 rows at 10 ms, 10 rows at 500 ms.
-        let w = [(500.0, 10), (10.0, 90)];
-        assert_eq!(
-            weighted_percentiles(&w, &[0.5, 0.9, 0.91, 0.95]),
-            vec![10.0, 10.0, 500.0, 500.0]
-        );
-        assert_eq!(weighted_percentiles(&[], &[0.5]), vec![0.0]);
     }
 
     #[test]

@@ -4,12 +4,16 @@
 
 use std::collections::HashSet;
 
-use crate::clock::{estimate_offset, local_clock, remote_clock};
-use crate::gather::{CommitTimeSource, Gathered, LISTED_FILES};
-use crate::manifest::{generator_lateness, ManifestFacts};
-use crate::run_files::RunFiles;
-use crate::series::{drift, ChartInput};
-use crate::stages::{slowest_batches, stage_breakdown, trigger_adherence, SLOWEST_BATCHES};
+use crate::analyse::series::{drift, ChartInput};
+use crate::analyse::stages::{
+    slowest_batches, stage_breakdown, trigger_adherence, SLOWEST_BATCHES,
+};
+use crate::analyse::{findings, phases, targets};
+use crate::collect::clock::{estimate_offset, local_clock, remote_clock};
+use crate::collect::gather::{CommitTimeSource, Gathered, LISTED_FILES};
+use crate::collect::manifest::{generator_lateness, ManifestFacts};
+use crate::collect::run_files::RunFiles;
+use crate::request::ReportRequest;
 use crate::stats::{
     batch_summary, distribution, missing_rows, success_rate_pct, throughput_rows_per_s,
     BatchRecord, Latencies,
@@ -17,10 +21,6 @@ use crate::stats::{
 use crate::summary::{
     round3, FileCounts, RowCounts, RunSummary, Setting, Span, Summary, SUMMARY_VERSION,
 };
-use crate::{findings, phases, targets, ReportRequest};
-
-/// Name of the [`crate::RunContext`] setting that holds the trigger.
-pub const TRIGGER_SETTING: &str = "trigger";
 
 /// Builds the summary. `generated_at` is the report's timestamp (RFC 3339).
 pub fn build_summary(
@@ -195,17 +195,15 @@ pub fn build_summary(
                 value: value.clone(),
             })
             .collect(),
-        generator: r.generator.clone(),
+        generator: r
+            .generator
+            .as_ref()
+            .and_then(|g| serde_json::to_value(g).ok()),
         pipeline: r.pipeline.clone(),
-        resources: r.resources.clone(),
+        resources: r.resources,
     });
 
-    let configured_trigger = request.run.as_ref().and_then(|r| {
-        r.settings
-            .iter()
-            .find(|(name, _)| name == TRIGGER_SETTING)
-            .map(|(_, value)| value.as_str())
-    });
+    let configured_trigger = request.run.as_ref().and_then(|r| r.trigger.as_ref());
     if let Some(db) = &gathered.database {
         notes.extend(db.notes.iter().map(|n| format!("Database: {n}")));
     }
@@ -288,8 +286,8 @@ pub fn add_run_timeline(
         .run
         .as_ref()
         .and_then(|r| r.resources.as_ref())
-        .and_then(|r| r.get("logical_cpus"))
-        .and_then(serde_json::Value::as_u64);
+        .map(|r| r.logical_cpus as u64)
+        .filter(|&n| n > 0);
     input.phases = summary
         .phases
         .iter()
@@ -335,17 +333,25 @@ fn seconds_between(from_us: Option<i64>, to_us: Option<i64>) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::clock::ClockSample;
-    use crate::gather::TablesPresent;
-    use crate::manifest::tests::entry;
-    use crate::run_files::{ResourceSample, RunEvent};
-    use crate::stages::FileStageRecord;
+    use crate::collect::clock::ClockSample;
+    use crate::collect::gather::FileStageRecord;
+    use crate::collect::gather::TablesPresent;
+    use crate::collect::manifest::tests::entry;
+    use crate::collect::run_files::{ResourceSample, RunEvent};
+    use crate::request::{ConfiguredTrigger, RunContext};
     use crate::stats::CommitGroup;
     use crate::summary::{
         Interruption, Phase, PhaseLatency, QuarantinedFile, Quarters, ReasonCount,
     };
-    use crate::RunContext;
     use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn trigger(label: &str, interval_ms: u64) -> ConfiguredTrigger {
+        ConfiguredTrigger {
+            label: label.to_string(),
+            interval: Some(Duration::from_millis(interval_ms)),
+        }
+    }
 
     pub(crate) fn request() -> ReportRequest {
         ReportRequest {
@@ -512,13 +518,13 @@ pub(crate) mod tests {
         assert!(s.targets.is_empty() && s.passed);
 
         let mut req = request();
-        req.targets = Some(crate::Targets {
+        req.targets = Some(crate::request::Targets {
             p99_ms: Some(600.0),
             error_rate_pct: Some(1.0),
-            ..crate::Targets::default()
+            ..crate::request::Targets::default()
         });
         req.run = Some(RunContext {
-            settings: vec![("trigger".into(), "50ms".into())],
+            trigger: Some(trigger("50ms", 50)),
             ..RunContext::default()
         });
         let s = build_summary(&req, &facts, &gathered, "t".into());
@@ -656,8 +662,12 @@ pub(crate) mod tests {
         let (facts, gathered) = scenario();
         let mut req = request();
         req.run = Some(RunContext {
-            settings: vec![("trigger".into(), "500ms".into())],
-            resources: Some(serde_json::json!({"logical_cpus": 4})),
+            trigger: Some(trigger("500ms", 500)),
+            resources: Some(crate::summary::ResourceProfile {
+                samples: 1,
+                logical_cpus: 4,
+                ..crate::summary::ResourceProfile::default()
+            }),
             ..RunContext::default()
         });
         let mut s = build_summary(&req, &facts, &gathered, "t".into());
@@ -737,7 +747,12 @@ pub(crate) mod tests {
             scenario: "baseline".into(),
             run_id: "20261122-1000".into(),
             settings: vec![("trigger".into(), "1s".into())],
-            generator: Some(serde_json::json!({"interval_ms": 100.0, "max_lateness_ms": 50.0})),
+            trigger: Some(trigger("1s", 1000)),
+            generator: Some(generator::GeneratorSummary {
+                interval_ms: 100.0,
+                max_lateness_ms: 50.0,
+                ..generator::GeneratorSummary::default()
+            }),
             pipeline: None,
             resources: None,
         });

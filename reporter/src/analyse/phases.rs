@@ -43,9 +43,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::manifest::{median_gap, ManifestFacts};
-use crate::series::weighted_percentiles;
-use crate::stats::CommitGroup;
+use crate::collect::manifest::ManifestFacts;
+use crate::stats::{median_gap, weighted_percentiles, CommitGroup};
 use crate::summary::{round3, Phase, PhaseLatency};
 
 /// Most distinct target rates cut into phases of one rate each: a steps or
@@ -190,8 +189,8 @@ pub fn split(facts: &ManifestFacts, groups: &[CommitGroup], offset_us: i64) -> P
     };
 
     let interval_us = facts.interval_us.unwrap_or_else(|| {
-        let mut created: Vec<i64> = files.iter().map(|f| f.created_us).collect();
-        median_gap(&mut created).unwrap_or(0)
+        let created: Vec<i64> = files.iter().map(|f| f.created_us).collect();
+        median_gap(&created).unwrap_or(0)
     });
     let starts: Vec<i64> = runs
         .iter()
@@ -337,7 +336,7 @@ pub fn worst_max<'a>(phases: impl IntoIterator<Item = &'a Phase>) -> Option<&'a 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::manifest::tests::entry;
+    use crate::collect::manifest::tests::entry;
     use generator::ManifestEntry;
 
     /// A phase of 10 s from `(index − 1) × 10` s with 1,000 measured rows.

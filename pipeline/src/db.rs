@@ -6,7 +6,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use postgres_native_tls::MakeTlsConnector;
 
-use crate::schema::TableSchema;
+use crate::schema::{Ident, TableSchema};
 use crate::tls;
 
 /// Bookkeeping migrations, in order: (version, SQL with `{rejects}` placeholders).
@@ -550,6 +550,66 @@ pub async fn migrate(
         .commit()
         .await
         .map_err(DbError::query("committing the migration"))
+}
+
+/// Forgets a target table: drops it and its rejects table and deletes what
+/// the bookkeeping tables record about it (its migrations, its batches and
+/// their quarantine rows), in one transaction, so the next [`migrate`]
+/// creates both tables afresh and no earlier batch of the same name counts.
+/// Bookkeeping tables that do not exist yet are skipped.
+pub async fn forget_target(
+    client: &mut tokio_postgres::Client,
+    table: &Ident,
+) -> Result<(), DbError> {
+    let name = table.as_str();
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(DbError::query("starting to forget a table"))?;
+    let row = transaction
+        .query_one(
+            "SELECT to_regclass('sluice_batches') IS NOT NULL, \
+                    to_regclass('sluice_quarantine') IS NOT NULL, \
+                    to_regclass('sluice_migrations') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(DbError::query("looking for the bookkeeping tables"))?;
+    let (batches, quarantine, migrations): (bool, bool, bool) =
+        (row.get(0), row.get(1), row.get(2));
+    let mut statements = Vec::new();
+    if batches && quarantine {
+        statements.push(
+            "DELETE FROM sluice_quarantine WHERE batch_id IN \
+             (SELECT batch_id FROM sluice_batches WHERE target_table = $1)",
+        );
+    }
+    if batches {
+        statements.push("DELETE FROM sluice_batches WHERE target_table = $1");
+    }
+    if migrations {
+        statements.push("DELETE FROM sluice_migrations WHERE target = $1");
+    }
+    for sql in statements {
+        transaction
+            .execute(sql, &[&name])
+            .await
+            .map_err(DbError::query(format!("forgetting the batches of {table}")))?;
+    }
+    transaction
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {}, {}",
+            table.quoted(),
+            table.derived("_rejects").quoted()
+        ))
+        .await
+        .map_err(DbError::query(format!(
+            "dropping {table} and its rejects table"
+        )))?;
+    transaction
+        .commit()
+        .await
+        .map_err(DbError::query(format!("committing the removal of {table}")))
 }
 
 /// Checks that the target table can take what sluice writes: every

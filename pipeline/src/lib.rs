@@ -13,8 +13,8 @@
 //!
 //! [`batch`] runs one plan through parse → transform → sink; [`driver`] paces
 //! batches by the trigger and recovers after a crash; [`stage`] logs where a
-//! batch is. [`embedded`] starts the PostgreSQL used when no database URL is
-//! given.
+//! batch is. The PostgreSQL used when no database URL is given lives in its
+//! own crate (`sluice-postgres`): this one only talks to a server.
 //!
 //! Exactly once: a batch's plan is written to the checkpoint folder before
 //! it runs; its rows, rejects and `sluice_batches` record commit in one
@@ -47,7 +47,6 @@ pub mod config;
 pub mod db;
 pub mod discover;
 pub mod driver;
-pub mod embedded;
 pub mod parse;
 pub mod schema;
 pub mod sharing;

@@ -394,7 +394,7 @@ async fn compare_throughput(
     files_dir: &Path,
     postgres_pid: Option<u32>,
 ) -> Result<Vec<Throughput>, RunError> {
-    let psql = pipeline::embedded::psql_program();
+    let psql = embedded_pg::psql_program();
     let has_psql = std::process::Command::new(&psql)
         .arg("--version")
         .output()

@@ -1,7 +1,7 @@
 //! Which database a command uses: the URL given, or the embedded PostgreSQL.
 
+use embedded_pg::{Cluster, EmbeddedError, EmbeddedPostgres};
 use pipeline::db::{DbError, DbTarget};
-use pipeline::embedded::{Cluster, EmbeddedError, EmbeddedPostgres};
 
 /// The database of a command, and the embedded server behind it (stopped
 /// when dropped, if this command started it).

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pipeline::embedded::Cluster;
+use embedded_pg::Cluster;
 use reporter::collect::clock::now_us;
 use reporter::RunEvent;
 use serde::{Deserialize, Serialize};

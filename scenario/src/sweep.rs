@@ -898,45 +898,10 @@ fn create_sweep_dir(runs_dir: &Path) -> Result<PathBuf, SweepError> {
 /// The pipeline then creates both tables afresh.
 async fn fresh_table(db: &pipeline::db::DbTarget, table: &str) -> Result<(), String> {
     let target = Ident::new(table).map_err(|e| e.to_string())?;
-    let rejects = target.derived("_rejects");
     let mut client = db.connect().await.map_err(|e| e.to_string())?;
-    let describe = |e: tokio_postgres::Error| pipeline::db::describe(&e);
-    let tx = client.transaction().await.map_err(describe)?;
-    let row = tx
-        .query_one(
-            "SELECT to_regclass('sluice_batches') IS NOT NULL, \
-                    to_regclass('sluice_quarantine') IS NOT NULL, \
-                    to_regclass('sluice_migrations') IS NOT NULL",
-            &[],
-        )
+    pipeline::db::forget_target(&mut client, &target)
         .await
-        .map_err(describe)?;
-    let (batches, quarantine, migrations): (bool, bool, bool) =
-        (row.get(0), row.get(1), row.get(2));
-    let mut statements = Vec::new();
-    if batches && quarantine {
-        statements.push(
-            "DELETE FROM sluice_quarantine WHERE batch_id IN \
-             (SELECT batch_id FROM sluice_batches WHERE target_table = $1)",
-        );
-    }
-    if batches {
-        statements.push("DELETE FROM sluice_batches WHERE target_table = $1");
-    }
-    if migrations {
-        statements.push("DELETE FROM sluice_migrations WHERE target = $1");
-    }
-    for sql in statements {
-        tx.execute(sql, &[&table]).await.map_err(describe)?;
-    }
-    tx.batch_execute(&format!(
-        "DROP TABLE IF EXISTS {}, {}",
-        target.quoted(),
-        rejects.quoted()
-    ))
-    .await
-    .map_err(describe)?;
-    tx.commit().await.map_err(describe)
+        .map_err(|e| e.to_string())
 }
 
 fn ms(v: Option<f64>) -> String {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
-use pipeline::embedded::Cluster;
+use embedded_pg::Cluster;
 
 #[derive(Subcommand)]
 pub enum DbAction {

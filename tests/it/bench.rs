@@ -26,7 +26,7 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
     // Windows server binaries that CI runs under Wine), COPY from the bench
     // process, copy-merge, insert, unnest, each in two alternating rounds;
     // then backlogs of 1 000 and 1 500 files × 10 rows.
-    let has_psql = std::process::Command::new(pipeline::embedded::psql_program())
+    let has_psql = std::process::Command::new(embedded_pg::psql_program())
         .arg("--version")
         .output()
         .is_ok_and(|output| output.status.success());

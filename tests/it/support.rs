@@ -5,11 +5,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use embedded_pg::{Cluster, EmbeddedPostgres};
 use generator::{GeneratorConfig, GeneratorSummary};
 use pipeline::config::{IngestConfig, Trigger};
 use pipeline::db::DbTarget;
 use pipeline::driver::{self, IngestSummary, PipelineError};
-use pipeline::embedded::{Cluster, EmbeddedPostgres};
 use tokio_util::sync::CancellationToken;
 
 pub const HEADER: &str =

@@ -2,7 +2,7 @@
 //! [`Summary`]: pure, so the whole chain of figures is tested without a
 //! database.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::analyse::series::{drift, ChartInput};
 use crate::analyse::stages::{
@@ -13,13 +13,14 @@ use crate::collect::clock::{estimate_offset, local_clock, remote_clock};
 use crate::collect::gather::{CommitTimeSource, Gathered, LISTED_FILES};
 use crate::collect::manifest::{generator_lateness, ManifestFacts};
 use crate::collect::run_files::RunFiles;
-use crate::request::ReportRequest;
+use crate::request::{ReportRequest, RunContext};
 use crate::stats::{
     batch_summary, distribution, missing_rows, success_rate_pct, throughput_rows_per_s,
     BatchRecord, Latencies,
 };
 use crate::summary::{
-    round3, FileCounts, RowCounts, RunSummary, Setting, Span, Summary, SUMMARY_VERSION,
+    round3, ClockSummary, FileCounts, LatencySummary, RowCounts, RunSummary, Setting, Span,
+    Summary, SUMMARY_VERSION,
 };
 
 /// Builds the summary. `generated_at` is the report's timestamp (RFC 3339).
@@ -31,76 +32,15 @@ pub fn build_summary(
 ) -> Summary {
     let mut notes = Vec::new();
 
-    // Clock: one host needs no correction; otherwise the measured offset
-    // (server − local) is subtracted from every server-side time.
-    let (clock, offset_us) = if request.database_is_local {
-        (local_clock(), 0)
-    } else {
-        let estimate = gathered.clock_samples.as_deref().and_then(estimate_offset);
-        if estimate.is_none() {
-            notes.push(
-                "The clock offset to the database server could not be measured (the local clock \
-                 went backwards during every sample); commit times are not corrected."
-                    .to_string(),
-            );
-        }
-        (remote_clock(estimate), estimate.map_or(0, |e| e.offset_us))
-    };
+    let (clock, offset_us) = clock_correction(request, gathered, &mut notes);
 
     let latencies = Latencies::from_groups(&gathered.groups, &facts.created_at_us, offset_us);
     let latency_ms = latencies.summary();
     let phase_split = phases::split(facts, &gathered.groups, offset_us);
     notes.extend(phase_split.note);
 
-    let rows = RowCounts {
-        generated: facts.generated,
-        expected: facts.expected,
-        found: gathered.found,
-        missing: missing_rows(facts.expected, gathered.found),
-        rejected: gathered.rejected,
-        duplicates: gathered.found.saturating_sub(gathered.distinct_keys),
-        absorbed_duplicates: facts.dup_rows,
-        bad_input: facts.bad_rows,
-        extra: gathered.found.saturating_sub(facts.expected),
-        unexpected_rejects: gathered.rejected.saturating_sub(facts.bad_rows),
-    };
-
-    let quarantined: HashSet<&str> = gathered
-        .quarantined
-        .iter()
-        .map(|q| q.file.as_str())
-        .collect();
-    let mut missing_files = Vec::new();
-    let mut missing_from_db = 0u64;
-    let mut incomplete = 0u64;
-    for file in &facts.files {
-        if quarantined.contains(file.as_str()) {
-            continue;
-        }
-        let expected = facts.expected_per_file.get(file).copied().unwrap_or(0);
-        let found = latencies.found_per_file.get(file).copied().unwrap_or(0);
-        if expected > 0 && found == 0 {
-            missing_from_db += 1;
-            if missing_files.len() < LISTED_FILES {
-                missing_files.push(file.clone());
-            }
-        } else if found < expected {
-            incomplete += 1;
-        }
-    }
-    let files = FileCounts {
-        manifest: facts.files.len() as u64,
-        quarantined: quarantined.len() as u64,
-        missing_from_db,
-        incomplete,
-        quarantined_files: gathered
-            .quarantined
-            .iter()
-            .take(LISTED_FILES)
-            .cloned()
-            .collect(),
-        missing_files,
-    };
+    let rows = row_counts(facts, gathered);
+    let files = file_counts(facts, gathered, &latencies.found_per_file);
 
     // Batch processing time is committed_at (server clock) − started_at (the
     // pipeline's clock, on this host when the report runs from `sluice run`),
@@ -123,85 +63,9 @@ pub fn build_summary(
         committed_span_s: seconds_between(latencies.first_commit_us, latencies.last_commit_us),
     };
 
-    match gathered.commit_source {
-        CommitTimeSource::CommitTimestamp => {}
-        CommitTimeSource::BatchCommittedAt => notes.push(
-            "track_commit_timestamp is off on the database server, so commit times come from \
-             sluice_batches.committed_at (written inside the batch's transaction, just before \
-             its commit) rather than from each row's own commit."
-                .to_string(),
-        ),
-        CommitTimeSource::Unavailable => notes.push(
-            "track_commit_timestamp is off and the sluice_batches table does not exist: no \
-             commit time is known, so no latency was measured."
-                .to_string(),
-        ),
-    }
-    if gathered.fallback_rows > 0 {
-        notes.push(format!(
-            "{} rows have no commit timestamp (their transaction committed before \
-             track_commit_timestamp was on, or its entry was truncated); their batch's \
-             committed_at was used instead.",
-            gathered.fallback_rows
-        ));
-    }
-    if latency_ms.unmeasured > 0 {
-        notes.push(format!(
-            "{} found rows have no commit time at all (no commit timestamp and no matching \
-             sluice_batches row) and are not in the latency figures.",
-            latency_ms.unmeasured
-        ));
-    }
-    if latency_ms.negative_latencies > 0 {
-        notes.push(format!(
-            "{} rows were committed before their file was created according to the clocks \
-             (clock skew); they are counted as 1 µs.",
-            latency_ms.negative_latencies
-        ));
-    }
-    if gathered.found > facts.expected {
-        notes.push(format!(
-            "The table holds {} more rows for these file names than the manifest expects: \
-             rows from an earlier run with the same file names, or a manifest that lost lines.",
-            gathered.found - facts.expected
-        ));
-    }
-    if !gathered.tables.rejects {
-        notes.push(format!(
-            "The rejects table \"{}\" does not exist; rejected rows are counted as 0.",
-            request.rejects_table
-        ));
-    }
-    if !gathered.tables.batches {
-        notes.push(
-            "The sluice_batches table does not exist; there are no batch figures.".to_string(),
-        );
-    }
-    if !gathered.tables.quarantine {
-        notes.push(
-            "The sluice_quarantine table does not exist; quarantined files are counted as 0."
-                .to_string(),
-        );
-    }
+    source_notes(request, facts, gathered, &latency_ms, &mut notes);
 
-    let run = request.run.as_ref().map(|r| RunSummary {
-        scenario: r.scenario.clone(),
-        run_id: r.run_id.clone(),
-        settings: r
-            .settings
-            .iter()
-            .map(|(name, value)| Setting {
-                name: name.clone(),
-                value: value.clone(),
-            })
-            .collect(),
-        generator: r
-            .generator
-            .as_ref()
-            .and_then(|g| serde_json::to_value(g).ok()),
-        pipeline: r.pipeline.clone(),
-        resources: r.resources,
-    });
+    let run = request.run.as_ref().map(run_summary);
 
     let configured_trigger = request.run.as_ref().and_then(|r| r.trigger.as_ref());
     if let Some(db) = &gathered.database {
@@ -262,6 +126,183 @@ pub fn build_summary(
     }
     summary.findings = findings::analyse(&summary);
     summary
+}
+
+/// The clock summary and the offset (server − local, µs) subtracted from
+/// every server-side time: none on one host, the measured one otherwise.
+fn clock_correction(
+    request: &ReportRequest,
+    gathered: &Gathered,
+    notes: &mut Vec<String>,
+) -> (ClockSummary, i64) {
+    if request.database_is_local {
+        (local_clock(), 0)
+    } else {
+        let estimate = gathered.clock_samples.as_deref().and_then(estimate_offset);
+        if estimate.is_none() {
+            notes.push(
+                "The clock offset to the database server could not be measured (the local clock \
+                 went backwards during every sample); commit times are not corrected."
+                    .to_string(),
+            );
+        }
+        (remote_clock(estimate), estimate.map_or(0, |e| e.offset_us))
+    }
+}
+
+/// The row figures: what the manifest expects against what the table holds.
+fn row_counts(facts: &ManifestFacts, gathered: &Gathered) -> RowCounts {
+    RowCounts {
+        generated: facts.generated,
+        expected: facts.expected,
+        found: gathered.found,
+        missing: missing_rows(facts.expected, gathered.found),
+        rejected: gathered.rejected,
+        duplicates: gathered.found.saturating_sub(gathered.distinct_keys),
+        absorbed_duplicates: facts.dup_rows,
+        bad_input: facts.bad_rows,
+        extra: gathered.found.saturating_sub(facts.expected),
+        unexpected_rejects: gathered.rejected.saturating_sub(facts.bad_rows),
+    }
+}
+
+/// The file figures: quarantined files, and the files with no row or fewer
+/// rows in the table than the manifest expects (the first few listed).
+fn file_counts(
+    facts: &ManifestFacts,
+    gathered: &Gathered,
+    found_per_file: &HashMap<String, u64>,
+) -> FileCounts {
+    let quarantined: HashSet<&str> = gathered
+        .quarantined
+        .iter()
+        .map(|q| q.file.as_str())
+        .collect();
+    let mut missing_files = Vec::new();
+    let mut missing_from_db = 0u64;
+    let mut incomplete = 0u64;
+    for file in &facts.files {
+        if quarantined.contains(file.as_str()) {
+            continue;
+        }
+        let expected = facts.expected_per_file.get(file).copied().unwrap_or(0);
+        let found = found_per_file.get(file).copied().unwrap_or(0);
+        if expected > 0 && found == 0 {
+            missing_from_db += 1;
+            if missing_files.len() < LISTED_FILES {
+                missing_files.push(file.clone());
+            }
+        } else if found < expected {
+            incomplete += 1;
+        }
+    }
+    FileCounts {
+        manifest: facts.files.len() as u64,
+        quarantined: quarantined.len() as u64,
+        missing_from_db,
+        incomplete,
+        quarantined_files: gathered
+            .quarantined
+            .iter()
+            .take(LISTED_FILES)
+            .cloned()
+            .collect(),
+        missing_files,
+    }
+}
+
+/// Notes on where the figures came from and what was missing: the commit
+/// time source, rows without a commit time, clock skew, rows beyond the
+/// manifest, bookkeeping tables that do not exist.
+fn source_notes(
+    request: &ReportRequest,
+    facts: &ManifestFacts,
+    gathered: &Gathered,
+    latency_ms: &LatencySummary,
+    notes: &mut Vec<String>,
+) {
+    match gathered.commit_source {
+        CommitTimeSource::CommitTimestamp => {}
+        CommitTimeSource::BatchCommittedAt => notes.push(
+            "track_commit_timestamp is off on the database server, so commit times come from \
+             sluice_batches.committed_at (written inside the batch's transaction, just before \
+             its commit) rather than from each row's own commit."
+                .to_string(),
+        ),
+        CommitTimeSource::Unavailable => notes.push(
+            "track_commit_timestamp is off and the sluice_batches table does not exist: no \
+             commit time is known, so no latency was measured."
+                .to_string(),
+        ),
+    }
+    if gathered.fallback_rows > 0 {
+        notes.push(format!(
+            "{} rows have no commit timestamp (their transaction committed before \
+             track_commit_timestamp was on, or its entry was truncated); their batch's \
+             committed_at was used instead.",
+            gathered.fallback_rows
+        ));
+    }
+    if latency_ms.unmeasured > 0 {
+        notes.push(format!(
+            "{} found rows have no commit time at all (no commit timestamp and no matching \
+             sluice_batches row) and are not in the latency figures.",
+            latency_ms.unmeasured
+        ));
+    }
+    if latency_ms.negative_latencies > 0 {
+        notes.push(format!(
+            "{} rows were committed before their file was created according to the clocks \
+             (clock skew); they are counted as 1 µs.",
+            latency_ms.negative_latencies
+        ));
+    }
+    if gathered.found > facts.expected {
+        notes.push(format!(
+            "The table holds {} more rows for these file names than the manifest expects: \
+             rows from an earlier run with the same file names, or a manifest that lost lines.",
+            gathered.found - facts.expected
+        ));
+    }
+    if !gathered.tables.rejects {
+        notes.push(format!(
+            "The rejects table \"{}\" does not exist; rejected rows are counted as 0.",
+            request.rejects_table
+        ));
+    }
+    if !gathered.tables.batches {
+        notes.push(
+            "The sluice_batches table does not exist; there are no batch figures.".to_string(),
+        );
+    }
+    if !gathered.tables.quarantine {
+        notes.push(
+            "The sluice_quarantine table does not exist; quarantined files are counted as 0."
+                .to_string(),
+        );
+    }
+}
+
+/// The run's context as the summary records it.
+fn run_summary(r: &RunContext) -> RunSummary {
+    RunSummary {
+        scenario: r.scenario.clone(),
+        run_id: r.run_id.clone(),
+        settings: r
+            .settings
+            .iter()
+            .map(|(name, value)| Setting {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        generator: r
+            .generator
+            .as_ref()
+            .and_then(|g| serde_json::to_value(g).ok()),
+        pipeline: r.pipeline.clone(),
+        resources: r.resources,
+    }
 }
 
 /// Adds what the run's side files and the charts' data say to the summary

@@ -6,16 +6,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use generator::{GeneratorConfig, GeneratorSummary};
-use pipeline::config::Trigger;
+use pipeline::config::{IngestConfig, Trigger};
 use pipeline::driver::{self, IngestSummary, PipelineError};
-use reporter::{ConfiguredTrigger, ReportRequest, RunContext, Summary};
+use reporter::{ConfiguredTrigger, ReportRequest, RunContext, RunEvent, Summary};
 use tokio_util::sync::CancellationToken;
 
 use crate::database::{self, DatabaseError};
 use crate::failover;
 use crate::pipeline_process::PipelineProcess;
 use crate::progress::Progress;
-use crate::resources::{SampledPids, Sampler};
+use crate::resources::{Sample, SampledPids, Sampler};
 
 /// How often `sluice run` samples CPU and memory.
 const RESOURCE_SAMPLE_INTERVAL: Duration = Duration::from_millis(500);
@@ -144,6 +144,10 @@ impl<'a> CommittedFiles<'a> {
 }
 
 /// Runs a scenario; the report lands in `runs_root/<run-id>/`.
+///
+/// One function, longer than most, because it owns the run's concurrent
+/// parts (sampler, pipeline, generator, the failover schedule, the drain)
+/// and the order in which they start and stop; each part is a helper below.
 pub async fn run(
     scenario: ScenarioFile,
     runs_root: &Path,
@@ -170,25 +174,9 @@ pub async fn run(
     let database = database::resolve(scenario.database_url.as_deref())?;
 
     let mut ingest = scenario.pipeline.clone();
-    ingest.input = input.clone();
+    ingest.input = input;
     ingest.checkpoint = run_dir.join("checkpoint");
-    let generator_config = GeneratorConfig {
-        out_dir: input,
-        manifest_path: run_dir.join("manifest.jsonl"),
-        // Names unique to the run: reports select rows by file name.
-        file_prefix: run_id.clone(),
-        id_prefix: format!("{run_id}-"),
-        rows_min: scenario.generator.rows_min,
-        rows_max: scenario.generator.rows_max,
-        interval: scenario.generator.interval,
-        duration: scenario.duration,
-        max_files: None,
-        seed: scenario.generator.seed,
-        dup_rate: scenario.generator.dup_rate,
-        bad_rate: scenario.generator.bad_rate,
-        rate: scenario.generator.rate.clone(),
-        sources: scenario.generator.sources,
-    };
+    let generator_config = generator_config(&scenario, &run_id, &run_dir);
     generator_config.validate()?;
 
     let postgres_pid = database
@@ -198,23 +186,14 @@ pub async fn run(
     let pids = SampledPids::new(None, postgres_pid);
     let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, Arc::clone(&pids));
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
-    let pipeline = if scenario.failover.is_some() || scenario.separate_process {
-        let process =
-            PipelineProcess::start(&ingest, &run_dir, &database.target, Arc::clone(&pids))
-                .map_err(RunError::PipelineProcess)?;
-        Pipeline::Child(Arc::new(Mutex::new(process)))
-    } else {
-        let (config, target, cancel, observer) = (
-            ingest.clone(),
-            database.target.clone(),
-            CancellationToken::new(),
-            Arc::clone(&progress),
-        );
-        let stop = cancel.clone();
-        let task =
-            tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await });
-        Pipeline::InProcess { task, stop }
-    };
+    let pipeline = start_pipeline(
+        &scenario,
+        &ingest,
+        &run_dir,
+        &database.target,
+        &pids,
+        &progress,
+    )?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = tokio::time::Instant::now();
     let generator_task = {
@@ -258,40 +237,21 @@ pub async fn run(
     };
     let (generated, interruptions) = tokio::join!(generator_task, interruptions);
     let generated = generated.map_err(|e| RunError::Task(e.to_string()))??;
-    // Drain: wait until every generated file is committed (or quarantined).
     let deadline = tokio::time::Instant::now() + scenario.drain_timeout;
-    let mut drained = false;
     let mut ledger = CommittedFiles::new(&database.target, &generator_config.file_prefix);
-    while !pipeline.has_exited() && !cancel.is_cancelled() && tokio::time::Instant::now() < deadline
-    {
-        if let Pipeline::Child(_) = pipeline {
-            // A separate process has no observer: the database says what committed.
-            if let Some(committed) = ledger.count().await {
-                progress.files_committed.store(committed, Ordering::Relaxed);
-            }
-        }
-        if progress.files_committed.load(Ordering::Relaxed) >= generated.files {
-            drained = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let drained = drain(
+        &pipeline,
+        &mut ledger,
+        &progress,
+        generated.files,
+        deadline,
+        &cancel,
+    )
+    .await;
     stopper.abort();
     let (ingest_summary, pipeline_facts) = pipeline.stop().await?;
     let (samples, resources) = sampler.finish();
-    let samples_path = run_dir.join(reporter::RESOURCES_FILE);
-    if let Err(error) =
-        reporter::collect::run_files::write_resource_samples(&samples_path, &samples)
-    {
-        tracing::warn!(%error, "resource samples not saved; the report has no resource charts");
-    }
-    if !interruptions.is_empty() {
-        let events_path = run_dir.join(reporter::EVENTS_FILE);
-        if let Err(error) = reporter::collect::run_files::write_events(&events_path, &interruptions)
-        {
-            tracing::warn!(%error, "interruptions not saved; the report cannot show them");
-        }
-    }
+    save_run_files(&run_dir, &samples, &interruptions);
     progress.finish();
     if !drained {
         tracing::warn!(
@@ -302,7 +262,107 @@ pub async fn run(
     }
 
     let client = database.target.connect().await?;
-    let settings = vec![
+    let request = ReportRequest {
+        manifest_path: generator_config.manifest_path.clone(),
+        out_dir: run_dir.clone(),
+        table: ingest.table.name.clone(),
+        rejects_table: ingest
+            .table
+            .validate()
+            .map_err(PipelineError::Schema)?
+            .rejects_table()
+            .to_string(),
+        run: Some(RunContext {
+            scenario: scenario.name.clone(),
+            run_id,
+            settings: settings_table(&scenario, &ingest, &generator_config, &database.target),
+            trigger: Some(ConfiguredTrigger {
+                label: ingest.trigger.to_string(),
+                interval: match ingest.trigger {
+                    Trigger::Interval(interval) => Some(interval),
+                    Trigger::Continuous | Trigger::AvailableNow => None,
+                },
+            }),
+            generator: Some(generated.clone()),
+            pipeline: pipeline_facts,
+            resources: Some(resources),
+        }),
+        optimized_build,
+        database_is_local: database.target.is_local(),
+        // The P99 target, drawn on the latency-over-time chart.
+        latency_target_ms: scenario.targets.as_ref().and_then(|t| t.p99_ms),
+        targets: scenario.targets,
+    };
+    let summary = reporter::report(&client, &request).await?;
+    Ok(RunOutcome {
+        run_dir,
+        summary,
+        ingest: ingest_summary,
+        generator: generated,
+        drained,
+    })
+}
+
+/// Starts the pipeline: as a separate `sluice ingest` process when the
+/// scenario kills it on a schedule (or asks for one), else as a task of this
+/// process that reports its commits to the progress bar.
+fn start_pipeline(
+    scenario: &ScenarioFile,
+    ingest: &IngestConfig,
+    run_dir: &Path,
+    target: &pipeline::db::DbTarget,
+    pids: &Arc<SampledPids>,
+    progress: &Arc<Progress>,
+) -> Result<Pipeline, RunError> {
+    if scenario.failover.is_some() || scenario.separate_process {
+        let process = PipelineProcess::start(ingest, run_dir, target, Arc::clone(pids))
+            .map_err(RunError::PipelineProcess)?;
+        Ok(Pipeline::Child(Arc::new(Mutex::new(process))))
+    } else {
+        let (config, target, cancel, observer) = (
+            ingest.clone(),
+            target.clone(),
+            CancellationToken::new(),
+            Arc::clone(progress),
+        );
+        let stop = cancel.clone();
+        let task =
+            tokio::spawn(async move { driver::run(&config, &target, cancel, observer).await });
+        Ok(Pipeline::InProcess { task, stop })
+    }
+}
+
+/// The generator's settings for this run: the scenario's, writing into the
+/// run's input folder with names unique to the run (reports select rows by
+/// file name).
+fn generator_config(scenario: &ScenarioFile, run_id: &str, run_dir: &Path) -> GeneratorConfig {
+    GeneratorConfig {
+        out_dir: run_dir.join("input"),
+        manifest_path: run_dir.join("manifest.jsonl"),
+        file_prefix: run_id.to_string(),
+        id_prefix: format!("{run_id}-"),
+        rows_min: scenario.generator.rows_min,
+        rows_max: scenario.generator.rows_max,
+        interval: scenario.generator.interval,
+        duration: scenario.duration,
+        max_files: None,
+        seed: scenario.generator.seed,
+        dup_rate: scenario.generator.dup_rate,
+        bad_rate: scenario.generator.bad_rate,
+        rate: scenario.generator.rate.clone(),
+        sources: scenario.generator.sources,
+    }
+}
+
+/// The configuration table of the report: the settings that shape the
+/// figures, as a person reads them.
+fn settings_table(
+    scenario: &ScenarioFile,
+    ingest: &IngestConfig,
+    generator_config: &GeneratorConfig,
+    target: &pipeline::db::DbTarget,
+) -> Vec<(String, String)> {
+    vec![
         ("trigger".to_string(), ingest.trigger.to_string()),
         (
             "batch size (rows per COPY)".into(),
@@ -339,45 +399,51 @@ pub async fn run(
             "duration".into(),
             humantime::format_duration(scenario.duration).to_string(),
         ),
-        ("database".into(), database.target.display().to_string()),
-    ];
-    let request = ReportRequest {
-        manifest_path: generator_config.manifest_path.clone(),
-        out_dir: run_dir.clone(),
-        table: ingest.table.name.clone(),
-        rejects_table: ingest
-            .table
-            .validate()
-            .map_err(PipelineError::Schema)?
-            .rejects_table()
-            .to_string(),
-        run: Some(RunContext {
-            scenario: scenario.name.clone(),
-            run_id,
-            settings,
-            trigger: Some(ConfiguredTrigger {
-                label: ingest.trigger.to_string(),
-                interval: match ingest.trigger {
-                    Trigger::Interval(interval) => Some(interval),
-                    Trigger::Continuous | Trigger::AvailableNow => None,
-                },
-            }),
-            generator: Some(generated.clone()),
-            pipeline: pipeline_facts,
-            resources: Some(resources),
-        }),
-        optimized_build,
-        database_is_local: database.target.is_local(),
-        // The P99 target, drawn on the latency-over-time chart.
-        latency_target_ms: scenario.targets.as_ref().and_then(|t| t.p99_ms),
-        targets: scenario.targets,
-    };
-    let summary = reporter::report(&client, &request).await?;
-    Ok(RunOutcome {
-        run_dir,
-        summary,
-        ingest: ingest_summary,
-        generator: generated,
-        drained,
-    })
+        ("database".into(), target.display().to_string()),
+    ]
+}
+
+/// Waits until every generated file is committed (or quarantined), the
+/// pipeline exits, the run is cancelled or the deadline passes; `true` when
+/// every file was committed.
+async fn drain(
+    pipeline: &Pipeline,
+    ledger: &mut CommittedFiles<'_>,
+    progress: &Progress,
+    files: u64,
+    deadline: tokio::time::Instant,
+    cancel: &CancellationToken,
+) -> bool {
+    while !pipeline.has_exited() && !cancel.is_cancelled() && tokio::time::Instant::now() < deadline
+    {
+        if let Pipeline::Child(_) = pipeline {
+            // A separate process has no observer: the database says what committed.
+            if let Some(committed) = ledger.count().await {
+                progress.files_committed.store(committed, Ordering::Relaxed);
+            }
+        }
+        if progress.files_committed.load(Ordering::Relaxed) >= files {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Writes the run's side files for the report: the resource samples and the
+/// deliberate interruptions. A file that cannot be written costs the report
+/// its charts or shading, not the run: a warning says so.
+fn save_run_files(run_dir: &Path, samples: &[Sample], interruptions: &[RunEvent]) {
+    let samples_path = run_dir.join(reporter::RESOURCES_FILE);
+    if let Err(error) = reporter::collect::run_files::write_resource_samples(&samples_path, samples)
+    {
+        tracing::warn!(%error, "resource samples not saved; the report has no resource charts");
+    }
+    if !interruptions.is_empty() {
+        let events_path = run_dir.join(reporter::EVENTS_FILE);
+        if let Err(error) = reporter::collect::run_files::write_events(&events_path, interruptions)
+        {
+            tracing::warn!(%error, "interruptions not saved; the report cannot show them");
+        }
+    }
 }

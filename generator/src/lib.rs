@@ -355,8 +355,10 @@ pub fn source_file_name(prefix: &str, source: u32, seq: u64) -> String {
     format!("{prefix}-s{source:03}-{seq:06}.csv")
 }
 
-/// What a run did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// What a run did. A field a reader's copy lacks (an older layout) reads
+/// as its default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GeneratorSummary {
     pub seed: u64,
     pub out_dir: PathBuf,

@@ -725,7 +725,7 @@ pub struct RunSummary {
     /// Settings shown in the configuration table, in order.
     pub settings: Vec<Setting>,
     /// The generator's own summary, as it gave it.
-    pub generator: Option<serde_json::Value>,
+    pub generator: Option<generator::GeneratorSummary>,
     /// The pipeline's counters, as it gave them.
     pub pipeline: Option<serde_json::Value>,
     /// The resource profile sampled during the run.

@@ -296,10 +296,7 @@ fn run_summary(r: &RunContext) -> RunSummary {
                 value: value.clone(),
             })
             .collect(),
-        generator: r
-            .generator
-            .as_ref()
-            .and_then(|g| serde_json::to_value(g).ok()),
+        generator: r.generator.clone(),
         pipeline: r.pipeline.clone(),
         resources: r.resources,
     }

@@ -54,33 +54,6 @@ fn check(ok: bool) -> &'static str {
     }
 }
 
-/// Flattens JSON into `(dotted.key, text)` rows for a table.
-fn flatten_json(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten_json(&key, v, out);
-            }
-        }
-        Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        Value::Null => out.push((prefix.to_string(), "–".to_string())),
-        Value::Number(n) => out.push((
-            prefix.to_string(),
-            match n.as_u64() {
-                Some(u) => fmt_count(u),
-                None => n.to_string(),
-            },
-        )),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
 /// Renders the report.
 pub fn render(s: &Summary) -> String {
     let mut md = String::new();
@@ -209,7 +182,11 @@ mod tests {
                 name: "batch size".into(),
                 value: "1000".into(),
             }],
-            generator: Some(serde_json::json!({"seed": 42, "rows_per_s": 512.5})),
+            generator: Some(generator::GeneratorSummary {
+                seed: 42,
+                rows_per_s: 512.5,
+                ..generator::GeneratorSummary::default()
+            }),
             pipeline: Some(serde_json::json!({"batches": 7})),
             resources: Some(crate::summary::ResourceProfile {
                 samples: 2,
@@ -231,8 +208,8 @@ mod tests {
         assert!(md.contains("| Latency P50 / P95 / P99 | 12.500 / 40.250 / 1,234.567 ms | |"));
         assert!(md.contains("| 10 ms – 20 ms | 10,990 | 100.00 % | 100.00 % |"));
         assert!(md.contains("| batch size | 1000 |"));
-        assert!(md.contains("| seed | 42 |"));
-        assert!(md.contains("| batches | 7 |"));
+        assert!(md.contains("| Seed | 42 |"));
+        assert!(md.contains("| Batches committed | 7 |"));
         assert!(md.contains("10 expected rows are missing"));
         assert!(md.contains("The generator fell behind its schedule"));
         assert!(md.contains("these latencies are understated"));
@@ -295,7 +272,7 @@ mod tests {
             ..RunSummary::default()
         });
         let md = render(&s);
-        assert!(md.contains("| pipeline_rss_peak_mb | 31.5 |"));
+        assert!(md.contains("| sluice memory (RSS), mean / peak | 0.0 MiB / 31.5 MiB |"));
         assert!(md.contains("Resources were not sampled over time (no `resources.jsonl`"));
         assert!(!md.contains(".svg"));
 
@@ -313,7 +290,9 @@ mod tests {
         let memory = md
             .find("![Memory over time](resources_memory.svg)")
             .unwrap();
-        let table = md.find("| pipeline_rss_peak_mb | 31.5 |").unwrap();
+        let table = md
+            .find("| sluice memory (RSS), mean / peak | 0.0 MiB / 31.5 MiB |")
+            .unwrap();
         assert!(md.find("### Resources").unwrap() < table && table < cpu && cpu < memory);
         assert!(memory < md.find("## Data integrity").unwrap());
         // Each chart once: the resource charts are not repeated under Charts.
@@ -617,5 +596,83 @@ mod tests {
             "- Phase 1 (100–900 rows/s) → phase 2 (50–60 rows/s): not measured (none of its rows \
              was committed)"
         ));
+    }
+
+    /// Every table row of the configuration shows a label a person reads
+    /// (no machine key) and figures rounded to what they mean (no float with
+    /// more than three decimals outside a code span).
+    #[test]
+    fn configuration_reads_as_labels_and_rounded_figures() {
+        let mut s = sample();
+        s.run = Some(RunSummary {
+            scenario: "smoke".into(),
+            run_id: "smoke-1".into(),
+            settings: vec![Setting {
+                name: "trigger".into(),
+                value: "1s".into(),
+            }],
+            generator: Some(generator::GeneratorSummary {
+                seed: 42,
+                out_dir: "runs/smoke-1/input".into(),
+                interval_ms: 200.0,
+                rows_min: 50,
+                rows_max: 100,
+                dup_rate: 0.02,
+                bad_rate: 0.01,
+                sources: 1,
+                files: 100,
+                rows: 7438,
+                dup_rows: 153,
+                bad_rows: 59,
+                expected_rows: 7226,
+                elapsed_s: 19.801554862,
+                rows_per_s: 375.62706826996845,
+                max_lateness_ms: 2.039822,
+                mean_lateness_ms: 0.2328313,
+                ..generator::GeneratorSummary::default()
+            }),
+            pipeline: Some(serde_json::json!({
+                "batches": 20, "database_retries": 0, "files": 100, "rows_read": 7438,
+                "rows_unchanged": 153, "rows_upserted": 7226, "a_new_counter": 1.23456
+            })),
+            resources: Some(crate::summary::ResourceProfile {
+                interval_ms: 500,
+                samples: 41,
+                logical_cpus: 2,
+                pipeline_cpu_mean_pct: 20.683245699580123,
+                pipeline_cpu_peak_pct: 55.4455451965332,
+                pipeline_rss_mean_mb: 102.08003048780488,
+                pipeline_rss_peak_mb: 102.703125,
+                postgres_rss_peak_mb: 108.8984375,
+                postgres_cpu_mean_pct: 1.3611203286705948,
+                system_cpu_mean_pct: 11.281530266854821,
+                pipeline_cpu_seconds: 4.26,
+                ..crate::summary::ResourceProfile::default()
+            }),
+        });
+        let md = render(&s);
+        let start = md.find("## Configuration").unwrap();
+        let end = md.find("## Data integrity").unwrap();
+        let long_float = |text: &str| {
+            let without_code: String = text.split('`').step_by(2).collect();
+            without_code
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .any(|n| n.split_once('.').is_some_and(|(_, d)| d.len() > 3))
+        };
+        for line in md[start..end].lines().filter(|l| l.starts_with("| ")) {
+            let label = line.split(" | ").next().unwrap().trim_start_matches("| ");
+            assert!(!label.contains('_'), "machine key: {line}");
+            assert!(!long_float(line), "unrounded figure: {line}");
+        }
+        for want in [
+            "| Rows per second written | 375.6 |",
+            "| sluice CPU, mean / peak (of one core) | 20.7 % / 55.4 % |",
+            "| PostgreSQL memory (RSS), peak | 108.9 MiB |",
+            "| Rows left as stored (the stored version is as new or newer) | 153 |",
+            "| A new counter | 1.23 |",
+            "| Output folder | `runs/smoke-1/input` |",
+        ] {
+            assert!(md.contains(want), "no {want:?} in\n{}", &md[start..end]);
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! How the run was set up: its configuration, the resources it used, and the charts.
 
+use generator::GeneratorSummary;
+
 use super::*;
+use crate::summary::ResourceProfile;
 
 pub(super) fn configuration(md: &mut String, s: &Summary) {
     let _ = writeln!(md, "## Configuration\n");
@@ -43,16 +46,11 @@ pub(super) fn configuration(md: &mut String, s: &Summary) {
     );
     key_value_table(md, ("Setting", "Value"), &basics);
     if let Some(g) = &run.generator {
-        let mut rows = Vec::new();
-        flatten_json("", g, &mut rows);
-        if !rows.is_empty() {
-            let _ = writeln!(md, "### Generator\n");
-            key_value_table(md, ("Figure", "Value"), &rows);
-        }
+        let _ = writeln!(md, "### Generator\n");
+        key_value_table(md, ("Figure", "Value"), &generator_rows(g));
     }
     if let Some(p) = &run.pipeline {
-        let mut rows = Vec::new();
-        flatten_json("", p, &mut rows);
+        let rows = counter_rows(p);
         if !rows.is_empty() {
             let _ = writeln!(md, "### Pipeline counters\n");
             key_value_table(md, ("Counter", "Value"), &rows);
@@ -64,10 +62,11 @@ pub(super) fn configuration(md: &mut String, s: &Summary) {
 /// The resource profile (peaks and means) and the CPU and memory charts, or
 /// why there are none.
 pub(super) fn resources(md: &mut String, s: &Summary) {
-    let mut rows = Vec::new();
-    if let Some(r) = s.run.as_ref().and_then(|r| r.resources.as_ref()) {
-        flatten_json("", &serde_json::to_value(r).unwrap_or_default(), &mut rows);
-    }
+    let rows = s
+        .run
+        .as_ref()
+        .and_then(|r| r.resources.as_ref())
+        .map_or_else(Vec::new, resource_rows);
     let _ = writeln!(md, "### Resources\n");
     if rows.is_empty() && s.resource_samples == 0 {
         let _ = writeln!(
@@ -80,9 +79,9 @@ pub(super) fn resources(md: &mut String, s: &Summary) {
     let _ = writeln!(
         md,
         "Sampled at a fixed interval during the run with `sysinfo`. Process CPU % is of one \
-         core (100 = one core busy); system CPU is of all logical CPUs together; `_normalised` \
-         figures divide by the logical CPUs. Memory is resident set size, MiB. PostgreSQL = the \
-         postmaster and all its children (embedded server only).\n"
+         core (100 = one core busy); system CPU is of all logical CPUs together. Memory is \
+         resident set size, MiB. PostgreSQL = the postmaster and all its children (embedded \
+         server only).\n"
     );
     if !rows.is_empty() {
         key_value_table(md, ("Figure", "Value"), &rows);
@@ -138,4 +137,177 @@ pub(super) fn charts(md: &mut String, s: &Summary) {
             }
         }
     }
+}
+
+/// The generator's summary as a person reads it: what it wrote, at what
+/// pace, how late.
+fn generator_rows(g: &GeneratorSummary) -> Vec<(String, String)> {
+    let row = |label: &str, value: String| (label.to_string(), value);
+    let sources = if g.sources > 1 {
+        format!(" from {} sources", g.sources)
+    } else {
+        String::new()
+    };
+    vec![
+        row("Seed", g.seed.to_string()),
+        row("Files written", format!("{}{sources}", fmt_count(g.files))),
+        row(
+            "Rows written",
+            format!(
+                "{} ({}–{} per file)",
+                fmt_count(g.rows),
+                fmt_count(u64::from(g.rows_min)),
+                fmt_count(u64::from(g.rows_max))
+            ),
+        ),
+        row(
+            "Duplicate rows (a repeated key, absorbed by the upsert)",
+            format!(
+                "{} (rate {})",
+                fmt_count(g.dup_rows),
+                fmt_pct(g.dup_rate * 100.0)
+            ),
+        ),
+        row(
+            "Malformed rows (must be rejected)",
+            format!(
+                "{} (rate {})",
+                fmt_count(g.bad_rows),
+                fmt_pct(g.bad_rate * 100.0)
+            ),
+        ),
+        row("Expected rows (valid, unique)", fmt_count(g.expected_rows)),
+        row(
+            "File interval",
+            format!("{} ms", fmt_decimal(g.interval_ms, 1)),
+        ),
+        row("Elapsed", format!("{} s", fmt_decimal(g.elapsed_s, 1))),
+        row("Rows per second written", fmt_decimal(g.rows_per_s, 1)),
+        row(
+            "Late files (renamed > 10 % of the interval after their deadline)",
+            format!(
+                "{} (max {} ms, mean {} ms late)",
+                fmt_count(g.late_files),
+                fmt_decimal(g.max_lateness_ms, 1),
+                fmt_decimal(g.mean_lateness_ms, 1)
+            ),
+        ),
+        row(
+            "Stopped early",
+            if g.stopped_early { "yes" } else { "no" }.to_string(),
+        ),
+        row("Output folder", format!("`{}`", g.out_dir.display())),
+    ]
+}
+
+/// The pipeline's counters with a label a person reads; a counter this
+/// sluice does not know keeps its name, spaced.
+fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(map) = counters.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .map(|(key, value)| {
+            let label = match key.as_str() {
+                "batches" => "Batches committed".to_string(),
+                "files" => "Files committed".to_string(),
+                "files_quarantined" => "Files quarantined".to_string(),
+                "files_replaced" => "Files rewritten in place (read again)".to_string(),
+                "rows_read" => "Rows read".to_string(),
+                "rows_rejected" => "Rows rejected".to_string(),
+                "rows_deduped" => "Rows folded into a newer row of the same batch".to_string(),
+                "rows_upserted" => "Rows inserted or updated".to_string(),
+                "rows_unchanged" => {
+                    "Rows left as stored (the stored version is as new or newer)".to_string()
+                }
+                "replayed_batches" => "Batches replayed after a crash".to_string(),
+                "rolled_back_batches" => "Batches rolled back".to_string(),
+                "database_retries" => "Database retries".to_string(),
+                other => {
+                    let spaced = other.replace('_', " ");
+                    let mut chars = spaced.chars();
+                    chars.next().map_or(String::new(), |first| {
+                        first.to_uppercase().chain(chars).collect()
+                    })
+                }
+            };
+            let text = match value {
+                serde_json::Value::Number(n) => match n.as_u64() {
+                    Some(u) => fmt_count(u),
+                    None => fmt_decimal(n.as_f64().unwrap_or(f64::NAN), 2),
+                },
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "–".to_string(),
+                other => format!("`{other}`"),
+            };
+            (label, text)
+        })
+        .collect()
+}
+
+/// The resource profile as a person reads it: CPU to 0.1 %, memory to
+/// 0.1 MiB.
+fn resource_rows(r: &ResourceProfile) -> Vec<(String, String)> {
+    let row = |label: &str, value: String| (label.to_string(), value);
+    let pct = |v: f64| format!("{} %", fmt_decimal(v, 1));
+    let mib = |v: f64| format!("{} MiB", fmt_decimal(v, 1));
+    let mut rows = vec![
+        row(
+            "Samples",
+            format!(
+                "{}, every {} ms, on {} logical CPUs",
+                fmt_count(r.samples as u64),
+                fmt_count(r.interval_ms),
+                r.logical_cpus
+            ),
+        ),
+        row(
+            "sluice CPU, mean / peak (of one core)",
+            format!(
+                "{} / {}",
+                pct(r.pipeline_cpu_mean_pct),
+                pct(r.pipeline_cpu_peak_pct)
+            ),
+        ),
+        row(
+            "sluice CPU time",
+            format!("{} s", fmt_decimal(r.pipeline_cpu_seconds, 2)),
+        ),
+        row(
+            "sluice memory (RSS), mean / peak",
+            format!(
+                "{} / {}",
+                mib(r.pipeline_rss_mean_mb),
+                mib(r.pipeline_rss_peak_mb)
+            ),
+        ),
+    ];
+    if r.postgres_rss_peak_mb > 0.0 {
+        rows.push(row(
+            "PostgreSQL CPU, mean / peak (of one core)",
+            format!(
+                "{} / {}",
+                pct(r.postgres_cpu_mean_pct),
+                pct(r.postgres_cpu_peak_pct)
+            ),
+        ));
+        rows.push(row(
+            "PostgreSQL memory (RSS), peak",
+            mib(r.postgres_rss_peak_mb),
+        ));
+    } else {
+        rows.push(row(
+            "PostgreSQL",
+            "no figures (a server on another host, or one sluice did not start)".to_string(),
+        ));
+    }
+    rows.push(row(
+        "System CPU, mean / peak (of all CPUs)",
+        format!(
+            "{} / {}",
+            pct(r.system_cpu_mean_pct),
+            pct(r.system_cpu_peak_pct)
+        ),
+    ));
+    rows
 }

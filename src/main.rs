@@ -56,8 +56,47 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::dispatch(cli.command)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("sluice: {error:#}");
+            eprintln!("sluice: {}", one_line(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, each said once: many messages
+/// already quote their cause, and a user reads a repeated cause as two
+/// problems.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read the scenario file x.toml: {source}")]
+    struct Quoting {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_the_message_quotes_is_not_repeated() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let quoted = anyhow::Error::new(Quoting { source: io() });
+        assert_eq!(
+            one_line(&quoted),
+            "cannot read the scenario file x.toml: no such file"
+        );
+        let wrapped = anyhow::Error::new(io()).context("loading the scenario");
+        assert_eq!(one_line(&wrapped), "loading the scenario: no such file");
     }
 }

@@ -138,6 +138,12 @@ pub struct RetryConfig {
     /// Give up (exit non-zero) after the database was unreachable this long.
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
+    /// At start, before the database first answered, give up after this
+    /// long (at most `deadline`): a wrong URL or a stopped server is said
+    /// within seconds; the long wait is for outages after a good start. A
+    /// service started before its database raises it.
+    #[serde(with = "humantime_serde")]
+    pub startup: Duration,
 }
 
 impl Default for RetryConfig {
@@ -146,6 +152,7 @@ impl Default for RetryConfig {
             initial: Duration::from_millis(200),
             max: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
+            startup: Duration::from_secs(10),
         }
     }
 }
@@ -372,6 +379,7 @@ mod tests {
             initial: Duration::from_millis(100),
             max: Duration::from_secs(1),
             deadline: Duration::from_secs(60),
+            ..RetryConfig::default()
         };
         assert_eq!(retry.delay(1, 1.0), Duration::from_millis(100));
         assert_eq!(retry.delay(3, 1.0), Duration::from_millis(400));

@@ -53,6 +53,16 @@ pub enum PipelineError {
         /// The batch that was in flight, if one was.
         interrupted: Option<u64>,
     },
+    #[error(
+        "the database did not answer at start within {waited:?}: {last_error}. Start PostgreSQL or \
+         fix the URL (--database-url or DATABASE_URL), then run again; for a database that starts \
+         after sluice, raise retry.startup (now {startup:?})"
+    )]
+    DatabaseUnreachableAtStart {
+        waited: Duration,
+        startup: Duration,
+        last_error: String,
+    },
     /// SIGTERM or Ctrl-C arrived while the run waited for the database
     /// outside a batch (at start, or recording a commit): nothing was left
     /// half-done, and the run ends as a stop does.
@@ -194,6 +204,7 @@ pub async fn run(
         summary: IngestSummary::default(),
         observer,
         cancel,
+        answered: false,
     };
     let outcome = match runner.start(loaded).await {
         Ok(()) => runner.run_trigger_loop().await,
@@ -268,6 +279,10 @@ struct Runner<'a> {
     summary: IngestSummary,
     observer: Arc<dyn Observer>,
     cancel: CancellationToken,
+    /// The database has answered once: from then on an unreachable database
+    /// is an outage, waited out up to `retry.deadline`; before, a start-up
+    /// problem, given `retry.startup`.
+    answered: bool,
 }
 
 impl Runner<'_> {
@@ -305,6 +320,7 @@ impl Runner<'_> {
                 Ok((lease, rebuilt, last, after, target))
             })
             .await?;
+        self.answered = true;
         let (lease, rebuilt, last, after, (upserted, has_rows)) = facts;
         self.lease = Some(lease);
         if upserted > 0 && !has_rows {
@@ -783,13 +799,20 @@ impl Runner<'_> {
     }
 
     /// Retries `connect` with back-off until it works or the deadline
-    /// passes, counting the retries in the summary.
+    /// passes (the short start-up one until the database first answered),
+    /// counting the retries in the summary.
     async fn with_retry<T, F, Fut>(&mut self, mut connect: F) -> Result<T, PipelineError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, DbError>>,
     {
         let started = Instant::now();
+        let retry = &self.config.retry;
+        let deadline = if self.answered {
+            retry.deadline
+        } else {
+            retry.startup.min(retry.deadline)
+        };
         let mut attempt = 0;
         loop {
             let result = tokio::select! {
@@ -798,12 +821,12 @@ impl Runner<'_> {
             };
             match result {
                 Ok(value) => return Ok(value),
-                Err(error)
-                    if error.is_transient() && started.elapsed() < self.config.retry.deadline =>
-                {
+                Err(error) if error.is_transient() && started.elapsed() < deadline => {
                     attempt += 1;
                     self.summary.database_retries += 1;
-                    if attempt == 1 {
+                    if !self.answered {
+                        tracing::warn!(attempt, %error, "the database does not answer at start; retrying for up to {deadline:?}");
+                    } else if attempt == 1 {
                         tracing::warn!(%error, "database unavailable; retrying with back-off");
                     }
                     let delay = self.config.retry.delay(attempt, rand::random::<f64>());
@@ -813,6 +836,13 @@ impl Runner<'_> {
                         _ = tokio::time::sleep(delay) => {}
                         _ = self.cancel.cancelled() => return Err(PipelineError::StoppedWaiting),
                     }
+                }
+                Err(error) if error.is_transient() && !self.answered => {
+                    return Err(PipelineError::DatabaseUnreachableAtStart {
+                        waited: started.elapsed(),
+                        startup: deadline,
+                        last_error: error.to_string(),
+                    })
                 }
                 Err(error) if error.is_transient() => {
                     return Err(PipelineError::DatabaseUnavailable {

@@ -36,7 +36,12 @@ impl PipelineProcess {
             format!("cannot find the sluice program to run the pipeline: {error}")
         })?;
         let config_path = run_dir.join("pipeline.toml");
-        let settings = toml::to_string(config)
+        // A failover scenario restarts the pipeline while the database may
+        // be down on purpose: a restart waits out the outage as a running
+        // pipeline does, not the short start-up wait.
+        let mut config = config.clone();
+        config.retry.startup = config.retry.deadline;
+        let settings = toml::to_string(&config)
             .map_err(|error| format!("cannot write the pipeline settings: {error}"))?;
         std::fs::write(&config_path, settings)
             .map_err(|error| format!("cannot write {}: {error}", config_path.display()))?;

@@ -504,6 +504,21 @@ async fn cleanup_archives_or_deletes_only_committed_files() {
 }
 
 #[test]
+fn a_missing_scenario_file_is_named_once_and_fails() {
+    let output = sluice()
+        .args(["run", "configs/no-such-scenario.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the scenario file configs/no-such-scenario.toml"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
+}
+
+#[test]
 fn compare_puts_two_runs_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
     let mut run_dirs = Vec::new();

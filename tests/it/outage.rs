@@ -50,6 +50,7 @@ async fn survives_a_ten_second_database_outage_and_resumes_by_itself() {
         initial: Duration::from_millis(100),
         max: Duration::from_secs(1),
         deadline: Duration::from_secs(60),
+        ..RetryConfig::default()
     };
     let cancel = CancellationToken::new();
     let run = {
@@ -102,7 +103,8 @@ async fn survives_a_ten_second_database_outage_and_resumes_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stops_with_a_clear_error_past_the_retry_deadline_and_a_restart_continues() {
+async fn a_database_that_does_not_answer_at_start_is_said_within_the_startup_wait_and_a_restart_continues(
+) {
     let scratch = Scratch::new();
     let input = scratch.input();
     let mut config = scratch.config();
@@ -112,20 +114,27 @@ async fn stops_with_a_clear_error_past_the_retry_deadline_and_a_restart_continue
     let port = scratch.server.port();
     scratch.server.cluster().stop_immediately().unwrap();
     write_file(&input, "second.csv", &file_of("s", 10));
+    // The outage deadline is long; a database that does not answer at
+    // start is a start-up problem, given only `startup`.
     config.retry = RetryConfig {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(200),
-        deadline: Duration::from_secs(2),
+        deadline: Duration::from_secs(300),
+        startup: Duration::from_secs(2),
     };
+    let started = std::time::Instant::now();
     let error = scratch.ingest(&config).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert!(
-        matches!(error, PipelineError::DatabaseUnavailable { .. }),
+        matches!(error, PipelineError::DatabaseUnreachableAtStart { .. }),
         "{error}"
     );
-    // The database went away before the run started: no batch was in flight.
+    // No batch was in flight, and the message says what to do.
     let message = error.to_string();
     assert!(
-        message.contains("stayed unreachable") && !message.contains("batch"),
+        message.contains("did not answer at start")
+            && message.contains("fix the URL")
+            && !message.contains("batch"),
         "{message}"
     );
 
@@ -157,6 +166,7 @@ async fn replays_the_whole_batch_when_its_connection_drops_mid_write() {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(200),
         deadline: Duration::from_secs(60),
+        ..RetryConfig::default()
     };
     let run = {
         let (config, target) = (config.clone(), scratch.target());
@@ -350,6 +360,7 @@ async fn resolves_a_commit_whose_answer_was_lost_from_sluice_batches() {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(200),
         deadline: Duration::from_secs(30),
+        ..RetryConfig::default()
     };
     let summary = driver::run(
         &config,
@@ -385,6 +396,7 @@ async fn a_stop_ends_the_wait_for_an_unreachable_database_within_the_grace() {
     let mut config = scratch.config();
     config.trigger = Trigger::Continuous;
     config.retry.deadline = Duration::from_secs(300);
+    config.retry.startup = Duration::from_secs(300);
     let run_until_stopped = |config: pipeline::config::IngestConfig| {
         let stop = CancellationToken::new();
         let target = scratch.target();

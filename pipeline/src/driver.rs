@@ -709,7 +709,7 @@ impl Runner<'_> {
                         self.summary.database_retries += 1;
                         if since.elapsed() >= self.config.retry.deadline {
                             return Err(PipelineError::DatabaseUnavailable {
-                                waited: since.elapsed(),
+                                waited: tenths(since.elapsed()),
                                 deadline: self.config.retry.deadline,
                                 last_error: error.to_string(),
                                 interrupted: Some(plan.batch_id),
@@ -829,7 +829,12 @@ impl Runner<'_> {
                     } else if attempt == 1 {
                         tracing::warn!(%error, "database unavailable; retrying with back-off");
                     }
-                    let delay = self.config.retry.delay(attempt, rand::random::<f64>());
+                    // The last wait ends at the deadline, for one last attempt there.
+                    let delay = self
+                        .config
+                        .retry
+                        .delay(attempt, rand::random::<f64>())
+                        .min(deadline.saturating_sub(started.elapsed()));
                     self.observer
                         .database_unavailable(&error.to_string(), delay);
                     tokio::select! {
@@ -839,14 +844,14 @@ impl Runner<'_> {
                 }
                 Err(error) if error.is_transient() && !self.answered => {
                     return Err(PipelineError::DatabaseUnreachableAtStart {
-                        waited: started.elapsed(),
+                        waited: tenths(started.elapsed()),
                         startup: deadline,
                         last_error: error.to_string(),
                     })
                 }
                 Err(error) if error.is_transient() => {
                     return Err(PipelineError::DatabaseUnavailable {
-                        waited: started.elapsed(),
+                        waited: tenths(started.elapsed()),
                         deadline: self.config.retry.deadline,
                         last_error: error.to_string(),
                         interrupted: None,
@@ -856,6 +861,11 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// A wait as a person reads it: to the tenth of a second.
+fn tenths(waited: Duration) -> Duration {
+    Duration::from_millis(waited.as_millis() as u64 / 100 * 100)
 }
 
 /// The shared parts of the run a batch needs.

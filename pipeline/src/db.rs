@@ -493,6 +493,49 @@ pub async fn migrate(
         .transaction()
         .await
         .map_err(DbError::query("starting the migration"))?;
+    apply_migrations(&transaction, table).await?;
+    transaction
+        .commit()
+        .await
+        .map_err(DbError::query("committing the migration"))
+}
+
+/// What [`migrate`] would find and do, without changing anything: the same
+/// statements and checks in a transaction that is rolled back. Says whether
+/// the target table exists already.
+pub async fn check_target(
+    client: &mut tokio_postgres::Client,
+    table: &TableSchema,
+) -> Result<bool, DbError> {
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(DbError::query("starting the check"))?;
+    let exists: bool = transaction
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&table.table.quoted()],
+        )
+        .await
+        .map_err(DbError::query(format!(
+            "looking for the table {}",
+            table.table
+        )))?
+        .get(0);
+    apply_migrations(&transaction, table).await?;
+    transaction
+        .rollback()
+        .await
+        .map_err(DbError::query("rolling the check back"))?;
+    Ok(exists)
+}
+
+/// The migrations, the batch id sequence, the target table and the check of
+/// its columns, in the caller's transaction.
+async fn apply_migrations(
+    transaction: &tokio_postgres::Transaction<'_>,
+    table: &TableSchema,
+) -> Result<(), DbError> {
     transaction
         .batch_execute(
             "SELECT pg_advisory_xact_lock(7250923411);
@@ -545,11 +588,7 @@ pub async fn migrate(
             "creating the table {}",
             table.table
         )))?;
-    check_columns(&transaction, table).await?;
-    transaction
-        .commit()
-        .await
-        .map_err(DbError::query("committing the migration"))
+    check_columns(transaction, table).await
 }
 
 /// Forgets a target table: drops it and its rejects table and deletes what

@@ -251,7 +251,11 @@ fn prepare_input_folder(input: &std::path::Path) -> Result<(), PipelineError> {
     Ok(())
 }
 
-fn transform_sql(config: &IngestConfig, table: &TableSchema) -> Result<String, PipelineError> {
+/// The transform's SQL: the user's file, or the built-in dedupe.
+pub(crate) fn transform_sql(
+    config: &IngestConfig,
+    table: &TableSchema,
+) -> Result<String, PipelineError> {
     match &config.transform {
         Some(path) => std::fs::read_to_string(path).map_err(|error| {
             PipelineError::Config(format!(

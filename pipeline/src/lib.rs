@@ -11,7 +11,8 @@
 //! | transform | [`transform`] | batch → deduped batch (DataFusion SQL) |
 //! | sink | [`sink`] | batch → one PostgreSQL transaction per micro-batch |
 //!
-//! [`batch`] runs one plan through parse → transform → sink; [`driver`] paces
+//! [`batch`] runs one plan through parse → transform → sink; [`check`] runs
+//! what a start verifies without ingesting (`sluice check`); [`driver`] paces
 //! batches by the trigger and recovers after a crash; [`stage`] logs where a
 //! batch is. The PostgreSQL used when no database URL is given lives in its
 //! own crate (`sluice-postgres`): this one only talks to a server.
@@ -42,6 +43,7 @@
 //! ```
 
 pub mod batch;
+pub mod check;
 pub mod checkpoint;
 pub mod config;
 pub mod db;

@@ -23,7 +23,7 @@ pub struct IngestArgs {
     config: Option<PathBuf>,
     /// PostgreSQL URL; the embedded server when absent.
     #[arg(long, env = "DATABASE_URL")]
-    database_url: Option<String>,
+    pub(super) database_url: Option<String>,
     /// An interval (10s), `continuous` or `available-now`.
     #[arg(long, env = "SLUICE_TRIGGER")]
     trigger: Option<Trigger>,
@@ -87,7 +87,7 @@ pub struct IngestArgs {
 impl IngestArgs {
     /// The settings this command runs with: the `--config` file (or the
     /// defaults), then every flag given on top of it.
-    fn settings(self) -> Result<IngestConfig> {
+    pub(super) fn settings(self) -> Result<IngestConfig> {
         let mut config = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)

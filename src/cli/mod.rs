@@ -2,6 +2,7 @@
 //! [`dispatch`] hands a parsed command to its module.
 
 mod bench;
+mod check;
 mod compare;
 mod db;
 mod generate;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Run one scenario under a matrix of settings (trigger, batch size, write mode,
     /// max files per trigger), each on a fresh table, then compare the runs.
     Sweep(sweep::SweepArgs),
+    /// Check settings, folders and the database as a start would, without
+    /// ingesting: what the pipeline would do, or the first problem.
+    Check(check::CheckArgs),
     /// Manage the embedded PostgreSQL.
     Db {
         #[command(subcommand)]
@@ -59,6 +63,7 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Report(args) => report::report(args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Compare(args) => compare::compare(args),
+        Command::Check(args) => check::check(args).await,
         Command::Sweep(args) => sweep::sweep(args).await,
         Command::Db { action } => db::db(action),
     }

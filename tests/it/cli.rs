@@ -503,6 +503,75 @@ async fn cleanup_archives_or_deletes_only_committed_files() {
     assert_eq!(names(&input), ["archive", "quarantine"]);
 }
 
+/// `sluice check`: each step it passes says what the pipeline would do, and
+/// each kind of mistake stops it with one line that names it, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_what_a_start_would_do_or_names_the_first_problem() {
+    let scratch = Scratch::new();
+    let input = scratch.input();
+    crate::support::write_file(&input, "a.csv", "x\n");
+    crate::support::write_file(&input, "b.csv", "x\n");
+    crate::support::write_file(&input, "notes.txt", "x\n");
+    let url = scratch.url();
+    let check_at = |url: &str, extra: &[&str], input: &Path| {
+        let mut command = sluice();
+        command
+            .args(["check", "--database-url", url])
+            .args(extra)
+            .arg("--input")
+            .arg(input)
+            .arg("--checkpoint")
+            .arg(scratch.path("checkpoint"));
+        let output = command.output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let check = |extra: &[&str], input: &Path| check_at(&url, extra, input);
+
+    let (code, stdout, stderr) = check(&[], &input);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for want in [
+        "✓ settings",
+        "✓ table      events keyed by event_id",
+        "✓ transform  the built-in dedupe",
+        "2 files match `*.csv` now",
+        "✓ checkpoint",
+        "PostgreSQL 15",
+        "the table events does not exist yet: a start creates it",
+    ] {
+        assert!(stdout.contains(want), "no {want:?} in\n{stdout}");
+    }
+    // Nothing was created: the check's migration was rolled back.
+    let client = scratch.client().await;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'sluice_%' OR tablename = 'events'").await,
+        0
+    );
+
+    let refused = |extra: &[&str], input: &Path, want: &str| {
+        let (code, stdout, stderr) = check(extra, input);
+        assert_eq!(code, Some(1), "{want}: {stdout}{stderr}");
+        assert!(stderr.contains(want), "no {want:?} in\n{stderr}");
+    };
+    refused(&[], &input.join("a.csv"), "is not a folder");
+    refused(&["--glob", "events-[.csv"], &input, "is not valid");
+    refused(&["--batch-size", "0"], &input, "batch");
+    let (code, _, stderr) = check_at("postgres://nobody@127.0.0.1:1/none", &[], &input);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to the database"),
+        "{stderr}"
+    );
+    client
+        .batch_execute("CREATE TABLE events (event_id text PRIMARY KEY, event_time integer)")
+        .await
+        .unwrap();
+    refused(&[], &input, "events");
+}
+
 #[test]
 fn a_missing_scenario_file_is_named_once_and_fails() {
     let output = sluice()

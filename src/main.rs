@@ -5,6 +5,7 @@
 mod cli;
 mod signals;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,10 +35,14 @@ fn main() -> ExitCode {
     use_one_malloc_arena();
     let cli = Cli::parse();
     // tokio_postgres logs every server NOTICE at info: keep those out.
-    let default_level = if matches!(
-        cli.command,
-        Command::Run(_) | Command::Bench(_) | Command::Sweep(_)
-    ) {
+    // `sluice ingest` on a terminal shows its live view instead of a log
+    // line per batch.
+    let live_view = matches!(cli.command, Command::Ingest(_)) && std::io::stderr().is_terminal();
+    let default_level = if live_view
+        || matches!(
+            cli.command,
+            Command::Run(_) | Command::Bench(_) | Command::Sweep(_)
+        ) {
         "warn"
     } else {
         "info,tokio_postgres=warn"

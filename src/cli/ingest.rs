@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -178,7 +177,7 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         &config,
         &database.target,
         shutdown_token(),
-        Arc::new(pipeline::driver::LogObserver),
+        super::live::observer(),
     )
     .await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -7,6 +7,7 @@ mod compare;
 mod db;
 mod generate;
 mod ingest;
+mod live;
 mod report;
 mod run;
 mod sweep;

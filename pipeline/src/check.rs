@@ -6,11 +6,10 @@
 
 use std::path::Path;
 
-use globset::Glob;
-
 use crate::config::IngestConfig;
 use crate::db::{self, DbTarget};
-use crate::driver::{transform_sql, PipelineError};
+use crate::discover::file_matcher;
+use crate::driver::{input_not_a_folder, transform_sql, PipelineError};
 use crate::schema::TableSchema;
 use crate::transform::Transform;
 
@@ -89,13 +88,7 @@ pub async fn check(
 /// The input folder: a readable folder (or one a start creates) and how many
 /// of its files the glob takes.
 fn input_folder(input: &Path, glob: &str) -> Result<String, PipelineError> {
-    let matcher = Glob::new(glob)
-        .map_err(|error| {
-            PipelineError::Config(format!(
-                "the glob `{glob}` is not valid ({error}): write it as `*.csv` or `events-*.csv`"
-            ))
-        })?
-        .compile_matcher();
+    let matcher = file_matcher(glob)?;
     if !input.exists() {
         return Ok(format!(
             "{} does not exist yet: a start creates it, empty; check the path if files were \
@@ -104,11 +97,7 @@ fn input_folder(input: &Path, glob: &str) -> Result<String, PipelineError> {
         ));
     }
     if !input.is_dir() {
-        return Err(PipelineError::Config(format!(
-            "the input path {} is not a folder: point --input (or `input`) at the folder the \
-             files arrive in",
-            input.display()
-        )));
+        return Err(input_not_a_folder(input));
     }
     let entries = std::fs::read_dir(input).map_err(|error| {
         PipelineError::Config(format!(

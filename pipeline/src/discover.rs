@@ -32,7 +32,10 @@ use crate::checkpoint::{FileVersion, PlannedFile};
 /// What the discovery stage cannot do.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
-    #[error("invalid file pattern `{pattern}`: {source}")]
+    #[error(
+        "the file pattern `{pattern}` is not valid ({source}): write it as `*.csv` or \
+         `events-*.csv` (--glob, or `glob` in the settings)"
+    )]
     Glob {
         pattern: String,
         #[source]
@@ -140,12 +143,7 @@ impl Discovery {
     /// complete is queued once unchanged for `settle`. A watcher that cannot
     /// start is logged once; listings alone then find the files.
     pub fn new(dir: &Path, pattern: &str, settle: Duration) -> Result<Self, DiscoverError> {
-        let matcher = Glob::new(pattern)
-            .map_err(|source| DiscoverError::Glob {
-                pattern: pattern.to_string(),
-                source,
-            })?
-            .compile_matcher();
+        let matcher = file_matcher(pattern)?;
         // Watch the canonical path: the watcher reports paths under the
         // folder it watches, and `consider` compares parents with it.
         let dir = &dir.canonicalize().map_err(|source| DiscoverError::List {
@@ -429,6 +427,16 @@ fn mtime_us(meta: &std::fs::Metadata) -> i64 {
 }
 
 /// Unix time in microseconds.
+/// The matcher of the input file names a glob takes.
+pub fn file_matcher(pattern: &str) -> Result<GlobMatcher, DiscoverError> {
+    Glob::new(pattern)
+        .map(|glob| glob.compile_matcher())
+        .map_err(|source| DiscoverError::Glob {
+            pattern: pattern.to_string(),
+            source,
+        })
+}
+
 pub fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

@@ -235,11 +235,7 @@ fn prepare_input_folder(input: &std::path::Path) -> Result<(), PipelineError> {
         return Ok(());
     }
     if input.exists() {
-        return Err(PipelineError::Config(format!(
-            "the input path {} is not a folder: point --input (or `input`) at the folder the \
-             files arrive in",
-            input.display()
-        )));
+        return Err(input_not_a_folder(input));
     }
     std::fs::create_dir_all(input).map_err(|error| {
         PipelineError::Config(format!(
@@ -249,6 +245,15 @@ fn prepare_input_folder(input: &std::path::Path) -> Result<(), PipelineError> {
     })?;
     tracing::warn!(input = %input.display(), "the input folder did not exist: created it, empty; check the path if files were expected there");
     Ok(())
+}
+
+/// The error for an input path that is not a folder, and what to do.
+pub(crate) fn input_not_a_folder(input: &std::path::Path) -> PipelineError {
+    PipelineError::Config(format!(
+        "the input path {} is not a folder: point --input (or `input`) at the folder the files \
+         arrive in",
+        input.display()
+    ))
 }
 
 /// The transform's SQL: the user's file, or the built-in dedupe.

@@ -525,6 +525,18 @@ pub struct RowCounts {
     pub unexpected_rejects: u64,
 }
 
+impl Summary {
+    /// The run's resource profile when it sampled anything: a profile of
+    /// no samples measured nothing, and its zeros are not figures.
+    pub fn sampled_resources(&self) -> Option<&ResourceProfile> {
+        self.run
+            .as_ref()?
+            .resources
+            .as_ref()
+            .filter(|r| r.samples > 0)
+    }
+}
+
 impl RowCounts {
     /// Whether every expected row was checked to be in the table exactly
     /// once: nothing missing, nothing extra, no key twice, nothing valid

@@ -69,11 +69,16 @@ impl LastBatch {
         LastBatch {
             id: outcome.batch_id,
             files: outcome.files.len(),
-            rows: outcome.rows_read - outcome.rows_rejected,
+            rows: ingested(outcome),
             duration_ms: (outcome.committed_at_us - outcome.started_at_us) as f64 / 1000.0,
             max_file_latency_ms: max_file_latency_us.max(0) as f64 / 1000.0,
         }
     }
+}
+
+/// Rows of a batch read and not rejected: stored, or already current.
+fn ingested(outcome: &BatchOutcome) -> u64 {
+    outcome.rows_read - outcome.rows_rejected
 }
 
 /// The status line: pure, so what a person sees is tested.
@@ -151,9 +156,7 @@ impl Observer for LiveView {
     fn batch_committed(&self, outcome: &BatchOutcome) {
         let now = Instant::now();
         self.update(|state| {
-            state
-                .commits
-                .push_back((now, outcome.rows_read - outcome.rows_rejected));
+            state.commits.push_back((now, ingested(outcome)));
             while state
                 .commits
                 .front()
@@ -168,7 +171,7 @@ impl Observer for LiveView {
                 .map_or(RATE_WINDOW, |(first, _)| now.duration_since(*first))
                 .max(Duration::from_secs(1));
             let status = &mut state.status;
-            status.rows += outcome.rows_read - outcome.rows_rejected;
+            status.rows += ingested(outcome);
             status.rejected += outcome.rows_rejected;
             status.rows_per_s = Some(rows as f64 / span.as_secs_f64());
             status.last_batch = Some(LastBatch::of(outcome));

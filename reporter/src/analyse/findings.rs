@@ -90,8 +90,7 @@ fn busy_mean(s: &Summary, id: &str) -> Option<(f64, Option<f64>)> {
 
 /// A figure of the run's resource profile; `None` when nothing was sampled.
 fn resource(s: &Summary, figure: fn(&ResourceProfile) -> f64) -> Option<f64> {
-    let r = s.run.as_ref()?.resources.as_ref()?;
-    (r.samples > 0).then(|| figure(r))
+    s.sampled_resources().map(figure)
 }
 
 /// A first-vs-last-quarter figure of a soak-length run that grew by more

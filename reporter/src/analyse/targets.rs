@@ -82,8 +82,7 @@ pub fn judge(bound: Bound, target: f64, measured: Option<f64>, leeway: Leeway) -
 
 /// A figure of the run's resource profile; `None` when nothing was sampled.
 fn resource(s: &Summary, figure: fn(&ResourceProfile) -> f64) -> Option<f64> {
-    let r = s.run.as_ref()?.resources.as_ref()?;
-    (r.samples > 0).then(|| figure(r))
+    s.sampled_resources().map(figure)
 }
 
 /// (missing + duplicates) / expected, percent; 0 when nothing was expected

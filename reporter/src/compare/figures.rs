@@ -89,11 +89,7 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
         throughput_rows_per_s: (s.throughput_rows_per_s > 0.0).then_some(s.throughput_rows_per_s),
         batch_time_ms_p50: batches.then_some(b.time_ms_p50),
         batch_time_ms_p95: batches.then_some(b.time_ms_p95),
-        resources: s
-            .run
-            .as_ref()
-            .and_then(|r| r.resources.as_ref())
-            .and_then(resource_figures),
+        resources: s.sampled_resources().map(resource_figures),
         passed: s.passed,
         kept_up: recommend::kept_up(s),
         targets: s.targets.len(),
@@ -107,20 +103,16 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
     }
 }
 
-/// The four resource figures of a run's profile; `None` when nothing was
-/// sampled. The PostgreSQL figures are `None` when no PostgreSQL process was
+/// The four resource figures of a run's sampled profile. The PostgreSQL figures are `None` when no PostgreSQL process was
 /// sampled (a database on another host): its peak memory is then 0.
-pub(super) fn resource_figures(r: &ResourceProfile) -> Option<ResourceFigures> {
-    if r.samples == 0 {
-        return None;
-    }
+pub(super) fn resource_figures(r: &ResourceProfile) -> ResourceFigures {
     let postgres = r.postgres_rss_peak_mb > 0.0;
-    Some(ResourceFigures {
+    ResourceFigures {
         pipeline_rss_peak_mb: Some(r.pipeline_rss_peak_mb),
         pipeline_cpu_mean_pct: Some(r.pipeline_cpu_mean_pct),
         postgres_rss_peak_mb: postgres.then_some(r.postgres_rss_peak_mb),
         postgres_cpu_mean_pct: postgres.then_some(r.postgres_cpu_mean_pct),
-    })
+    }
 }
 
 /// The latency CDF of a summary as sorted `(ms, percent)` points: each

@@ -166,6 +166,7 @@ fn mix64(mut z: u64) -> u64 {
 
 impl GeneratorConfig {
     /// Checks the configuration; the error says what is wrong and what to do.
+    /// One check after another, each with its own message: long, not deep.
     pub fn validate(&self) -> Result<(), GeneratorError> {
         let invalid = |msg: String| Err(GeneratorError::InvalidConfig(msg));
         if self.out_dir.as_os_str().is_empty() {

@@ -169,22 +169,31 @@ impl RetryConfig {
     }
 }
 
-/// Everything `sluice ingest` needs besides the database URL.
+/// Everything `sluice ingest` needs besides the database URL, its fields
+/// grouped by the stage that reads them. The struct stays flat because its
+/// keys are the flat `[pipeline]` table of a configuration file, read with
+/// `deny_unknown_fields` so a misspelt key is refused at start: serde cannot
+/// refuse unknown keys through flattened sub-structs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
+    // Source (discover): which files, and when a file is complete.
     /// Folder watched for input files.
     pub input: PathBuf,
     /// File names to ingest (hidden names are always ignored).
     pub glob: String,
-    /// Checkpoint folder (plan and commit log).
-    pub checkpoint: PathBuf,
+    /// Interval of the full folder listing that backs up the watcher.
+    #[serde(with = "humantime_serde")]
+    pub listing_interval: Duration,
+    /// A file written in place (not renamed into the folder, its writer's
+    /// close not seen) is read once its size and modification time have
+    /// not changed for this long.
+    #[serde(with = "humantime_serde")]
+    pub settle_time: Duration,
     /// Where unreadable files go, with a reason file; default `<input>/quarantine`.
     pub quarantine: Option<PathBuf>,
-    /// What to do with a file once its batch committed.
-    pub cleanup: Cleanup,
-    /// Archive folder for `cleanup = "archive"`; default `<input>/archive`.
-    pub archive: Option<PathBuf>,
+
+    // Plan and checkpoint: what one batch takes, when it commits, where its plan is logged.
     pub trigger: Trigger,
     /// When an interval trigger's batch writes its rows (continuous and
     /// available-now batches always write at once).
@@ -192,44 +201,52 @@ pub struct IngestConfig {
     pub max_files_per_trigger: usize,
     /// Cap on rows per batch, estimated from file sizes before reading.
     pub max_rows_per_trigger: Option<u64>,
-    /// Rows per COPY round trip (the JDBC `batchsize` knob).
-    pub batch_size: usize,
-    /// Rows parsed and transformed at once: bounds memory for files of any size.
-    pub chunk_rows: usize,
-    pub write_mode: WriteMode,
-    /// Interval of the full folder listing that backs up the watcher.
-    #[serde(with = "humantime_serde")]
-    pub listing_interval: Duration,
-    pub retry: RetryConfig,
-    /// On SIGTERM / Ctrl-C, how long the batch in flight may run on before it
-    /// is rolled back (its plan stays, so the next start replays it whole).
-    #[serde(with = "humantime_serde")]
-    pub shutdown_grace: Duration,
-    pub max_field_bytes: usize,
-    pub max_raw_bytes: usize,
-    /// Longest record in bytes: what one row may take in memory. A longer
-    /// one is rejected and reading resumes at the next line.
-    pub max_record_bytes: usize,
-    /// A file written in place (not renamed into the folder, its writer's
-    /// close not seen) is read once its size and modification time have
-    /// not changed for this long.
-    #[serde(with = "humantime_serde")]
-    pub settle_time: Duration,
-    /// DataFusion partitions for the transform.
-    pub partitions: usize,
-    /// The target table (default: the contract's `events`).
-    pub table: TableConfig,
-    /// Transform SQL file; default `sql/transform.sql` (built in) for a table with
-    /// the `events` columns (any name),
-    /// a dedupe-by-key query for other tables.
-    pub transform: Option<PathBuf>,
-    /// Exit non-zero when any row was rejected or file quarantined.
-    pub fail_on_rejects: bool,
+    /// Checkpoint folder (plan and commit log).
+    pub checkpoint: PathBuf,
     /// Move the checkpoint folder aside first and start a new checkpoint:
     /// every file in the input folder is ingested again (after a restore,
     /// or a table emptied on purpose). A run-time choice, never in a file.
     #[serde(skip)]
     pub reset_checkpoint: bool,
+
+    // Parse: rows read at once and what one row may take.
+    /// Rows parsed and transformed at once: bounds memory for files of any size.
+    pub chunk_rows: usize,
+    pub max_field_bytes: usize,
+    pub max_raw_bytes: usize,
+    /// Longest record in bytes: what one row may take in memory. A longer
+    /// one is rejected and reading resumes at the next line.
+    pub max_record_bytes: usize,
+
+    // Transform.
+    /// Transform SQL file; default `pipeline/sql/transform.sql` (built in) for a table with
+    /// the `events` columns (any name),
+    /// a dedupe-by-key query for other tables.
+    pub transform: Option<PathBuf>,
+    /// DataFusion partitions for the transform.
+    pub partitions: usize,
+
+    // Sink: the table, how rows reach it, and what a lost database costs.
+    /// The target table (default: the contract's `events`).
+    pub table: TableConfig,
+    pub write_mode: WriteMode,
+    /// Rows per COPY round trip (the JDBC `batchsize` knob).
+    pub batch_size: usize,
+    pub retry: RetryConfig,
+
+    // After the commit.
+    /// What to do with a file once its batch committed.
+    pub cleanup: Cleanup,
+    /// Archive folder for `cleanup = "archive"`; default `<input>/archive`.
+    pub archive: Option<PathBuf>,
+
+    // The process.
+    /// On SIGTERM / Ctrl-C, how long the batch in flight may run on before it
+    /// is rolled back (its plan stays, so the next start replays it whole).
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Exit non-zero when any row was rejected or file quarantined.
+    pub fail_on_rejects: bool,
     /// Test hook: linger at batch steps (`SLUICE_STAGE_DELAY`), see [`crate::stage`].
     #[serde(skip)]
     pub stage_probe: StageProbe,

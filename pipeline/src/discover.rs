@@ -437,6 +437,8 @@ pub fn file_matcher(pattern: &str) -> Result<GlobMatcher, DiscoverError> {
         })
 }
 
+/// Wall clock in Unix µs, the clock the generator stamps its files with
+/// (`created_at_us`) and the pipeline its discoveries.
 pub fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

@@ -1,4 +1,4 @@
-//! Transform: the batch through DataFusion SQL (`sql/transform.sql` by
+//! Transform: the batch through DataFusion SQL (`pipeline/sql/transform.sql` by
 //! default): dedupe by key, normalise, filter.
 //!
 //! One `SessionContext` lives for the whole run; each batch is registered as
@@ -15,7 +15,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::schema::{TableSchema, SOURCE_FILE};
 
 /// The transform SQL shipped with sluice, for the contract's `events` table.
-pub const DEFAULT_EVENTS_SQL: &str = include_str!("../../sql/transform.sql");
+pub const DEFAULT_EVENTS_SQL: &str = include_str!("../sql/transform.sql");
 
 /// What went wrong in the transform: the SQL or its output, a configuration
 /// problem (not worth retrying).

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use embedded_pg::Cluster;
-use reporter::collect::clock::now_us;
+use pipeline::discover::now_us;
 use reporter::RunEvent;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;

@@ -159,18 +159,8 @@ pub async fn run(
             .validate(scenario.duration)
             .map_err(RunError::Failover)?;
     }
-    let run_id = format!(
-        "{}-{}",
-        scenario.name,
-        chrono::Local::now().format("%Y%m%d-%H%M%S")
-    );
-    let run_dir = runs_root.join(&run_id);
+    let (run_id, run_dir) = create_run_dir(&scenario.name, runs_root)?;
     let input = run_dir.join("input");
-    // Owner-only where that is the platform's habit: a run holds its data.
-    pipeline::checkpoint::create_private_dir(&input).map_err(|source| RunError::RunDir {
-        path: input.clone(),
-        source,
-    })?;
     let database = database::resolve(scenario.database_url.as_deref())?;
 
     let mut ingest = scenario.pipeline.clone();
@@ -194,49 +184,16 @@ pub async fn run(
         &pids,
         &progress,
     )?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = tokio::time::Instant::now();
-    let generator_task = {
-        let (config, stop, progress) = (
-            generator_config.clone(),
-            Arc::clone(&stop),
-            Arc::clone(&progress),
-        );
-        tokio::task::spawn_blocking(move || {
-            generator::generate(&config, &stop, &mut |entry| {
-                progress.file_created(&entry.file, entry.created_at_us)
-            })
-        })
-    };
-    let stopper = {
-        let (cancel, stop) = (cancel.clone(), Arc::clone(&stop));
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            stop.store(true, Ordering::Relaxed);
-        })
-    };
-    let interruptions = async {
-        match (&scenario.failover, &pipeline) {
-            (Some(failover), Pipeline::Child(process)) => {
-                let server = database
-                    .embedded
-                    .as_ref()
-                    .map(|server| (server.cluster().clone(), server.port()));
-                failover::carry_out(
-                    failover.schedule(),
-                    started,
-                    Arc::clone(process),
-                    server,
-                    Arc::clone(&pids),
-                    cancel.clone(),
-                )
-                .await
-            }
-            _ => Vec::new(),
-        }
-    };
-    let (generated, interruptions) = tokio::join!(generator_task, interruptions);
-    let generated = generated.map_err(|e| RunError::Task(e.to_string()))??;
+    let (generated, interruptions) = generate_with_interruptions(
+        &scenario,
+        &generator_config,
+        &pipeline,
+        &database,
+        &pids,
+        &progress,
+        &cancel,
+    )
+    .await?;
     let deadline = tokio::time::Instant::now() + scenario.drain_timeout;
     let mut ledger = CommittedFiles::new(&database.target, &generator_config.file_prefix);
     let drained = drain(
@@ -248,7 +205,6 @@ pub async fn run(
         &cancel,
     )
     .await;
-    stopper.abort();
     let (ingest_summary, pipeline_facts) = pipeline.stop().await?;
     let (samples, resources) = sampler.finish();
     save_run_files(&run_dir, &samples, &interruptions);
@@ -276,13 +232,7 @@ pub async fn run(
             scenario: scenario.name.clone(),
             run_id,
             settings: settings_table(&scenario, &ingest, &generator_config, &database.target),
-            trigger: Some(ConfiguredTrigger {
-                label: ingest.trigger.to_string(),
-                interval: match ingest.trigger {
-                    Trigger::Interval(interval) => Some(interval),
-                    Trigger::Continuous | Trigger::AvailableNow => None,
-                },
-            }),
+            trigger: Some(configured_trigger(&ingest.trigger)),
             generator: Some(generated.clone()),
             pipeline: pipeline_facts,
             resources: Some(resources),
@@ -301,6 +251,89 @@ pub async fn run(
         generator: generated,
         drained,
     })
+}
+
+/// `runs/<scenario>-<local time>/input`, owner-only where that is the
+/// platform's habit (a run holds its data).
+fn create_run_dir(name: &str, runs_root: &Path) -> Result<(String, PathBuf), RunError> {
+    let run_id = format!("{name}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    let run_dir = runs_root.join(&run_id);
+    let input = run_dir.join("input");
+    pipeline::checkpoint::create_private_dir(&input).map_err(|source| RunError::RunDir {
+        path: input.clone(),
+        source,
+    })?;
+    Ok((run_id, run_dir))
+}
+
+/// The trigger as the report shows it, with its interval when it has one.
+fn configured_trigger(trigger: &Trigger) -> ConfiguredTrigger {
+    ConfiguredTrigger {
+        label: trigger.to_string(),
+        interval: match trigger {
+            Trigger::Interval(interval) => Some(*interval),
+            Trigger::Continuous | Trigger::AvailableNow => None,
+        },
+    }
+}
+
+/// Runs the generator to its end (or a cancel) while the failover schedule,
+/// if any, kills the pipeline process and stops the database; returns what
+/// was generated and the interruptions carried out.
+async fn generate_with_interruptions(
+    scenario: &ScenarioFile,
+    generator_config: &GeneratorConfig,
+    pipeline: &Pipeline,
+    database: &database::Database,
+    pids: &Arc<SampledPids>,
+    progress: &Arc<Progress>,
+    cancel: &CancellationToken,
+) -> Result<(GeneratorSummary, Vec<RunEvent>), RunError> {
+    let started = tokio::time::Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let generator_task = {
+        let (config, stop, progress) = (
+            generator_config.clone(),
+            Arc::clone(&stop),
+            Arc::clone(progress),
+        );
+        tokio::task::spawn_blocking(move || {
+            generator::generate(&config, &stop, &mut |entry| {
+                progress.file_created(&entry.file, entry.created_at_us)
+            })
+        })
+    };
+    let stopper = {
+        let (cancel, stop) = (cancel.clone(), Arc::clone(&stop));
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let interruptions = async {
+        match (&scenario.failover, pipeline) {
+            (Some(failover), Pipeline::Child(process)) => {
+                let server = database
+                    .embedded
+                    .as_ref()
+                    .map(|server| (server.cluster().clone(), server.port()));
+                failover::carry_out(
+                    failover.schedule(),
+                    started,
+                    Arc::clone(process),
+                    server,
+                    Arc::clone(pids),
+                    cancel.clone(),
+                )
+                .await
+            }
+            _ => Vec::new(),
+        }
+    };
+    let (generated, interruptions) = tokio::join!(generator_task, interruptions);
+    stopper.abort();
+    let generated = generated.map_err(|e| RunError::Task(e.to_string()))??;
+    Ok((generated, interruptions))
 }
 
 /// Starts the pipeline: as a separate `sluice ingest` process when the

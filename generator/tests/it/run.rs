@@ -6,6 +6,8 @@ use generator::{read_manifest, ManifestEntry};
 
 use crate::common::{config, dir_names, parse_strict, read_file, run};
 
+/// One generator run checked from every side (files, manifest, rows, ids,
+/// duplicates, malformed rows): one long function over one run's output.
 #[test]
 fn full_run_files_manifest_rows() {
     let root = tempfile::tempdir().unwrap();

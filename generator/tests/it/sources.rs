@@ -30,6 +30,8 @@ fn by_source(manifest: &[ManifestEntry]) -> BTreeMap<u32, Vec<&ManifestEntry>> {
     map
 }
 
+/// Two sources under a burst profile: each source's files, rows and rates
+/// per phase checked on one run (a long function over one run's output).
 #[test]
 fn two_sources_follow_the_burst_profile() {
     let root = tempfile::tempdir().unwrap();

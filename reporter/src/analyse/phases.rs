@@ -141,103 +141,21 @@ fn absorb_straddlers(files: &[RatedFile], runs: &[Run]) -> Vec<Run> {
 /// Cuts the run into phases (see the module docs). `offset_us` (server
 /// clock − local clock) is subtracted from every commit time.
 pub fn split(facts: &ManifestFacts, groups: &[CommitGroup], offset_us: i64) -> PhaseSplit {
-    let mut files: Vec<RatedFile> = facts
-        .files
-        .iter()
-        .filter_map(|name| {
-            let target = *facts.target_rows_per_s.get(name)?;
-            let created_us = *facts.created_at_us.get(name)?;
-            Some(RatedFile {
-                name,
-                slot_us: facts
-                    .scheduled_at_us
-                    .get(name)
-                    .copied()
-                    .unwrap_or(created_us),
-                created_us,
-                target,
-            })
-        })
-        .collect();
+    let files = rated_files(facts);
     if files.is_empty() {
         return PhaseSplit::default();
     }
-    files.sort_by_key(|f| (f.slot_us, f.created_us));
-
-    let exact = absorb_straddlers(&files, &runs_by(&files, |f| f.target));
-    let distinct: HashSet<u64> = exact.iter().map(|r| r.target).collect();
-    let (runs, banded) = if distinct.len() <= MAX_EXACT_RATES {
-        (exact, false)
-    } else {
-        let lo = files.iter().map(|f| f.target).min().unwrap_or(0);
-        let hi = files.iter().map(|f| f.target).max().unwrap_or(0);
-        let bands = runs_by(&files, |f| (f.target - lo) * RAMP_BANDS / (hi - lo + 1));
-        if bands.len() > MAX_BANDED_PHASES {
+    let (runs, banded) = match group_into_runs(&files) {
+        Ok(grouped) => grouped,
+        Err(note) => {
             return PhaseSplit {
                 phases: Vec::new(),
-                note: Some(format!(
-                    "No load phases: the generator's rate profile has {} distinct target rates, \
-                     and grouped into {RAMP_BANDS} equal rate bands they still cut the run into \
-                     {} stretches (more than {MAX_BANDED_PHASES}): it swings too often for a \
-                     table; the latency and throughput charts over time show it.",
-                    distinct.len(),
-                    bands.len()
-                )),
-            };
-        }
-        (bands, true)
-    };
-
-    let interval_us = facts.interval_us.unwrap_or_else(|| {
-        let created: Vec<i64> = files.iter().map(|f| f.created_us).collect();
-        median_gap(&created).unwrap_or(0)
-    });
-    let starts: Vec<i64> = runs
-        .iter()
-        .map(|r| files[r.from..r.to].iter().map(|f| f.created_us).min())
-        .map(|m| m.unwrap_or(0))
-        .collect();
-    let ends: Vec<i64> = (0..runs.len())
-        .map(|p| match starts.get(p + 1) {
-            Some(&next) => next,
-            None => {
-                let r = &runs[p];
-                let last = files[r.from..r.to].iter().map(|f| f.created_us).max();
-                last.unwrap_or(0).saturating_add(interval_us)
+                note: Some(note),
             }
-        })
-        .collect();
-
-    let phase_of: HashMap<&str, usize> = runs
-        .iter()
-        .enumerate()
-        .flat_map(|(p, r)| files[r.from..r.to].iter().map(move |f| (f.name, p)))
-        .collect();
-    let mut latencies: Vec<Vec<(f64, u64)>> = vec![Vec::new(); runs.len()];
-    let mut last_commit: Vec<Option<i64>> = vec![None; runs.len()];
-    let mut commits: Vec<(i64, u64)> = Vec::with_capacity(groups.len());
-    for g in groups.iter().filter(|g| g.rows > 0) {
-        let Some(commit_us) = g.commit_us.map(|c| c.saturating_sub(offset_us)) else {
-            continue;
-        };
-        commits.push((commit_us, g.rows));
-        let (Some(&p), Some(&created_us)) = (
-            phase_of.get(g.source_file.as_str()),
-            facts.created_at_us.get(&g.source_file),
-        ) else {
-            continue;
-        };
-        let latency_us = commit_us.saturating_sub(created_us).max(1);
-        latencies[p].push((latency_us as f64 / 1000.0, g.rows));
-        last_commit[p] = Some(last_commit[p].map_or(commit_us, |l| l.max(commit_us)));
-    }
-    commits.sort_unstable();
-    let committed_between = |from: i64, to: i64| -> u64 {
-        let lo = commits.partition_point(|c| c.0 < from);
-        let hi = commits.partition_point(|c| c.0 < to);
-        commits[lo..hi.max(lo)].iter().map(|c| c.1).sum()
+        }
     };
-
+    let (starts, ends) = phase_bounds(facts, &files, &runs);
+    let commits = PhaseCommits::sort(facts, groups, offset_us, &files, &runs);
     let origin_us = facts.first_created_us.unwrap_or(starts[0]);
     let seconds = |us: i64| us as f64 / 1_000_000.0;
     let phases = runs
@@ -247,14 +165,14 @@ pub fn split(facts: &ManifestFacts, groups: &[CommitGroup], offset_us: i64) -> P
             let members = &files[r.from..r.to];
             let (start, end) = (starts[p], ends[p]);
             let duration_s = seconds(end.saturating_sub(start).max(0));
-            let committed = committed_between(start, end);
+            let committed = commits.rows_between(start, end);
             let (target, target_max) = if banded {
                 let rates = || members.iter().map(|f| f.target);
                 (rates().min().unwrap_or(0), Some(rates().max().unwrap_or(0)))
             } else {
                 (r.target, None)
             };
-            let values = &latencies[p];
+            let values = &commits.latencies[p];
             let q = weighted_percentiles(values, &[0.50, 0.95, 0.99]);
             let lower_next = runs.get(p + 1).is_some_and(|next| next.target < r.target);
             Phase {
@@ -280,13 +198,140 @@ pub fn split(facts: &ManifestFacts, groups: &[CommitGroup], offset_us: i64) -> P
                     max: round3(values.iter().map(|v| v.0).fold(0.0, f64::max)),
                     count: values.iter().map(|v| v.1).sum(),
                 },
-                recovery_s: last_commit[p]
+                recovery_s: commits.last[p]
                     .filter(|_| lower_next)
                     .map(|c| round3(seconds(c.saturating_sub(end).max(0)))),
             }
         })
         .collect();
     PhaseSplit { phases, note: None }
+}
+
+/// The manifest's files that carry a target rate, in schedule order.
+fn rated_files(facts: &ManifestFacts) -> Vec<RatedFile<'_>> {
+    let mut files: Vec<RatedFile> = facts
+        .files
+        .iter()
+        .filter_map(|name| {
+            let target = *facts.target_rows_per_s.get(name)?;
+            let created_us = *facts.created_at_us.get(name)?;
+            Some(RatedFile {
+                name,
+                slot_us: facts
+                    .scheduled_at_us
+                    .get(name)
+                    .copied()
+                    .unwrap_or(created_us),
+                created_us,
+                target,
+            })
+        })
+        .collect();
+    files.sort_by_key(|f| (f.slot_us, f.created_us));
+    files
+}
+
+/// Runs of one exact target rate, or of rate bands when the profile has too
+/// many rates (`true` then); `Err` says why a profile that swings too often
+/// gets no phase table.
+fn group_into_runs(files: &[RatedFile]) -> Result<(Vec<Run>, bool), String> {
+    let exact = absorb_straddlers(files, &runs_by(files, |f| f.target));
+    let distinct: HashSet<u64> = exact.iter().map(|r| r.target).collect();
+    if distinct.len() <= MAX_EXACT_RATES {
+        return Ok((exact, false));
+    }
+    let lo = files.iter().map(|f| f.target).min().unwrap_or(0);
+    let hi = files.iter().map(|f| f.target).max().unwrap_or(0);
+    let bands = runs_by(files, |f| (f.target - lo) * RAMP_BANDS / (hi - lo + 1));
+    if bands.len() > MAX_BANDED_PHASES {
+        return Err(format!(
+            "No load phases: the generator's rate profile has {} distinct target rates, \
+             and grouped into {RAMP_BANDS} equal rate bands they still cut the run into \
+             {} stretches (more than {MAX_BANDED_PHASES}): it swings too often for a \
+             table; the latency and throughput charts over time show it.",
+            distinct.len(),
+            bands.len()
+        ));
+    }
+    Ok((bands, true))
+}
+
+/// Each phase runs from its first file's creation to the next phase's; the
+/// last ends one file interval after its last file.
+fn phase_bounds(facts: &ManifestFacts, files: &[RatedFile], runs: &[Run]) -> (Vec<i64>, Vec<i64>) {
+    let interval_us = facts.interval_us.unwrap_or_else(|| {
+        let created: Vec<i64> = files.iter().map(|f| f.created_us).collect();
+        median_gap(&created).unwrap_or(0)
+    });
+    let starts: Vec<i64> = runs
+        .iter()
+        .map(|r| files[r.from..r.to].iter().map(|f| f.created_us).min())
+        .map(|m| m.unwrap_or(0))
+        .collect();
+    let ends: Vec<i64> = (0..runs.len())
+        .map(|p| match starts.get(p + 1) {
+            Some(&next) => next,
+            None => {
+                let r = &runs[p];
+                let last = files[r.from..r.to].iter().map(|f| f.created_us).max();
+                last.unwrap_or(0).saturating_add(interval_us)
+            }
+        })
+        .collect();
+    (starts, ends)
+}
+
+/// The run's commits sorted by instant, and per phase its files' latencies
+/// (ms, rows) and last commit.
+struct PhaseCommits {
+    commits: Vec<(i64, u64)>,
+    latencies: Vec<Vec<(f64, u64)>>,
+    last: Vec<Option<i64>>,
+}
+
+impl PhaseCommits {
+    fn sort(
+        facts: &ManifestFacts,
+        groups: &[CommitGroup],
+        offset_us: i64,
+        files: &[RatedFile],
+        runs: &[Run],
+    ) -> Self {
+        let phase_of: HashMap<&str, usize> = runs
+            .iter()
+            .enumerate()
+            .flat_map(|(p, r)| files[r.from..r.to].iter().map(move |f| (f.name, p)))
+            .collect();
+        let mut sorted = Self {
+            commits: Vec::with_capacity(groups.len()),
+            latencies: vec![Vec::new(); runs.len()],
+            last: vec![None; runs.len()],
+        };
+        for g in groups.iter().filter(|g| g.rows > 0) {
+            let Some(commit_us) = g.commit_us.map(|c| c.saturating_sub(offset_us)) else {
+                continue;
+            };
+            sorted.commits.push((commit_us, g.rows));
+            let (Some(&p), Some(&created_us)) = (
+                phase_of.get(g.source_file.as_str()),
+                facts.created_at_us.get(&g.source_file),
+            ) else {
+                continue;
+            };
+            let latency_us = commit_us.saturating_sub(created_us).max(1);
+            sorted.latencies[p].push((latency_us as f64 / 1000.0, g.rows));
+            sorted.last[p] = Some(sorted.last[p].map_or(commit_us, |l| l.max(commit_us)));
+        }
+        sorted.commits.sort_unstable();
+        sorted
+    }
+
+    /// Rows committed in [from, to).
+    fn rows_between(&self, from: i64, to: i64) -> u64 {
+        let lo = self.commits.partition_point(|c| c.0 < from);
+        let hi = self.commits.partition_point(|c| c.0 < to);
+        self.commits[lo..hi.max(lo)].iter().map(|c| c.1).sum()
+    }
 }
 
 /// The phases at the profile's highest target (for a ramp, the top band):

@@ -8,8 +8,6 @@
 //! time between two local readings) and subtracted, and its uncertainty is
 //! stated.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::summary::{round3, ClockSummary};
 
 /// Round trips measured when the database is on another host.
@@ -66,14 +64,6 @@ pub fn estimate_offset(samples: &[ClockSample]) -> Option<ClockEstimate> {
         rtt_us: rtt,
         samples: samples.len() as u32,
     })
-}
-
-/// Local wall clock in Unix µs, the clock the generator stamps files with.
-pub fn now_us() -> i64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// The summary for a database on this host: one clock, nothing to correct.
@@ -163,10 +153,5 @@ mod tests {
         assert_eq!(remote.rtt_ms, 2.0);
         let failed = remote_clock(None);
         assert!(!failed.local && !failed.applied);
-    }
-
-    #[test]
-    fn now_is_after_2020() {
-        assert!(now_us() > 1_577_836_800_000_000);
     }
 }

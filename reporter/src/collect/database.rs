@@ -274,10 +274,19 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
             return db;
         }
     }
+    let values = pick_values(client, table, &mut db.notes).await;
+    time_queries(client, table, &values, &mut db).await;
+    db
+}
+
+/// Values the timed queries look up (a user, a product, the last minute),
+/// taken from the table itself; a missing column skips its queries, said in
+/// `notes`.
+async fn pick_values(client: &Client, table: &str, notes: &mut Vec<String>) -> PickedValues {
     let columns: Vec<String> = match client.query(SQL_COLUMNS, &[&table]).await {
         Ok(rows) => rows.into_iter().map(|r| r.get(0)).collect(),
         Err(e) => {
-            db.notes.push(db_note("list the table's columns", e));
+            notes.push(db_note("list the table's columns", e));
             Vec::new()
         }
     };
@@ -297,7 +306,7 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
         }
         match first_value(client, &sql_pick_value(table, column)).await {
             Ok(v) => *slot = v,
-            Err(e) => db.notes.push(db_note(&format!("pick a {column}"), e)),
+            Err(e) => notes.push(db_note(&format!("pick a {column}"), e)),
         }
     }
     if has("event_time") {
@@ -310,9 +319,7 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
                     _ => None,
                 })
             }
-            Err(e) => db
-                .notes
-                .push(db_note("find the last minute of event_time", e)),
+            Err(e) => notes.push(db_note("find the last minute of event_time", e)),
         }
     } else {
         absent.push("event_time");
@@ -321,11 +328,26 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
         absent.push("event_type");
     }
     if !absent.is_empty() {
-        db.notes.push(format!(
+        notes.push(format!(
             "The table has no {} column: the queries on it were skipped.",
-            absent.join(", ")
+            absent
+                .iter()
+                .map(|column| format!("`{column}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
+    values
+}
+
+/// Runs each timed query (under a statement timeout) and keeps its timing;
+/// `count(*)` gives the table's rows.
+async fn time_queries(
+    client: &Client,
+    table: &str,
+    values: &PickedValues,
+    db: &mut DatabaseSummary,
+) {
     if let Err(e) = client
         .simple_query(&format!("SET statement_timeout = '{QUERY_TIMEOUT}'"))
         .await
@@ -333,7 +355,7 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
         db.notes
             .push(db_note("limit the timed queries' duration", e));
     }
-    for query in user_queries(table, &values) {
+    for query in user_queries(table, values) {
         match time_query(client, &query).await {
             Ok((timing, first)) => {
                 if query.name == "count(*)" {
@@ -353,7 +375,6 @@ pub async fn gather_database(client: &Client, table: &str) -> DatabaseSummary {
     if let Err(e) = client.simple_query("RESET statement_timeout").await {
         db.notes.push(db_note("reset statement_timeout", e));
     }
-    db
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use tokio_postgres::Client;
 
-use crate::collect::clock::{now_us, ClockSample, CLOCK_SAMPLES};
+use crate::collect::clock::{ClockSample, CLOCK_SAMPLES};
 use crate::collect::database::gather_database;
 use crate::error::ReportError;
 use crate::stats::{BatchRecord, CommitGroup};
@@ -297,12 +297,12 @@ pub async fn measure_clock(client: &Client) -> Result<Vec<ClockSample>, ReportEr
         .map_err(ReportError::db(what))?;
     let mut samples = Vec::with_capacity(CLOCK_SAMPLES as usize);
     for _ in 0..CLOCK_SAMPLES {
-        let local_before_us = now_us();
+        let local_before_us = chrono::Utc::now().timestamp_micros();
         let row = client
             .query_one(&stmt, &[])
             .await
             .map_err(ReportError::db(what))?;
-        let local_after_us = now_us();
+        let local_after_us = chrono::Utc::now().timestamp_micros();
         samples.push(ClockSample {
             local_before_us,
             server_us: row.get(0),
@@ -349,24 +349,80 @@ pub async fn gather(
         .map_err(ReportError::db("counting the rows of the manifest's files"))?;
     let found = count(row.get(0));
     let distinct_keys = count(row.get(1));
+    let commits = commit_groups(client, &target, tables.batches, files).await?;
+    let (rejected, rejected_by_reason) = if tables.rejects {
+        rejected_rows(client, &rejects_q, files).await?
+    } else {
+        (0, Vec::new())
+    };
+    let quarantined = if tables.quarantine {
+        quarantined_files(client, files).await?
+    } else {
+        Vec::new()
+    };
+    let (batches, file_stages) = if tables.batches {
+        (
+            batch_records(client, files).await?,
+            file_stage_records(client, files).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
 
+    // Last: the timed queries load the server and warm its cache.
+    let database = Some(gather_database(client, &target).await);
+
+    Ok(Gathered {
+        found,
+        distinct_keys,
+        groups: commits.groups,
+        fallback_rows: commits.fallback_rows,
+        commit_source: commits.source,
+        rejected,
+        rejected_by_reason,
+        quarantined,
+        batches,
+        file_stages,
+        database,
+        clock_samples,
+        tables,
+    })
+}
+
+/// The found rows grouped by file and commit instant, and where the commit
+/// instants came from.
+struct CommitGroups {
+    source: CommitTimeSource,
+    groups: Vec<CommitGroup>,
+    /// Rows whose commit timestamp was gone and took their batch's instant.
+    fallback_rows: u64,
+}
+
+/// Commit instants from `pg_xact_commit_timestamp` when the server tracks
+/// them, else from the pipeline's batch records, else none.
+async fn commit_groups(
+    client: &Client,
+    target: &str,
+    with_batches: bool,
+    files: &[String],
+) -> Result<CommitGroups, ReportError> {
     let track: String = client
         .query_one(SQL_TRACK_COMMIT_TIMESTAMP, &[])
         .await
         .map_err(ReportError::db("reading track_commit_timestamp"))?
         .get(0);
-    let (commit_source, latency_sql) = if track.trim() == "on" {
+    let (source, latency_sql) = if track.trim() == "on" {
         (
             CommitTimeSource::CommitTimestamp,
-            sql_latency_commit_timestamp(&target, tables.batches),
+            sql_latency_commit_timestamp(target, with_batches),
         )
-    } else if tables.batches {
+    } else if with_batches {
         (
             CommitTimeSource::BatchCommittedAt,
-            sql_latency_batches(&target),
+            sql_latency_batches(target),
         )
     } else {
-        (CommitTimeSource::Unavailable, sql_latency_none(&target))
+        (CommitTimeSource::Unavailable, sql_latency_none(target))
     };
     let rows = client
         .query(&latency_sql, &[&files])
@@ -383,112 +439,100 @@ pub async fn gather(
             commit_us: row.get(1),
             rows: count(row.get(3)),
         };
-        if fell_back && commit_source == CommitTimeSource::CommitTimestamp {
+        if fell_back && source == CommitTimeSource::CommitTimestamp {
             fallback_rows += group.rows;
         }
         groups.push(group);
     }
-
-    let (rejected, rejected_by_reason) = if tables.rejects {
-        let rejected = client
-            .query_one(&sql_rejected(&rejects_q), &[&files])
-            .await
-            .map_err(ReportError::db("counting rejected rows"))?
-            .get(0);
-        let by_reason = client
-            .query(&sql_rejected_by_reason(&rejects_q), &[&files])
-            .await
-            .map_err(ReportError::db("grouping rejected rows by reason"))?
-            .into_iter()
-            .map(|r| ReasonCount {
-                reason: r.get::<_, Option<String>>(0).unwrap_or_default(),
-                count: count(r.get(1)),
-            })
-            .collect();
-        (count(rejected), by_reason)
-    } else {
-        (0, Vec::new())
-    };
-
-    let quarantined = if tables.quarantine {
-        client
-            .query(SQL_QUARANTINED_FILES, &[&files])
-            .await
-            .map_err(ReportError::db("listing quarantined files"))?
-            .into_iter()
-            .map(|r| QuarantinedFile {
-                file: r.get(0),
-                reason: r.get(1),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
-    let batches = if tables.batches {
-        client
-            .query(SQL_BATCHES, &[&files])
-            .await
-            .map_err(ReportError::db("reading the batch records"))?
-            .into_iter()
-            .map(|r| BatchRecord {
-                batch_id: r.get(0),
-                file_count: count(r.get(1)),
-                files_quarantined: count(r.get(2)),
-                rows_read: count(r.get(3)),
-                rows_rejected: count(r.get(4)),
-                rows_deduped: count(r.get(5)),
-                rows_upserted: count(r.get(6)),
-                started_us: r.get(7),
-                committed_us: r.get(8),
-                parse_ms: r.get(9),
-                transform_ms: r.get(10),
-                write_ms: r.get(11),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
-    let file_stages = if tables.batches {
-        client
-            .query(SQL_FILE_STAGES, &[&files])
-            .await
-            .map_err(ReportError::db("reading the files' stage times"))?
-            .into_iter()
-            .map(|r| FileStageRecord {
-                file: r.get(0),
-                batch_id: r.get(1),
-                rows: count(r.get(2)),
-                rejected: count(r.get(3)),
-                discovered_us: r.get(4),
-                started_us: r.get(5),
-                committed_us: r.get(6),
-                quarantined: r.get(7),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
-    // Last: the timed queries load the server and warm its cache.
-    let database = Some(gather_database(client, &target).await);
-
-    Ok(Gathered {
-        found,
-        distinct_keys,
+    Ok(CommitGroups {
+        source,
         groups,
         fallback_rows,
-        commit_source,
-        rejected,
-        rejected_by_reason,
-        quarantined,
-        batches,
-        file_stages,
-        database,
-        clock_samples,
-        tables,
     })
+}
+
+async fn rejected_rows(
+    client: &Client,
+    rejects_q: &str,
+    files: &[String],
+) -> Result<(u64, Vec<ReasonCount>), ReportError> {
+    let rejected = client
+        .query_one(&sql_rejected(rejects_q), &[&files])
+        .await
+        .map_err(ReportError::db("counting rejected rows"))?
+        .get(0);
+    let by_reason = client
+        .query(&sql_rejected_by_reason(rejects_q), &[&files])
+        .await
+        .map_err(ReportError::db("grouping rejected rows by reason"))?
+        .into_iter()
+        .map(|r| ReasonCount {
+            reason: r.get::<_, Option<String>>(0).unwrap_or_default(),
+            count: count(r.get(1)),
+        })
+        .collect();
+    Ok((count(rejected), by_reason))
+}
+
+async fn quarantined_files(
+    client: &Client,
+    files: &[String],
+) -> Result<Vec<QuarantinedFile>, ReportError> {
+    Ok(client
+        .query(SQL_QUARANTINED_FILES, &[&files])
+        .await
+        .map_err(ReportError::db("listing quarantined files"))?
+        .into_iter()
+        .map(|r| QuarantinedFile {
+            file: r.get(0),
+            reason: r.get(1),
+        })
+        .collect())
+}
+
+async fn batch_records(client: &Client, files: &[String]) -> Result<Vec<BatchRecord>, ReportError> {
+    Ok(client
+        .query(SQL_BATCHES, &[&files])
+        .await
+        .map_err(ReportError::db("reading the batch records"))?
+        .into_iter()
+        .map(|r| BatchRecord {
+            batch_id: r.get(0),
+            file_count: count(r.get(1)),
+            files_quarantined: count(r.get(2)),
+            rows_read: count(r.get(3)),
+            rows_rejected: count(r.get(4)),
+            rows_deduped: count(r.get(5)),
+            rows_upserted: count(r.get(6)),
+            started_us: r.get(7),
+            committed_us: r.get(8),
+            parse_ms: r.get(9),
+            transform_ms: r.get(10),
+            write_ms: r.get(11),
+        })
+        .collect())
+}
+
+async fn file_stage_records(
+    client: &Client,
+    files: &[String],
+) -> Result<Vec<FileStageRecord>, ReportError> {
+    Ok(client
+        .query(SQL_FILE_STAGES, &[&files])
+        .await
+        .map_err(ReportError::db("reading the files' stage times"))?
+        .into_iter()
+        .map(|r| FileStageRecord {
+            file: r.get(0),
+            batch_id: r.get(1),
+            rows: count(r.get(2)),
+            rejected: count(r.get(3)),
+            discovered_us: r.get(4),
+            started_us: r.get(5),
+            committed_us: r.get(6),
+            quarantined: r.get(7),
+        })
+        .collect())
 }
 
 #[cfg(test)]

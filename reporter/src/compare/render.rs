@@ -54,6 +54,39 @@ pub fn render(c: &Comparison) -> String {
     }
     let _ = writeln!(out, "{runs}");
 
+    recommendation(&mut out, c);
+    configuration_differences(&mut out, c, &labels);
+    out.push_str("## Integrity\n\n");
+    metric_table(&mut out, "rows", &labels, &integrity_rows(&c.runs));
+
+    out.push_str("## Latency (ms)\n\nFile creation to database commit; the best of each row in **bold**.\n\n");
+    metric_table(&mut out, "latency", &labels, &latency_rows(&c.runs));
+
+    out.push_str("## Throughput and batches\n\n");
+    metric_table(&mut out, "figure", &labels, &throughput_rows(&c.runs));
+
+    out.push_str("## Resources\n\n");
+    let resources = resource_rows(&c.runs);
+    if resources.is_empty() {
+        out.push_str("No run sampled its resources.\n\n");
+    } else {
+        metric_table(&mut out, "resource", &labels, &resources);
+    }
+
+    targets(&mut out, c, &labels);
+    latency_distribution(&mut out, c);
+
+    if !c.notes.is_empty() {
+        out.push_str("## Notes\n\n");
+        for note in &c.notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn recommendation(out: &mut String, c: &Comparison) {
     out.push_str("## Recommendation\n\n");
     match &c.recommendation.lowest_p99 {
         Some(p) => {
@@ -85,12 +118,14 @@ pub fn render(c: &Comparison) -> String {
         ),
     }
     out.push('\n');
+}
 
+fn configuration_differences(out: &mut String, c: &Comparison, labels: &[&str]) {
     out.push_str("## Configuration differences\n\n");
     if c.settings.varied.is_empty() {
         out.push_str("No setting differs between the runs.\n\n");
     } else {
-        let mut table = run_columns("setting", &labels);
+        let mut table = run_columns("setting", labels);
         for row in &c.settings.varied {
             let values = row.values.iter().map(|v| v.as_deref().unwrap_or("–"));
             table.row(std::iter::once(row.name.as_str()).chain(values));
@@ -112,26 +147,11 @@ pub fn render(c: &Comparison) -> String {
         let _ = write!(out, "{table}");
         out.push_str("\n</details>\n\n");
     }
+}
 
-    out.push_str("## Integrity\n\n");
-    metric_table(&mut out, "rows", &labels, &integrity_rows(&c.runs));
-
-    out.push_str("## Latency (ms)\n\nFile creation to database commit; the best of each row in **bold**.\n\n");
-    metric_table(&mut out, "latency", &labels, &latency_rows(&c.runs));
-
-    out.push_str("## Throughput and batches\n\n");
-    metric_table(&mut out, "figure", &labels, &throughput_rows(&c.runs));
-
-    out.push_str("## Resources\n\n");
-    let resources = resource_rows(&c.runs);
-    if resources.is_empty() {
-        out.push_str("No run sampled its resources.\n\n");
-    } else {
-        metric_table(&mut out, "resource", &labels, &resources);
-    }
-
+fn targets(out: &mut String, c: &Comparison, labels: &[&str]) {
     out.push_str("## Targets\n\n");
-    let mut table = run_columns("", &labels);
+    let mut table = run_columns("", labels);
     let mut passed = vec!["passed".to_string()];
     for r in &c.runs {
         let text = if !r.passed {
@@ -149,7 +169,9 @@ pub fn render(c: &Comparison) -> String {
     }
     table.row(passed);
     let _ = writeln!(out, "{table}");
+}
 
+fn latency_distribution(out: &mut String, c: &Comparison) {
     out.push_str("## Latency distribution\n\n");
     match &c.chart {
         Some(chart) => {
@@ -167,13 +189,4 @@ pub fn render(c: &Comparison) -> String {
         }
         None => out.push_str("No chart.\n\n"),
     }
-
-    if !c.notes.is_empty() {
-        out.push_str("## Notes\n\n");
-        for note in &c.notes {
-            let _ = writeln!(out, "- {note}");
-        }
-        out.push('\n');
-    }
-    out
 }

@@ -34,6 +34,7 @@
 //! pure functions; only [`sweep`] touches the database and the file system.
 
 mod figures;
+mod plan;
 mod render;
 
 use std::fmt::Write as _;
@@ -141,212 +142,6 @@ pub enum SweepError {
     Database(#[from] database::DatabaseError),
     #[error("cannot write the sweep report: {0}")]
     Write(String),
-}
-
-impl SweepFile {
-    /// Reads and checks a sweep file (and the scenario it names).
-    pub fn load(path: &Path) -> Result<Self, SweepError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(&text, path)
-    }
-
-    /// Parses sweep file text; `path` names it in errors and anchors a
-    /// relative scenario path.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, SweepError> {
-        let invalid = |message: String| SweepError::Invalid {
-            path: path.display().to_string(),
-            message,
-        };
-        let raw: RawSweepFile = toml::from_str(text)
-            .map_err(|e| invalid(pipeline::config::explain_settings_error(&e.to_string())))?;
-        let (scenario, scenario_source) = match raw.scenario {
-            toml::Value::String(file) => {
-                let file = path.parent().unwrap_or(Path::new("")).join(file);
-                let scenario = ScenarioFile::load(&file).map_err(|e| invalid(e.to_string()))?;
-                (scenario, file.display().to_string())
-            }
-            toml::Value::Table(table) => {
-                let scenario = toml::Value::Table(table)
-                    .try_into::<ScenarioFile>()
-                    .map_err(|e| invalid(format!("in [scenario]: {}", e.message())))?;
-                (scenario, "inline".to_string())
-            }
-            other => {
-                return Err(invalid(format!(
-                    "`scenario` must be a scenario file's path (a string) or an inline \
-                     [scenario] table; found a value of type {}",
-                    other.type_str()
-                )))
-            }
-        };
-        let sweep = SweepFile {
-            path: path.to_path_buf(),
-            scenario_source,
-            scenario,
-            duration: raw.duration,
-            matrix: raw.matrix,
-        };
-        sweep.runs(&RunOverrides::default()).map_err(invalid)?;
-        Ok(sweep)
-    }
-
-    /// The runs of the matrix, in order (trigger, then batch size, write mode
-    /// and max files per trigger, each in the order listed), each with its
-    /// scenario ready for [`run::run`] and its own table. Fails when the
-    /// matrix gives fewer than two runs or a combination is invalid.
-    pub fn runs(&self, overrides: &RunOverrides) -> Result<Vec<PlannedRun>, String> {
-        let m = &self.matrix;
-        let base = &self.scenario.pipeline;
-        let lists = [
-            ("trigger", m.trigger.as_ref().map(Vec::len)),
-            ("batch_size", m.batch_size.as_ref().map(Vec::len)),
-            ("write_mode", m.write_mode.as_ref().map(Vec::len)),
-            ("write_timing", m.write_timing.as_ref().map(Vec::len)),
-            (
-                "max_files_per_trigger",
-                m.max_files_per_trigger.as_ref().map(Vec::len),
-            ),
-            ("rate", m.rate.as_ref().map(Vec::len)),
-        ];
-        if let Some((key, _)) = lists.iter().find(|(_, len)| *len == Some(0)) {
-            return Err(format!(
-                "[matrix] {key} is empty: list at least one value, or leave the key out"
-            ));
-        }
-        let varied = |key: &str| lists.iter().any(|(k, len)| *k == key && len > &Some(1));
-        let triggers = listed(&m.trigger, base.trigger);
-        let batch_sizes = listed(&m.batch_size, base.batch_size);
-        let modes = listed(&m.write_mode, base.write_mode);
-        let timings = listed(&m.write_timing, base.write_timing);
-        let max_files = listed(&m.max_files_per_trigger, base.max_files_per_trigger);
-        let rates: Vec<Option<u64>> = match &m.rate {
-            Some(rates) => {
-                steady_load(&self.scenario.generator)?;
-                rates.iter().copied().map(Some).collect()
-            }
-            None => vec![None],
-        };
-        // The cartesian product, in the order the keys are listed.
-        type Combination = (Trigger, usize, WriteMode, WriteTiming, usize, Option<u64>);
-        let product: Vec<Combination> = triggers
-            .iter()
-            .flat_map(|&t| batch_sizes.iter().map(move |&b| (t, b)))
-            .flat_map(|(t, b)| modes.iter().map(move |&w| (t, b, w)))
-            .flat_map(|(t, b, w)| timings.iter().map(move |&wt| (t, b, w, wt)))
-            .flat_map(|(t, b, w, wt)| max_files.iter().map(move |&f| (t, b, w, wt, f)))
-            .flat_map(|(t, b, w, wt, f)| rates.iter().map(move |&r| (t, b, w, wt, f, r)))
-            .collect();
-        if product.len() < 2 {
-            return Err(format!(
-                "the [matrix] gives {} run; a sweep compares at least two: list two or more \
-                 values of trigger, batch_size, write_mode, write_timing, max_files_per_trigger \
-                 or rate",
-                product.len()
-            ));
-        }
-        let mut runs = Vec::with_capacity(product.len());
-        for (trigger, batch_size, write_mode, write_timing, max_files_per_trigger, rate) in product
-        {
-            let settings = RunSettings {
-                trigger: trigger.to_string(),
-                batch_size,
-                write_mode: write_mode.to_string(),
-                write_timing: write_timing.to_string(),
-                max_files_per_trigger,
-                rate_rows_per_s: rate,
-            };
-            let label = [
-                ("trigger", settings.trigger.clone()),
-                ("batch_size", batch_size.to_string()),
-                ("write_mode", settings.write_mode.clone()),
-                ("write_timing", settings.write_timing.clone()),
-                ("max_files_per_trigger", max_files_per_trigger.to_string()),
-                ("rate", rate.map_or_else(String::new, |r| r.to_string())),
-            ]
-            .iter()
-            .filter(|(key, _)| varied(key))
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-            let index = runs.len() + 1;
-            let mut scenario = self.scenario.clone();
-            if let Some(duration) = overrides.duration.or(self.duration) {
-                scenario.duration = duration;
-            }
-            if let Some(url) = &overrides.database_url {
-                scenario.database_url = Some(url.clone());
-            }
-            if let Some(rate) = rate {
-                offer(&mut scenario.generator, rate)
-                    .map_err(|e| format!("run {index} ({label}): {e}"))?;
-            }
-            let pipeline = &mut scenario.pipeline;
-            if trigger == Trigger::AvailableNow {
-                return Err(
-                    "trigger `available-now` drains what is there at start and exits: a sweep \
-                     runs a live load, so use intervals or `continuous`"
-                        .into(),
-                );
-            }
-            pipeline.trigger = trigger;
-            pipeline.batch_size = batch_size;
-            pipeline.write_mode = write_mode;
-            pipeline.write_timing = write_timing;
-            pipeline.max_files_per_trigger = max_files_per_trigger;
-            pipeline.table.name = sweep_table(&base.table.name, index);
-            pipeline
-                .validate()
-                .map_err(|e| format!("run {index} ({label}): {e}"))?;
-            pipeline
-                .table
-                .validate()
-                .map_err(|e| format!("run {index} ({label}): {e}"))?;
-            runs.push(PlannedRun {
-                index,
-                label,
-                settings,
-                scenario,
-            });
-        }
-        Ok(runs)
-    }
-}
-
-/// The scenario's steady load as (rows/s, interval), which a `rate` axis
-/// scales; other profiles have no single rate to replace.
-fn steady_load(generator: &GeneratorSection) -> Result<(u64, Duration), String> {
-    match &generator.rate {
-        Some(RateProfile::Steady { rows_per_s }) if *rows_per_s > 0 => {
-            Ok((*rows_per_s, generator.interval))
-        }
-        _ => Err(
-            "[matrix] rate needs a steady load in the scenario: set [generator] \
-                  rate = \"steady:ROWS_PER_S\" and the interval that gives the file size \
-                  (1000 rows per file at 10000 rows/s: interval = \"100ms\")"
-                .into(),
-        ),
-    }
-}
-
-/// Sets the scenario's steady load to `rate` rows/s in files of the same
-/// size: the interval shrinks as the rate grows.
-fn offer(generator: &mut GeneratorSection, rate: u64) -> Result<(), String> {
-    if rate == 0 {
-        return Err("a rate of 0 rows/s offers no load".into());
-    }
-    let (base_rate, base_interval) = steady_load(generator)?;
-    let rows_per_file = base_rate as f64 * base_interval.as_secs_f64();
-    generator.interval = Duration::from_secs_f64(rows_per_file / rate as f64);
-    generator.rate = Some(RateProfile::Steady { rows_per_s: rate });
-    Ok(())
-}
-
-/// A matrix list, or the scenario's own value alone.
-fn listed<T: Clone>(list: &Option<Vec<T>>, scenario_value: T) -> Vec<T> {
-    list.clone().unwrap_or_else(|| vec![scenario_value])
 }
 
 /// `<table>_sweep_<n>`: the table run `n` of a sweep writes to.
@@ -633,57 +428,13 @@ pub async fn sweep(
     let mut results: Vec<RunResult> = Vec::with_capacity(total);
     let mut stopped_early = false;
     for plan in &planned {
-        let table = plan.scenario.pipeline.table.name.clone();
-        let mut result = RunResult {
-            index: plan.index,
-            label: plan.label.clone(),
-            settings: plan.settings.clone(),
-            table: table.clone(),
-            status: RunStatus::NotRun,
-            problem: None,
-            run_dir: None,
-            figures: None,
-        };
         if stopped_early || control.finish.is_cancelled() || control.abort.is_cancelled() {
             stopped_early = true;
-            results.push(result);
+            results.push(RunResult::not_run(plan));
             continue;
         }
         observer(SweepEvent::Starting { run: plan, total });
-        let scenario = plan.scenario.clone();
-        let runs_root = dir.join(format!("run-{:02}", plan.index));
-        let outcome = match fresh_table(&database.target, &table).await {
-            Ok(()) => run::run(
-                scenario,
-                &runs_root,
-                control.abort.child_token(),
-                options.optimized_build,
-            )
-            .await
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("cannot start from an empty table `{table}`: {e}")),
-        };
-        match outcome {
-            Ok(outcome) => {
-                let f = figures(&outcome.summary, &outcome.generator, outcome.drained);
-                result.status = if f.complete() {
-                    RunStatus::Complete
-                } else {
-                    RunStatus::Incomplete
-                };
-                result.problem = f.problem();
-                result.run_dir = Some(outcome.run_dir);
-                result.figures = Some(f);
-            }
-            Err(error) => {
-                result.status = RunStatus::Failed;
-                result.problem = Some(error);
-            }
-        }
-        if control.abort.is_cancelled() {
-            result.status = RunStatus::Interrupted;
-            result.problem = Some("stopped by the user before its end".into());
-        }
+        let result = run_one(plan, &database, &dir, control, options).await;
         if control.finish.is_cancelled() || control.abort.is_cancelled() {
             stopped_early = true;
         }
@@ -695,26 +446,7 @@ pub async fn sweep(
     }
     drop(database);
 
-    let reported: Vec<(Option<String>, PathBuf)> = results
-        .iter()
-        .filter_map(|r| Some((Some(r.label.clone()), r.run_dir.clone()?)))
-        .collect();
-    let compare = if reported.len() >= reporter::compare::MIN_RUNS {
-        match reporter::compare::compare_labelled(&reported, &dir) {
-            Ok(written) => Some(written),
-            Err(error) => {
-                notes.push(format!("The comparison could not be made: {error}."));
-                None
-            }
-        }
-    } else {
-        notes.push(format!(
-            "No comparison: {} run{} reported, it takes at least two.",
-            reported.len(),
-            if reported.len() == 1 { "" } else { "s" }
-        ));
-        None
-    };
+    let compare = compare_runs(&results, &dir, &mut notes);
     if !options.optimized_build {
         notes.push(
             "From an unoptimised (debug) build: the figures are not representative; use \
@@ -741,10 +473,111 @@ pub async fn sweep(
         compare: compare.as_ref().map(|c| c.markdown.display().to_string()),
         notes,
     };
+    let markdown = write_sweep(&dir, &report)?;
+    Ok(SweepOutcome {
+        dir,
+        markdown,
+        report,
+        compare,
+    })
+}
+
+impl RunResult {
+    fn not_run(plan: &PlannedRun) -> Self {
+        Self {
+            index: plan.index,
+            label: plan.label.clone(),
+            settings: plan.settings.clone(),
+            table: plan.scenario.pipeline.table.name.clone(),
+            status: RunStatus::NotRun,
+            problem: None,
+            run_dir: None,
+            figures: None,
+        }
+    }
+}
+
+/// One run of the sweep on an emptied table, in its own `run-NN` folder.
+async fn run_one(
+    plan: &PlannedRun,
+    database: &database::Database,
+    dir: &Path,
+    control: &SweepControl,
+    options: &SweepOptions,
+) -> RunResult {
+    let mut result = RunResult::not_run(plan);
+    let table = &result.table;
+    let runs_root = dir.join(format!("run-{:02}", plan.index));
+    let outcome = match fresh_table(&database.target, table).await {
+        Ok(()) => run::run(
+            plan.scenario.clone(),
+            &runs_root,
+            control.abort.child_token(),
+            options.optimized_build,
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot start from an empty table `{table}`: {e}")),
+    };
+    match outcome {
+        Ok(outcome) => {
+            let f = figures(&outcome.summary, &outcome.generator, outcome.drained);
+            result.status = if f.complete() {
+                RunStatus::Complete
+            } else {
+                RunStatus::Incomplete
+            };
+            result.problem = f.problem();
+            result.run_dir = Some(outcome.run_dir);
+            result.figures = Some(f);
+        }
+        Err(error) => {
+            result.status = RunStatus::Failed;
+            result.problem = Some(error);
+        }
+    }
+    if control.abort.is_cancelled() {
+        result.status = RunStatus::Interrupted;
+        result.problem = Some("stopped by the user before its end".into());
+    }
+    result
+}
+
+/// The side-by-side comparison of the runs that reported, or a note why none.
+fn compare_runs(
+    results: &[RunResult],
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> Option<CompareOutput> {
+    let reported: Vec<(Option<String>, PathBuf)> = results
+        .iter()
+        .filter_map(|r| Some((Some(r.label.clone()), r.run_dir.clone()?)))
+        .collect();
+    if reported.len() >= reporter::compare::MIN_RUNS {
+        match reporter::compare::compare_labelled(&reported, dir) {
+            Ok(written) => Some(written),
+            Err(error) => {
+                notes.push(format!("The comparison could not be made: {error}."));
+                None
+            }
+        }
+    } else {
+        notes.push(format!(
+            "No comparison: {} run{} reported, it takes at least two.",
+            reported.len(),
+            if reported.len() == 1 { "" } else { "s" }
+        ));
+        None
+    }
+}
+
+/// Writes the capacity chart (when the sweep measured capacity), the
+/// sweep's markdown and its JSON; returns the markdown's path.
+fn write_sweep(dir: &Path, report: &SweepReport) -> Result<PathBuf, SweepError> {
     let markdown = dir.join(SWEEP_REPORT_FILE);
     let write = |path: &Path, text: String| {
-        std::fs::write(path, text)
-            .map_err(|e| SweepError::Write(format!("{}: {e}", path.display())))
+        reporter::files::write_atomic(path, text.as_bytes())
+            .map_err(|e| SweepError::Write(e.to_string()))
     };
     if let Some(capacity) = &report.capacity {
         let (p50, p99) = capacity_points(&report.runs);
@@ -757,17 +590,12 @@ pub async fn sweep(
             tracing::warn!(%error, "the capacity chart was not written");
         }
     }
-    write(&markdown, render(&report, &dir))?;
+    write(&markdown, render(report, dir))?;
     let mut json =
         serde_json::to_string_pretty(&report).map_err(|e| SweepError::Write(e.to_string()))?;
     json.push('\n');
     write(&dir.join(SWEEP_JSON_FILE), json)?;
-    Ok(SweepOutcome {
-        dir,
-        markdown,
-        report,
-        compare,
-    })
+    Ok(markdown)
 }
 
 /// Points of a curve: (offered rows/s, latency ms).

@@ -84,6 +84,13 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
          the rows of the phase's files (row-weighted, exact nearest rank); committed rows/s \
          counts the rows of any file committed within the phase.\n"
     );
+    phase_table(md, &s.phases);
+    recoveries(md, &s.phases);
+    peak_and_recovery(md, &s.phases);
+}
+
+/// One row per phase: its target, span, rows and latency.
+fn phase_table(md: &mut String, phases: &[Phase]) {
     let mut table = Table::figures([
         "Phase",
         "Target (rows/s)",
@@ -99,7 +106,7 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
         "Recovery (s)",
     ])
     .aligned(&[Align::Right]);
-    for p in &s.phases {
+    for p in phases {
         let l = &p.latency_ms;
         let latency = [l.p50, l.p95, l.p99, l.max].map(|v| {
             if l.count > 0 {
@@ -122,6 +129,10 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
         table.row(row);
     }
     let _ = write!(md, "{table}");
+}
+
+/// Each drop in load and how long the backlog built before it took to drain.
+fn recoveries(md: &mut String, phases: &[Phase]) {
     let _ = writeln!(md, "\n### Recovery after each drop in load\n");
     let _ = writeln!(
         md,
@@ -130,7 +141,7 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
          long the backlog built during the higher load took to drain.\n"
     );
     let mut drops = 0;
-    for pair in s.phases.windows(2) {
+    for pair in phases.windows(2) {
         let (high, low) = (&pair[0], &pair[1]);
         if low.target_rows_per_s >= high.target_rows_per_s {
             continue;
@@ -156,7 +167,11 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
         );
     }
     md.push('\n');
-    let peaks = peak_phases(&s.phases);
+}
+
+/// The worst latency at the peak rate and the longest recovery, in one line.
+fn peak_and_recovery(md: &mut String, phases: &[Phase]) {
+    let peaks = peak_phases(phases);
     let peak = match (
         worst_max(peaks.iter().copied()),
         worst_p99(peaks.iter().copied()),
@@ -170,7 +185,7 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
         ),
         _ => "no latency measured".to_string(),
     };
-    let recovery = longest_recovery(&s.phases).map_or("none measured".to_string(), |(p, r)| {
+    let recovery = longest_recovery(phases).map_or("none measured".to_string(), |(p, r)| {
         format!("{} s after phase {}", fmt_decimal(r, 3), p.index)
     });
     let _ = writeln!(
@@ -179,7 +194,7 @@ pub(super) fn load_phases(md: &mut String, s: &Summary) {
          {recovery}.\n",
         peaks.first().map_or(String::new(), |p| phase_target(p)),
         peaks.len(),
-        s.phases.len()
+        phases.len()
     );
 }
 

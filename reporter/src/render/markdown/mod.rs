@@ -487,7 +487,9 @@ mod tests {
                 plan_index: None,
                 plan_scan: Some("Index Only Scan using events_pkey".into()),
             }],
-            notes: vec!["The table has no user_id column: the queries on it were skipped.".into()],
+            notes: vec![
+                "The table has no `user_id` column: the queries on it were skipped.".into(),
+            ],
         });
         s.findings = vec![Finding {
             rule: "database_bound".into(),
@@ -504,9 +506,9 @@ mod tests {
         ));
         assert!(md.contains("| `events_pkey` | 2.0 KiB | 5,000 |"));
         assert!(md.contains(
-            "| count(*) | 2.500 | 3.000 / 2.000 / 2.500 | 1 | Aggregate ← Index Only Scan using events_pkey | `SELECT count(*) FROM \"events\"` |"
+            "| All rows counted (`count(*)`) | 2.500 | 3.000 / 2.000 / 2.500 | 1 | Aggregate ← Index Only Scan using `events_pkey` | `SELECT count(*) FROM \"events\"` |"
         ));
-        assert!(md.contains("- The table has no user_id column"));
+        assert!(md.contains("- The table has no `user_id` column"));
         assert!(md.contains(
             "1. ⚠ Writes dominate. **What to do:** Fewer indexes. *(rule `database_bound`)*"
         ));

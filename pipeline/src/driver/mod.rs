@@ -2,11 +2,9 @@
 //! the trigger, until the input is drained (available-now) or the run is
 //! cancelled.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -14,147 +12,24 @@ use crate::batch::{self, BatchContext, BatchError, BatchOutcome, FileOutcome, Op
 use crate::checkpoint::{
     self, Checkpoint, CheckpointError, CommittedBatch, Plan, PlanWrite, PlannedFile, FORMAT_VERSION,
 };
-use crate::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
-use crate::db::{self, CheckpointLease, DbError, DbTarget};
-use crate::discover::{now_us, DiscoverError, Discovery};
-use crate::schema::{SchemaError, TableSchema};
-use crate::sharing::retry_while_shared;
+use crate::config::{IngestConfig, Trigger, WriteTiming};
+use crate::db::{self, CheckpointLease, DbTarget};
+use crate::discover::{now_us, Discovery};
+use crate::schema::TableSchema;
 use crate::sink::{ledger, Sink};
 use crate::stage::{Stage, StageProbe};
-use crate::transform::{Transform, TransformError, DEFAULT_EVENTS_SQL};
+use crate::transform::{Transform, DEFAULT_EVENTS_SQL};
 
-/// Why a run stopped with an error (data problems are not errors: they are
-/// counted in the summary).
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error("invalid table configuration: {0}")]
-    Schema(#[from] SchemaError),
-    #[error(transparent)]
-    Transform(#[from] TransformError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    #[error(transparent)]
-    Discover(#[from] DiscoverError),
-    #[error(transparent)]
-    Batch(#[from] BatchError),
-    #[error(
-        "the database stayed unreachable for {waited:?} (deadline {deadline:?}); last error: {last_error}. \
-         Start PostgreSQL or fix the URL, then run again{}",
-        interrupted.map_or(String::new(), |batch| format!(": the interrupted batch {batch} is replayed exactly"))
-    )]
-    DatabaseUnavailable {
-        waited: Duration,
-        deadline: Duration,
-        last_error: String,
-        /// The batch that was in flight, if one was.
-        interrupted: Option<u64>,
-    },
-    #[error(
-        "the database did not answer at start within {waited:?}: {last_error}. Start PostgreSQL or \
-         fix the URL (--database-url or DATABASE_URL), then run again; for a database that starts \
-         after sluice, raise retry.startup (now {startup:?})"
-    )]
-    DatabaseUnreachableAtStart {
-        waited: Duration,
-        startup: Duration,
-        last_error: String,
-    },
-    /// SIGTERM or Ctrl-C arrived while the run waited for the database
-    /// outside a batch (at start, or recording a commit): nothing was left
-    /// half-done, and the run ends as a stop does.
-    #[error("stopped while waiting for the database")]
-    StoppedWaiting,
-    #[error(
-        "{rows} rows were rejected and {files} files quarantined, and --fail-on-rejects is set"
-    )]
-    Rejects { rows: u64, files: u64 },
-    #[error(
-        "the table {table} is missing or empty, but checkpoint folder {checkpoint} ingested {rows} \
-         rows into it: the files it holds as done would not be read again. Restore the table, or \
-         start over with --reset-checkpoint (moves the folder aside) to ingest again every file \
-         still in the input folder"
-    )]
-    TargetLost {
-        table: String,
-        checkpoint: PathBuf,
-        rows: i64,
-    },
-}
+mod after_commit;
+mod error;
+mod observe;
+mod on_arrival;
+mod retry;
 
-/// Counters of a run, printed at the end and handed to the reporter.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct IngestSummary {
-    pub batches: u64,
-    pub replayed_batches: u64,
-    pub files: u64,
-    pub files_quarantined: u64,
-    pub rows_read: u64,
-    pub rows_upserted: u64,
-    pub rows_rejected: u64,
-    pub rows_deduped: u64,
-    /// Rows that were valid but changed nothing (identical replays and upstream duplicates).
-    pub rows_unchanged: u64,
-    pub database_retries: u64,
-    /// Batches rolled back at shutdown because they outlasted the grace
-    /// period; the next start replays them.
-    pub rolled_back_batches: u64,
-    /// Committed files found again with another size or modification time:
-    /// reported, not ingested (a name is processed once).
-    pub files_replaced: u64,
-}
-
-impl IngestSummary {
-    fn add(&mut self, outcome: &BatchOutcome) {
-        self.batches += 1;
-        self.files += outcome.files.len() as u64;
-        self.files_quarantined += outcome.files_quarantined() as u64;
-        self.rows_read += outcome.rows_read;
-        self.rows_upserted += outcome.rows_upserted;
-        self.rows_rejected += outcome.rows_rejected;
-        self.rows_deduped += outcome.rows_deduped;
-        self.rows_unchanged += outcome.rows_read
-            - outcome.rows_rejected
-            - outcome.rows_deduped
-            - outcome.rows_upserted.min(outcome.rows_read);
-    }
-}
-
-/// Hooks for progress displays; every method has an empty default.
-pub trait Observer: Send + Sync {
-    /// A batch committed.
-    fn batch_committed(&self, _outcome: &BatchOutcome) {}
-    /// Files waiting after a discovery pass.
-    fn backlog(&self, _pending: usize) {}
-    /// The database failed; the batch is retried after `retry_in`.
-    fn database_unavailable(&self, _error: &str, _retry_in: Duration) {}
-}
-
-/// An observer that reports nothing (benchmarks).
-pub struct QuietObserver;
-
-impl Observer for QuietObserver {}
-
-/// An observer that logs through `tracing`.
-pub struct LogObserver;
-
-impl Observer for LogObserver {
-    fn batch_committed(&self, outcome: &BatchOutcome) {
-        tracing::info!(
-            batch = outcome.batch_id,
-            files = outcome.files.len(),
-            rows = outcome.rows_read,
-            upserted = outcome.rows_upserted,
-            rejected = outcome.rows_rejected,
-            quarantined = outcome.files_quarantined(),
-            ms = (outcome.committed_at_us - outcome.started_at_us) as f64 / 1000.0,
-            "batch committed"
-        );
-    }
-}
+use after_commit::{clean_up, move_quarantined};
+pub use error::PipelineError;
+pub use observe::{IngestSummary, LogObserver, Observer, QuietObserver};
+use retry::tenths;
 
 /// Completes `grace` after `cancel` fires.
 async fn grace_expired(cancel: &CancellationToken, grace: Duration) {
@@ -400,6 +275,9 @@ impl Runner<'_> {
                         }
                         self.refresh(&mut last_listing)?;
                     }
+                    // No listing runs between these batches: the backlog
+                    // shrinks by each batch's files.
+                    self.observer.backlog(self.discovery.pending_len());
                     if self.discovery.pending_len() == 0 {
                         return Ok(());
                     }
@@ -492,97 +370,6 @@ impl Runner<'_> {
             planned_at_us: now_us(),
             files,
         })
-    }
-
-    /// One interval batch with on-arrival writes: until `tick`, every file
-    /// discovered joins the plan (logged first) and is written into the
-    /// batch's open transaction at once; at the tick the batch commits, so
-    /// its rows wait only for the tick, not for their own write. A batch that
-    /// loses its transaction is replayed whole from its plan, as at a restart.
-    async fn run_on_arrival_batch(
-        &mut self,
-        tick: Instant,
-        last_listing: &mut Instant,
-    ) -> Result<(), PipelineError> {
-        let config = self.config;
-        let parts = self.batch_parts();
-        let context = parts.context(config);
-        let mut plan: Option<Plan> = None;
-        // `None` with a plan: the transaction failed, the tick replays the plan.
-        let mut open: Option<OpenBatch> = None;
-        loop {
-            let stopping = self.cancel.is_cancelled();
-            let ticked = stopping || Instant::now() >= tick;
-            self.refresh(last_listing)?;
-            // Stopping: commit what the batch holds, take nothing new.
-            let files = if stopping {
-                Vec::new()
-            } else {
-                self.take_within_caps(plan.as_ref())
-            };
-            if !files.is_empty() {
-                let first = plan.is_none();
-                if first {
-                    self.renew_lease().await?;
-                    plan = Some(self.new_plan(Vec::new()).await?);
-                }
-                let planned = plan.as_mut().expect("a plan was just made");
-                planned.files.extend(files.iter().cloned());
-                self.checkpoint.write_plan(planned)?;
-                if first || open.is_some() {
-                    let added = tokio::select! {
-                        added = write_on_arrival(&mut open, &context, planned, &files) => Some(added),
-                        _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
-                    };
-                    match added {
-                        None => {
-                            self.roll_back_at_shutdown(planned.batch_id);
-                            return Ok(());
-                        }
-                        Some(Ok(())) => {}
-                        Some(Err(error)) if error.is_transient() || error.is_refused() => {
-                            tracing::warn!(%error, batch = planned.batch_id, "the batch's transaction failed; replaying it whole at the tick");
-                            open = None;
-                        }
-                        Some(Err(error)) => return Err(error.into()),
-                    }
-                }
-            }
-            if ticked {
-                break;
-            }
-            let until_listing = config
-                .listing_interval
-                .saturating_sub(last_listing.elapsed());
-            tokio::select! {
-                _ = tokio::time::sleep_until(tick) => {}
-                _ = self.discovery.wait(until_listing) => {}
-                _ = self.cancel.cancelled() => {}
-            }
-        }
-        let Some(plan) = plan else {
-            return Ok(());
-        };
-        let Some(mut open) = open else {
-            return self.run_batch(&plan, PlanWrite::written()).await;
-        };
-        open.start_at_tick(now_us());
-        let committed = tokio::select! {
-            committed = open.commit(&plan, &config.stage_probe) => Some(committed),
-            _ = grace_expired(&self.cancel, config.shutdown_grace) => None,
-        };
-        match committed {
-            None => {
-                self.roll_back_at_shutdown(plan.batch_id);
-                Ok(())
-            }
-            Some(Ok(outcome)) => self.finish_batch(&plan, &outcome),
-            Some(Err(error)) if error.is_transient() || error.is_refused() => {
-                tracing::warn!(%error, batch = plan.batch_id, "committing the batch failed; replaying it whole");
-                self.run_batch(&plan, PlanWrite::written()).await
-            }
-            Some(Err(error)) => Err(error.into()),
-        }
     }
 
     /// The oldest pending files that still fit the trigger's caps, given
@@ -806,75 +593,6 @@ impl Runner<'_> {
         self.observer.batch_committed(outcome);
         Ok(())
     }
-
-    /// Retries `connect` with back-off until it works or the deadline
-    /// passes (the short start-up one until the database first answered),
-    /// counting the retries in the summary.
-    async fn with_retry<T, F, Fut>(&mut self, mut connect: F) -> Result<T, PipelineError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, DbError>>,
-    {
-        let started = Instant::now();
-        let retry = &self.config.retry;
-        let deadline = if self.answered {
-            retry.deadline
-        } else {
-            retry.startup.min(retry.deadline)
-        };
-        let mut attempt = 0;
-        loop {
-            let result = tokio::select! {
-                result = connect() => result,
-                _ = self.cancel.cancelled() => return Err(PipelineError::StoppedWaiting),
-            };
-            match result {
-                Ok(value) => return Ok(value),
-                Err(error) if error.is_transient() && started.elapsed() < deadline => {
-                    attempt += 1;
-                    self.summary.database_retries += 1;
-                    if !self.answered {
-                        tracing::warn!(attempt, %error, "the database does not answer at start; retrying for up to {deadline:?}");
-                    } else if attempt == 1 {
-                        tracing::warn!(%error, "database unavailable; retrying with back-off");
-                    }
-                    // The last wait ends at the deadline, for one last attempt there.
-                    let delay = self
-                        .config
-                        .retry
-                        .delay(attempt, rand::random::<f64>())
-                        .min(deadline.saturating_sub(started.elapsed()));
-                    self.observer
-                        .database_unavailable(&error.to_string(), delay);
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = self.cancel.cancelled() => return Err(PipelineError::StoppedWaiting),
-                    }
-                }
-                Err(error) if error.is_transient() && !self.answered => {
-                    return Err(PipelineError::DatabaseUnreachableAtStart {
-                        waited: tenths(started.elapsed()),
-                        startup: deadline,
-                        last_error: error.to_string(),
-                    })
-                }
-                Err(error) if error.is_transient() => {
-                    return Err(PipelineError::DatabaseUnavailable {
-                        waited: tenths(started.elapsed()),
-                        deadline: self.config.retry.deadline,
-                        last_error: error.to_string(),
-                        interrupted: None,
-                    })
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-    }
-}
-
-/// A wait as a person reads it: to the tenth of a second.
-fn tenths(waited: Duration) -> Duration {
-    Duration::from_millis(waited.as_millis() as u64 / 100 * 100)
 }
 
 /// The shared parts of the run a batch needs.
@@ -894,94 +612,6 @@ impl BatchParts {
             chunk_rows: config.chunk_rows,
             limits: config.limits(),
             stages: &config.stage_probe,
-        }
-    }
-}
-
-/// Writes `files` into the open batch, opening it first if there is none.
-async fn write_on_arrival<'s>(
-    open: &mut Option<OpenBatch<'s>>,
-    context: &BatchContext<'s>,
-    plan: &Plan,
-    files: &[PlannedFile],
-) -> Result<(), BatchError> {
-    let batch = match open {
-        Some(batch) => batch,
-        None => {
-            let batch = OpenBatch::begin(context.sink, plan.batch_id, now_us(), false).await?;
-            context.stages.enter(Stage::Writing, plan.batch_id).await;
-            open.insert(batch)
-        }
-    };
-    batch.add(context, files).await
-}
-
-/// Archives or deletes committed files, each given with the hash of the
-/// content its batch read. Runs only after the commit (and the log write),
-/// so a crash never loses a file whose rows are not in the database; and
-/// only while the file's content still has that hash, so a file rewritten in
-/// place after it was read is never archived or deleted.
-fn clean_up(config: &IngestConfig, files: &[(String, Option<u32>)]) {
-    if config.cleanup == Cleanup::Keep || files.is_empty() {
-        return;
-    }
-    let archive = config.archive_dir();
-    for (name, committed_hash) in files {
-        let source = config.input.join(name);
-        let current = match crate::parse::hash_file(&source) {
-            Ok(hash) => hash,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(error) => {
-                tracing::warn!(file = %name, %error, "could not read a committed file to check it before clean-up; left in place");
-                continue;
-            }
-        };
-        if *committed_hash != Some(current) {
-            tracing::warn!(
-                file = %name,
-                cleanup = ?config.cleanup,
-                "a committed file's content differs from what its batch read (written to after it \
-                 was read, or committed before content hashes were recorded): left in place; its \
-                 new content is NOT ingested: give it a new name to ingest it"
-            );
-            continue;
-        }
-        let done = match config.cleanup {
-            Cleanup::Keep => Ok(()),
-            Cleanup::Delete => retry_while_shared(|| std::fs::remove_file(&source)),
-            Cleanup::Archive => checkpoint::create_private_dir(&archive)
-                .and_then(|()| retry_while_shared(|| std::fs::rename(&source, archive.join(name)))),
-        };
-        if let Err(error) = done {
-            if error.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(file = %name, %error, cleanup = ?config.cleanup, "could not clean up a committed file");
-            }
-        }
-    }
-}
-
-/// Moves each quarantined file (name, reason) to the quarantine folder with
-/// a `NAME.reason.txt` beside it. Runs only after the commit, so a crash
-/// never loses a file that was not recorded.
-fn move_quarantined(input: &Path, quarantine: &Path, files: &[(String, String)]) {
-    for (name, reason) in files {
-        let source: PathBuf = input.join(name);
-        if std::fs::symlink_metadata(&source).is_err() {
-            continue;
-        }
-        let moved = checkpoint::create_private_dir(quarantine)
-            .and_then(|()| retry_while_shared(|| std::fs::rename(&source, quarantine.join(name))))
-            .and_then(|()| {
-                std::fs::write(
-                    quarantine.join(format!("{name}.reason.txt")),
-                    format!("{reason}\n"),
-                )
-            });
-        match moved {
-            Ok(()) => tracing::warn!(file = %name, %reason, "file quarantined"),
-            Err(error) => {
-                tracing::warn!(file = %name, %reason, %error, "file quarantined in the database but could not be moved")
-            }
         }
     }
 }

@@ -23,6 +23,14 @@ use crate::pipeline_process::PipelineProcess;
 use crate::resources::{SampledPids, Sampler};
 use crate::run::RunError;
 
+mod ceiling;
+mod floor;
+mod render;
+
+use ceiling::{copy_from_process, create_ceiling_table, psql_copy};
+use floor::measure_floor;
+pub use floor::Floor;
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -121,150 +129,12 @@ pub struct Latency {
     pub floor: Floor,
 }
 
-/// Percentiles of the floor's commits, in ms.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Floor {
-    pub commits: usize,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-}
-
-/// Period of the floor's one-row commits.
-const FLOOR_PERIOD: Duration = Duration::from_millis(20);
-
-impl Floor {
-    /// Nearest-rank percentiles of the commit times.
-    fn of(mut commits_ms: Vec<f64>) -> Self {
-        commits_ms.sort_by(f64::total_cmp);
-        let rank = |q: f64| {
-            let index = ((q * commits_ms.len() as f64).ceil() as usize).saturating_sub(1);
-            commits_ms.get(index).copied().unwrap_or(0.0)
-        };
-        Self {
-            commits: commits_ms.len(),
-            p50_ms: rank(0.50),
-            p99_ms: rank(0.99),
-            max_ms: commits_ms.last().copied().unwrap_or(0.0),
-        }
-    }
-}
-
-/// Commits one row every [`FLOOR_PERIOD`] on its own connection until
-/// `stop`, each timed from its scheduled instant (no coordinated omission:
-/// a slow commit delays the next ones, and they count from their schedule).
-async fn measure_floor(
-    target: DbTarget,
-    stop: tokio_util::sync::CancellationToken,
-) -> Result<Floor, RunError> {
-    let client = target.connect().await?;
-    client
-        .batch_execute("CREATE TABLE IF NOT EXISTS sluice_floor (at timestamptz DEFAULT now())")
-        .await
-        .map_err(pipeline::db::DbError::query("creating the floor table"))?;
-    let insert = client
-        .prepare("INSERT INTO sluice_floor DEFAULT VALUES")
-        .await
-        .map_err(pipeline::db::DbError::query("preparing the floor insert"))?;
-    let start = tokio::time::Instant::now();
-    let mut commits_ms = Vec::new();
-    for tick in 1u32.. {
-        let scheduled = start + FLOOR_PERIOD * tick;
-        tokio::select! {
-            _ = tokio::time::sleep_until(scheduled) => {}
-            _ = stop.cancelled() => break,
-        }
-        client
-            .execute(&insert, &[])
-            .await
-            .map_err(pipeline::db::DbError::query("committing a floor row"))?;
-        commits_ms.push(scheduled.elapsed().as_secs_f64() * 1000.0);
-    }
-    Ok(Floor::of(commits_ms))
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub optimized_build: bool,
     pub logical_cpus: usize,
     pub throughput: Vec<Throughput>,
     pub latency: Vec<Latency>,
-}
-
-impl BenchReport {
-    /// Markdown tables a person can paste into the README.
-    pub fn markdown(&self) -> String {
-        let mut out = String::new();
-        if !self.optimized_build {
-            out.push_str("> unoptimised (debug) build: figures are not representative\n\n");
-        }
-        out.push_str(&format!("Machine: {} logical CPUs.\n\n", self.logical_cpus));
-        out.push_str(
-            "Throughput: the same files into the same indexed table, each side once per round \
-             in turn, `sync` + `CHECKPOINT` + 1 s before each; median of the rounds (nearest \
-             rank: of two rounds, the slower), spread \
-             min–max.\n\n",
-        );
-        let mut throughput = Table::figures([
-            "ingest",
-            "rows",
-            "rounds",
-            "seconds",
-            "rows/s (median)",
-            "spread",
-            "vs ceiling",
-            "CPU s / M rows",
-            "peak RSS MB",
-        ]);
-        for t in &self.throughput {
-            throughput.row([
-                t.name.clone(),
-                t.rows.to_string(),
-                t.rounds.to_string(),
-                format!("{:.2}", t.seconds),
-                format!("{:.0}", t.rows_per_s),
-                format!("{:.0}–{:.0}", t.rows_per_s_min, t.rows_per_s_max),
-                format!("{:.2}", t.ratio_to_ceiling),
-                format!("{:.1}", t.cpu_s_per_million_rows),
-                format!("{:.1}", t.peak_rss_mb),
-            ]);
-        }
-        out.push_str(&throughput.to_string());
-        out.push_str(
-            "\nLatency beside its floor: one-row commits every 20 ms on their own connection \
-             during the same load, timed from their scheduled instant.\n\n",
-        );
-        let mut latency = Table::figures([
-            "latency (file visible → commit)",
-            "rows",
-            "P50 ms",
-            "P99 ms",
-            "max ms",
-            "floor P50",
-            "floor P99",
-            "floor max",
-            "peak RSS MB",
-        ]);
-        for l in &self.latency {
-            let figures = [
-                l.p50_ms,
-                l.p99_ms,
-                l.max_ms,
-                l.floor.p50_ms,
-                l.floor.p99_ms,
-                l.floor.max_ms,
-                l.peak_rss_mb,
-            ]
-            .map(|v| format!("{v:.1}"));
-            latency.row(
-                [l.name.clone(), l.rows.to_string()]
-                    .into_iter()
-                    .chain(figures),
-            );
-        }
-        out.push_str(&latency.to_string());
-        out
-    }
 }
 
 /// Settle time of the throughput and backlog runs: their files were
@@ -275,7 +145,8 @@ impl BenchReport {
 /// watches, and pass at once.)
 const RENAMED_BEFORE_START: Duration = Duration::ZERO;
 
-/// Runs every measurement.
+/// Runs every measurement, in the order the report prints them: one
+/// sequence of steps, long but not deep.
 pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
     let database = database::resolve(options.database_url.as_deref())?;
     let postgres_pid = database.embedded.as_ref().and_then(|e| e.postmaster_pid());
@@ -545,111 +416,6 @@ async fn fresh_database(database: &Database, name: &str) -> Result<DbTarget, Run
             )))?;
     }
     Ok(database.target.with_database(name))
-}
-
-/// A table identical to `events` (same key, same four indexes) for COPY,
-/// which writes neither `source_file` nor `batch_id`.
-async fn create_ceiling_table(target: &DbTarget) -> Result<(), RunError> {
-    target
-        .connect()
-        .await?
-        .batch_execute(&format!(
-            "{}ALTER TABLE events ALTER source_file DROP NOT NULL, ALTER batch_id DROP NOT NULL;",
-            TableSchema::events().create_table_sql()
-        ))
-        .await
-        .map_err(pipeline::db::DbError::query("creating the ceiling table"))?;
-    Ok(())
-}
-
-/// The generated CSV files, by name.
-fn csv_files(files_dir: &Path) -> Result<Vec<PathBuf>, RunError> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(files_dir)
-        .map_err(|source| RunError::RunDir {
-            path: files_dir.to_path_buf(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    paths.sort();
-    Ok(paths)
-}
-
-/// `psql \copy` of every file in one psql session (a script of one `\copy`
-/// per file), as a user would load them; the password travels in psql's
-/// environment, not its arguments.
-fn psql_copy(
-    psql: &Path,
-    target: &DbTarget,
-    files_dir: &Path,
-    work_dir: &Path,
-) -> Result<f64, RunError> {
-    let columns = TableSchema::events().column_list();
-    let script: String = csv_files(files_dir)?
-        .iter()
-        .map(|path| {
-            let path = path.display().to_string().replace('\'', "''");
-            format!("\\copy events ({columns}) FROM '{path}' WITH (FORMAT csv, HEADER true)\n")
-        })
-        .collect();
-    let script_path = work_dir.join("psql-copy.sql");
-    std::fs::write(&script_path, script).map_err(|source| RunError::RunDir {
-        path: script_path.clone(),
-        source,
-    })?;
-    let started = Instant::now();
-    let output = std::process::Command::new(psql)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
-        .arg(&script_path)
-        .envs(target.libpq_env())
-        .output()
-        .map_err(|error| RunError::Failover(format!("cannot run psql: {error}")))?;
-    let seconds = started.elapsed().as_secs_f64();
-    if !output.status.success() {
-        return Err(RunError::Failover(format!(
-            "psql \\copy failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(seconds)
-}
-
-/// COPY of the same file bytes from this process, one COPY per file.
-async fn copy_from_process(target: &DbTarget, files_dir: &Path) -> Result<Sample, RunError> {
-    let client = target.connect().await?;
-    let sql = format!(
-        "COPY events ({}) FROM STDIN (FORMAT csv, HEADER true)",
-        TableSchema::events().column_list()
-    );
-    let cpu = cpu_time::ProcessTime::now();
-    let started = Instant::now();
-    let mut rows = 0;
-    for path in &csv_files(files_dir)? {
-        let bytes = std::fs::read(path).map_err(|source| RunError::RunDir {
-            path: path.clone(),
-            source,
-        })?;
-        let sink = client
-            .copy_in(&sql)
-            .await
-            .map_err(pipeline::db::DbError::query("COPY (ceiling)"))?;
-        let mut sink = std::pin::pin!(sink);
-        sink.send(bytes::Bytes::from(bytes))
-            .await
-            .map_err(pipeline::db::DbError::query("COPY (ceiling)"))?;
-        rows += sink
-            .as_mut()
-            .finish()
-            .await
-            .map_err(pipeline::db::DbError::query("COPY (ceiling)"))?;
-    }
-    Ok(Sample {
-        rows,
-        seconds: started.elapsed().as_secs_f64(),
-        cpu_s_per_million_rows: cpu.elapsed().as_secs_f64() * 1e6 / rows.max(1) as f64,
-        peak_rss_mb: 0.0,
-    })
 }
 
 /// Runs one available-now ingest from a fresh checkpoint as its own

@@ -1,0 +1,79 @@
+//! What a run tells the outside: its counters and the hooks a progress
+//! display implements.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::batch::BatchOutcome;
+
+/// Counters of a run, printed at the end and handed to the reporter.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    pub batches: u64,
+    pub replayed_batches: u64,
+    pub files: u64,
+    pub files_quarantined: u64,
+    pub rows_read: u64,
+    pub rows_upserted: u64,
+    pub rows_rejected: u64,
+    pub rows_deduped: u64,
+    /// Rows that were valid but changed nothing (identical replays and upstream duplicates).
+    pub rows_unchanged: u64,
+    pub database_retries: u64,
+    /// Batches rolled back at shutdown because they outlasted the grace
+    /// period; the next start replays them.
+    pub rolled_back_batches: u64,
+    /// Committed files found again with another size or modification time:
+    /// reported, not ingested (a name is processed once).
+    pub files_replaced: u64,
+}
+
+impl IngestSummary {
+    pub(super) fn add(&mut self, outcome: &BatchOutcome) {
+        self.batches += 1;
+        self.files += outcome.files.len() as u64;
+        self.files_quarantined += outcome.files_quarantined() as u64;
+        self.rows_read += outcome.rows_read;
+        self.rows_upserted += outcome.rows_upserted;
+        self.rows_rejected += outcome.rows_rejected;
+        self.rows_deduped += outcome.rows_deduped;
+        self.rows_unchanged += outcome.rows_read
+            - outcome.rows_rejected
+            - outcome.rows_deduped
+            - outcome.rows_upserted.min(outcome.rows_read);
+    }
+}
+
+/// Hooks for progress displays; every method has an empty default.
+pub trait Observer: Send + Sync {
+    /// A batch committed.
+    fn batch_committed(&self, _outcome: &BatchOutcome) {}
+    /// Files waiting after a discovery pass.
+    fn backlog(&self, _pending: usize) {}
+    /// The database failed; the batch is retried after `retry_in`.
+    fn database_unavailable(&self, _error: &str, _retry_in: Duration) {}
+}
+
+/// An observer that reports nothing (benchmarks).
+pub struct QuietObserver;
+
+impl Observer for QuietObserver {}
+
+/// An observer that logs through `tracing`.
+pub struct LogObserver;
+
+impl Observer for LogObserver {
+    fn batch_committed(&self, outcome: &BatchOutcome) {
+        tracing::info!(
+            batch = outcome.batch_id,
+            files = outcome.files.len(),
+            rows = outcome.rows_read,
+            upserted = outcome.rows_upserted,
+            rejected = outcome.rows_rejected,
+            quarantined = outcome.files_quarantined(),
+            ms = (outcome.committed_at_us - outcome.started_at_us) as f64 / 1000.0,
+            "batch committed"
+        );
+    }
+}

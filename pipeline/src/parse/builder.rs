@@ -1,0 +1,122 @@
+//! The Arrow batch of good rows, one typed builder per column.
+
+use super::*;
+
+/// Builds the Arrow batch of good rows, one typed builder per column.
+pub struct BatchBuilder {
+    schema: Arc<Schema>,
+    table: Arc<TableSchema>,
+    columns: Vec<ColumnBuilder>,
+    source_file: StringBuilder,
+    seq: Int64Builder,
+    rows: usize,
+}
+
+enum ColumnBuilder {
+    Text(StringBuilder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Float64(Float64Builder),
+    Bool(BooleanBuilder),
+    Decimal(Decimal128Builder, u8, i8),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl ColumnBuilder {
+    pub(super) fn new(ty: ColumnType) -> Self {
+        match ty {
+            ColumnType::Text => Self::Text(StringBuilder::new()),
+            ColumnType::Int32 => Self::Int32(Int32Builder::new()),
+            ColumnType::Int64 => Self::Int64(Int64Builder::new()),
+            ColumnType::Float64 => Self::Float64(Float64Builder::new()),
+            ColumnType::Bool => Self::Bool(BooleanBuilder::new()),
+            ColumnType::Decimal { precision, scale } => {
+                Self::Decimal(Decimal128Builder::new(), precision, scale)
+            }
+            ColumnType::Timestamptz => Self::Timestamp(TimestampMicrosecondBuilder::new()),
+        }
+    }
+
+    pub(super) fn append(&mut self, value: Value<'_>) {
+        match (self, value) {
+            (Self::Text(b), Value::Text(v)) => b.append_value(v),
+            (Self::Int32(b), Value::Int32(v)) => b.append_value(v),
+            (Self::Int64(b), Value::Int64(v)) => b.append_value(v),
+            (Self::Float64(b), Value::Float64(v)) => b.append_value(v),
+            (Self::Bool(b), Value::Bool(v)) => b.append_value(v),
+            (Self::Decimal(b, ..), Value::Decimal(v)) => b.append_value(v),
+            (Self::Timestamp(b), Value::Timestamp(v)) => b.append_value(v),
+            (Self::Text(b), _) => b.append_null(),
+            (Self::Int32(b), _) => b.append_null(),
+            (Self::Int64(b), _) => b.append_null(),
+            (Self::Float64(b), _) => b.append_null(),
+            (Self::Bool(b), _) => b.append_null(),
+            (Self::Decimal(b, ..), _) => b.append_null(),
+            (Self::Timestamp(b), _) => b.append_null(),
+        }
+    }
+
+    pub(super) fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Text(b) => Arc::new(b.finish()),
+            Self::Int32(b) => Arc::new(b.finish()),
+            Self::Int64(b) => Arc::new(b.finish()),
+            Self::Float64(b) => Arc::new(b.finish()),
+            Self::Bool(b) => Arc::new(b.finish()),
+            Self::Decimal(b, precision, scale) => Arc::new(
+                b.finish()
+                    .with_precision_and_scale(*precision, *scale)
+                    .expect("validated precision and scale"),
+            ),
+            Self::Timestamp(b) => Arc::new(b.finish().with_timezone(UTC)),
+        }
+    }
+}
+
+impl BatchBuilder {
+    pub fn new(table: Arc<TableSchema>) -> Self {
+        Self {
+            schema: table.batch_schema(),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty))
+                .collect(),
+            table,
+            source_file: StringBuilder::new(),
+            seq: Int64Builder::new(),
+            rows: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub(super) fn push(&mut self, values: &[Value<'_>], file: &str, seq: i64) {
+        for (builder, value) in self.columns.iter_mut().zip(values) {
+            builder.append(*value);
+        }
+        self.source_file.append_value(file);
+        self.seq.append_value(seq);
+        self.rows += 1;
+    }
+
+    /// The rows pushed so far as one batch; the builder starts empty again.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut arrays: Vec<ArrayRef> =
+            self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        arrays.push(Arc::new(self.source_file.finish()));
+        arrays.push(Arc::new(self.seq.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the batch schema")
+    }
+
+    pub fn table(&self) -> &Arc<TableSchema> {
+        &self.table
+    }
+}

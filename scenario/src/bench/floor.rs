@@ -1,0 +1,67 @@
+//! The latency floor measured beside sluice: one-row commits every 20 ms on
+//! their own connection, each timed from its scheduled instant (no
+//! coordinated omission), so a disk stall shows in the floor as in sluice.
+
+use super::*;
+
+/// Percentiles of the floor's commits, in ms.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Floor {
+    pub commits: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Period of the floor's one-row commits.
+pub(super) const FLOOR_PERIOD: Duration = Duration::from_millis(20);
+
+impl Floor {
+    /// Nearest-rank percentiles of the commit times.
+    fn of(mut commits_ms: Vec<f64>) -> Self {
+        commits_ms.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let index = ((q * commits_ms.len() as f64).ceil() as usize).saturating_sub(1);
+            commits_ms.get(index).copied().unwrap_or(0.0)
+        };
+        Self {
+            commits: commits_ms.len(),
+            p50_ms: rank(0.50),
+            p99_ms: rank(0.99),
+            max_ms: commits_ms.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// Commits one row every [`FLOOR_PERIOD`] on its own connection until
+/// `stop`, each timed from its scheduled instant (no coordinated omission:
+/// a slow commit delays the next ones, and they count from their schedule).
+pub(super) async fn measure_floor(
+    target: DbTarget,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<Floor, RunError> {
+    let client = target.connect().await?;
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS sluice_floor (at timestamptz DEFAULT now())")
+        .await
+        .map_err(pipeline::db::DbError::query("creating the floor table"))?;
+    let insert = client
+        .prepare("INSERT INTO sluice_floor DEFAULT VALUES")
+        .await
+        .map_err(pipeline::db::DbError::query("preparing the floor insert"))?;
+    let start = tokio::time::Instant::now();
+    let mut commits_ms = Vec::new();
+    for tick in 1u32.. {
+        let scheduled = start + FLOOR_PERIOD * tick;
+        tokio::select! {
+            _ = tokio::time::sleep_until(scheduled) => {}
+            _ = stop.cancelled() => break,
+        }
+        client
+            .execute(&insert, &[])
+            .await
+            .map_err(pipeline::db::DbError::query("committing a floor row"))?;
+        commits_ms.push(scheduled.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Floor::of(commits_ms))
+}

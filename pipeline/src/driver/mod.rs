@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{self, BatchContext, BatchError, BatchOutcome, FileOutcome, OpenBatch};
+use crate::batch::{self, BatchContext, BatchOutcome, FileOutcome};
 use crate::checkpoint::{
     self, Checkpoint, CheckpointError, CommittedBatch, Plan, PlanWrite, PlannedFile, FORMAT_VERSION,
 };

@@ -2,7 +2,14 @@
 //! is written into the batch's open transaction as soon as it is
 //! discovered (its name logged in the plan first); the tick only commits.
 
-use super::*;
+use tokio::time::Instant;
+
+use super::PipelineError;
+use super::{grace_expired, Runner};
+use crate::batch::{BatchContext, BatchError, OpenBatch};
+use crate::checkpoint::{Plan, PlanWrite, PlannedFile};
+use crate::discover::now_us;
+use crate::stage::Stage;
 
 impl Runner<'_> {
     /// One interval batch with on-arrival writes: until `tick`, every file

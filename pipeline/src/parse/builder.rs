@@ -1,6 +1,16 @@
 //! The Arrow batch of good rows, one typed builder per column.
 
-use super::*;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::Schema;
+use arrow::record_batch::RecordBatch;
+
+use super::value::Value;
+use crate::schema::{ColumnType, TableSchema, UTC};
 
 /// Builds the Arrow batch of good rows, one typed builder per column.
 pub struct BatchBuilder {

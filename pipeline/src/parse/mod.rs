@@ -11,14 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow::datatypes::Schema;
-use arrow::record_batch::RecordBatch;
-
-use crate::schema::{Column, ColumnType, TableSchema, UTC};
+use crate::schema::TableSchema;
 
 mod builder;
 mod records;
@@ -419,6 +412,7 @@ mod tests {
     use super::*;
     use arrow::array::AsArray;
     use arrow::datatypes::{Decimal128Type, Int32Type, TimestampMicrosecondType};
+    use arrow::record_batch::RecordBatch;
 
     fn parse_file(content: &[u8]) -> Result<(RecordBatch, Vec<RejectedRow>), FileProblem> {
         let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,9 @@
 //! CSV records of bounded size over csv-core.
 
-use super::*;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+
+use super::MAX_FIELDS;
 
 /// CSV records of bounded size: csv-core tokenises into buffers that grow
 /// only up to `max_record_bytes` (and [`MAX_FIELDS`] field ends), so one

@@ -1,6 +1,7 @@
 //! One field's text to a typed value of its column, or the reason it is not one.
 
-use super::*;
+use super::ParseLimits;
+use crate::schema::{Column, ColumnType};
 
 /// One parsed field, borrowed from the CSV record.
 #[derive(Debug, Clone, Copy, PartialEq)]

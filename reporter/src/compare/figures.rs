@@ -1,6 +1,12 @@
 //! The figures side by side (pure): settings split by whether the runs agree, each run's figures, the table rows with their best values, the CDF points, and the recommendation by the one rule.
 
-use super::*;
+use super::{
+    Better, CdfPoint, Integrity, LatencyFigures, MetricRow, ResourceFigures, RunFigures, RunInput,
+    SettingRow, SettingsComparison,
+};
+use crate::recommend;
+use crate::recommend::{Candidate, Recommendation};
+use crate::summary::{ResourceProfile, Setting, Summary};
 
 pub(super) fn scenario_of(s: &Summary) -> Option<String> {
     s.scenario

@@ -1,6 +1,13 @@
 //! Reading the runs: each run folder's `summary.json` (an older or partial layout read over the defaults) and its label.
 
-use super::*;
+use std::fs;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+use super::CompareError;
+use crate::summary::{RunSummary, Summary};
+use crate::SUMMARY_FILE;
 
 /// `runs_dir/compare-YYYYmmdd-HHMMSS` (local time, like run ids): the
 /// default output folder.

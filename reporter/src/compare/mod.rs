@@ -27,20 +27,15 @@ mod figures;
 mod load;
 mod render;
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::ReportError;
-use crate::format::fmt_decimal;
-use crate::recommend::{self, Candidate, Recommendation};
+use crate::recommend::Recommendation;
 use crate::render::charts::{self, LATENCY_CDF_COMPARE};
-use crate::render::table::Table;
-use crate::summary::{ResourceProfile, RunSummary, Setting, Summary, SUMMARY_VERSION};
-use crate::SUMMARY_FILE;
+use crate::summary::{Summary, SUMMARY_VERSION};
 pub use figures::{
     cdf_points, compare_settings, integrity_rows, latency_rows, recommend, resource_rows,
     run_figures, throughput_rows, use_log_scale,
@@ -426,8 +421,13 @@ mod tests {
     use super::load::*;
     use super::*;
     use crate::recommend::Pick;
+    use crate::summary::RunSummary;
+    use crate::summary::Setting;
     use crate::summary::{DistributionRow, TargetResult};
+    use crate::ResourceProfile;
+    use crate::SUMMARY_FILE;
     use serde_json::json;
+    use serde_json::Value;
 
     fn input(label: &str, summary: Summary) -> RunInput {
         RunInput {

@@ -1,6 +1,11 @@
 //! `compare.md`, rendered from the comparison alone.
 
-use super::*;
+use super::{Comparison, MetricRow};
+use crate::compare::figures::{integrity_rows, latency_rows, resource_rows, throughput_rows};
+use crate::format::fmt_decimal;
+use crate::render::table::Table;
+use crate::summary::Setting;
+use std::fmt::Write as _;
 
 /// A table with `first` as its first column's header and a column per run.
 pub(super) fn run_columns(first: &str, labels: &[&str]) -> Table {

@@ -1,7 +1,15 @@
 //! The ceiling sluice is measured against: the same files into an identical
 //! table by `psql \copy` (what a user would run) and by COPY from this process.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures_util::SinkExt;
+use pipeline::db::DbTarget;
+use pipeline::schema::TableSchema;
+
+use super::Sample;
+use crate::run::RunError;
 
 /// A table identical to `events` (same key, same four indexes) for COPY,
 /// which writes neither `source_file` nor `batch_id`.

@@ -2,7 +2,12 @@
 //! their own connection, each timed from its scheduled instant (no
 //! coordinated omission), so a disk stall shows in the floor as in sluice.
 
-use super::*;
+use std::time::Duration;
+
+use pipeline::db::DbTarget;
+use serde::Serialize;
+
+use crate::run::RunError;
 
 /// Percentiles of the floor's commits, in ms.
 #[derive(Debug, Clone, Copy, Default, Serialize)]

@@ -8,13 +8,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::SinkExt;
 use generator::{GeneratorConfig, GeneratorSummary};
 use pipeline::config::{IngestConfig, Trigger, WriteTiming};
 use pipeline::db::DbTarget;
-use pipeline::schema::TableSchema;
 use pipeline::sink::WriteMode;
-use reporter::render::table::Table;
 use reporter::stats::median;
 use serde::Serialize;
 

@@ -1,6 +1,8 @@
 //! The bench's figures as markdown tables a person can paste into the README.
 
-use super::*;
+use reporter::render::table::Table;
+
+use super::BenchReport;
 
 impl BenchReport {
     /// Markdown tables a person can paste into the README.

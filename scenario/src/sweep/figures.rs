@@ -1,6 +1,10 @@
 //! A run's figures from its summary, the recommendation by the one rule the reporter keeps, and the capacity a `rate` axis found.
 
-use super::*;
+use generator::GeneratorSummary;
+use reporter::recommend::{self, Candidate, Recommendation};
+use reporter::Summary;
+
+use super::{Capacity, Curve, Figures, RunResult};
 
 /// The figures of one run's summary and generator.
 pub fn figures(summary: &Summary, generated: &GeneratorSummary, drained: bool) -> Figures {

@@ -37,23 +37,18 @@ mod figures;
 mod plan;
 mod render;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use generator::{GeneratorSummary, RateProfile};
 use pipeline::config::{Trigger, WriteTiming};
 use pipeline::schema::Ident;
 use pipeline::sink::WriteMode;
 use reporter::compare::CompareOutput;
-use reporter::format::{cell, fmt_decimal};
-use reporter::recommend::{self, Candidate, Recommendation};
-use reporter::render::table::{Align, Table};
-use reporter::Summary;
+use reporter::recommend::Recommendation;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::{database, run, GeneratorSection, ScenarioFile};
+use crate::{database, run, ScenarioFile};
 use figures::capacity_points;
 pub use figures::{capacity, figures, recommend};
 pub use render::{capacity_section, recommendation_lines, render, runs_table};
@@ -642,8 +637,10 @@ mod tests {
     use super::figures::*;
     use super::render::*;
     use super::*;
+    use generator::{GeneratorSummary, RateProfile};
     use reporter::recommend::Pick;
     use reporter::summary::Quarters;
+    use reporter::Summary;
 
     const SCENARIO: &str = "name = 'tiny'\nduration = '10m'\n\
         [generator]\nrows_min = 1\nrows_max = 2\ninterval = '1s'\n\

@@ -1,7 +1,17 @@
 //! A sweep file: read, checked, and planned into its runs (the cartesian
 //! product of the matrix, each run on its own table).
 
-use super::*;
+use std::path::Path;
+use std::time::Duration;
+
+use generator::RateProfile;
+use pipeline::config::{Trigger, WriteTiming};
+use pipeline::sink::WriteMode;
+
+use super::{
+    sweep_table, PlannedRun, RawSweepFile, RunOverrides, RunSettings, SweepError, SweepFile,
+};
+use crate::scenario_file::{GeneratorSection, ScenarioFile};
 
 impl SweepFile {
     /// Reads and checks a sweep file (and the scenario it names).

@@ -1,7 +1,14 @@
 //! `sweep.md`: the runs, the recommendation and the capacity curve, for a person.
 
+use std::fmt::Write;
+use std::path::Path;
+
+use reporter::format::{cell, fmt_decimal};
+use reporter::recommend;
+use reporter::render::table::{Align, Table};
+
 use super::figures::by_rate;
-use super::*;
+use super::{Capacity, RunStatus, SweepReport, CAPACITY_CHART_FILE, THROUGHPUT_TIE_PCT};
 
 pub(super) fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| fmt_decimal(v, 1))

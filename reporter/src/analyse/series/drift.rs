@@ -1,6 +1,8 @@
 //! The first quarter of a run against its last: resource means and latency P95.
 
-use super::*;
+use super::{ChartInput, LatencyPoint, MIB};
+use crate::stats::weighted_percentiles;
+use crate::summary::{round3, Drift, Quarters};
 
 /// `points` as they are when at most `max`; otherwise the mean time and
 /// mean value of each of `bins` equal time slices that holds a point.

@@ -1,6 +1,10 @@
 //! Latency in time: rolling windows, moving averages and percentiles, the cumulative distribution, histogram bins, and thinning a scatter to what a chart can show.
 
-use super::*;
+use super::{
+    nice_up, sorted_times, LatencyPoint, DEFAULT_WINDOW_S, TAIL_FACTOR, WINDOW_MIN_CADENCES,
+    WINDOW_MIN_GAPS, WINDOW_SHARE_OF_SPAN,
+};
+use crate::stats::{median_gap, weighted_percentiles};
 
 pub(super) fn distinct_sorted_created(points: &[LatencyPoint]) -> Vec<f64> {
     let mut xs = sorted_times(points.iter().map(|p| p.created_s));

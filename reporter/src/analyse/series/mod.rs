@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use crate::collect::gather::FileStageRecord;
 use crate::collect::manifest::ManifestFacts;
 use crate::collect::run_files::ResourceSample;
-use crate::stats::{median_gap, weighted_percentiles, CommitGroup};
-use crate::summary::{round3, Drift, Interruption, Quarters};
+use crate::stats::{median_gap, CommitGroup};
+use crate::summary::Interruption;
 pub use drift::{bin_means, drift, quarter_means, quarter_p95};
 pub use latency::{
     cdf, histogram_bins, moving_average, rolling_centers, rolling_percentiles, rolling_window_s,
@@ -348,6 +348,8 @@ mod tests {
     use super::throughput::*;
     use super::*;
     use crate::collect::manifest::tests::entry;
+    use crate::summary::Drift;
+    use crate::summary::Quarters;
 
     fn p(created_s: f64, latency_ms: f64, rows: u64) -> LatencyPoint {
         LatencyPoint {

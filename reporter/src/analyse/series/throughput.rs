@@ -1,6 +1,10 @@
 //! Rows per second generated and committed, in buckets, and the backlog of files waiting.
 
-use super::*;
+use super::{
+    fine_nice_up, sorted_times, FileWindow, Throughput, TimedRows, DEFAULT_WINDOW_S,
+    MAX_THROUGHPUT_BUCKETS, MIN_BUCKET_S,
+};
+use crate::stats::median_gap;
 
 pub(super) fn distinct_gap(series: &[TimedRows]) -> Option<f64> {
     let mut xs = sorted_times(series.iter().map(|t| t.at_s));

@@ -1,6 +1,22 @@
 //! The latency family: over time (a scatter with moving averages), the histogram, percentiles over time, the cumulative distribution.
 
-use super::*;
+use plotters::prelude::*;
+use std::path::Path;
+
+use super::{
+    build, dashed, interruption_kinds, legend, line, mesh, min_max, ms_label, padded,
+    phase_legend_entries, plural, seconds_label, shade_interruptions, shade_phases, svg_string,
+    time_axis, trimmed, value_range, value_range_for_legend, window_note, write_chart, DrawResult,
+    Xy, C_BLUE, C_GREEN, C_GREY, C_ORANGE, C_PURPLE, C_VERMILION, HEIGHT, MAX_SCATTER_POINTS,
+    WIDTH, X_TIME_DESC,
+};
+use crate::analyse::series::{
+    cdf, histogram_bins, moving_average, rolling_centers, rolling_percentiles, rolling_window_s,
+    tail_cut, thin_scatter, ChartInput, LatencyPoint, HISTOGRAM_TARGET_BINS, MAX_CDF_POINTS,
+    MAX_ROLLING_CENTERS,
+};
+use crate::error::ReportError;
+use crate::format::fmt_decimal;
 
 /// Chart 1: one point per (file, commit) group at the file's creation time,
 /// the row-weighted moving average over [`rolling_window_s`], a horizontal

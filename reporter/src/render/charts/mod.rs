@@ -17,17 +17,11 @@ mod throughput;
 
 use std::path::Path;
 
-use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::analyse::series::{
-    backlog, bin_means, cdf, histogram_bins, moving_average, peak_steps, rolling_centers,
-    rolling_percentiles, rolling_window_s, tail_cut, thin_scatter, throughput, throughput_bucket_s,
-    ChartInput, LatencyPoint, HISTOGRAM_TARGET_BINS, MAX_BACKLOG_STEPS, MAX_CDF_POINTS,
-    MAX_RESOURCE_POINTS, MAX_ROLLING_CENTERS, MIB,
-};
+use crate::analyse::series::{throughput, ChartInput};
 use crate::error::ReportError;
 use crate::format::fmt_decimal;
 use crate::summary::{Interruption, LatencySummary};
@@ -650,6 +644,7 @@ mod tests {
     use super::runs::*;
     use super::throughput::*;
     use super::*;
+    use crate::analyse::series::LatencyPoint;
     use crate::analyse::series::{FileWindow, TimedRows};
     use crate::collect::run_files::ResourceSample;
 

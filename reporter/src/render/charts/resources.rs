@@ -1,6 +1,17 @@
 //! The resources family: CPU and memory of sluice, PostgreSQL and the system over the run.
 
-use super::*;
+use plotters::prelude::*;
+use std::path::Path;
+
+use super::{
+    build, dashed, interruption_kinds, legend, line, mesh, round_for_label, seconds_label,
+    shade_interruptions, svg_string, time_axis, value_range_for_legend, write_chart, DrawResult,
+    Xy, CAPACITY_LINE_SHARE, C_BLUE, C_GREEN, C_GREY, C_VERMILION, X_RUN_TIME_DESC,
+};
+use crate::analyse::series::{
+    bin_means, ChartInput, MAX_RESOURCE_POINTS, MAX_ROLLING_CENTERS, MIB,
+};
+use crate::error::ReportError;
 
 /// `(t_s, value)` of one field of every sample, averaged into
 /// [`MAX_ROLLING_CENTERS`] bins when there are more than

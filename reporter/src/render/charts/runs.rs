@@ -1,6 +1,17 @@
 //! Charts across runs: the latency distributions of compared runs overlaid, and a sweep's capacity curve.
 
-use super::*;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use std::path::Path;
+
+use super::{
+    build, dashed, legend, line, mesh, min_max, svg_string, tick_formatter, trimmed, write_chart,
+    DrawResult, Xy, COMPARE_CDF_TITLE, COMPARE_CDF_Y_DESC, C_BLUE, C_GREY, C_VERMILION, DESC_SIZE,
+    FONT, LEGEND_SIZE, RUN_COLORS, TICK_SIZE, TITLE_SIZE,
+};
+use crate::error::ReportError;
+use crate::format::fmt_decimal;
 
 /// A latency-CDF chart of several runs: one line (with a dot at each known
 /// point) per `(label, points)`, points as `(latency ms, percent of rows)`

@@ -1,6 +1,19 @@
 //! The throughput family: rows generated and committed per second, with the backlog of waiting files below.
 
-use super::*;
+use plotters::prelude::*;
+use std::path::Path;
+
+use super::{
+    interruption_kinds, legend, line, mesh, panel, phase_legend_entries, round_for_label,
+    seconds_label, shade_interruptions, shade_phases, svg_string_sized, throughput, time_axis,
+    value_range_for_legend, write_chart, DrawResult, Xy, C_BLUE, C_ORANGE, C_PURPLE, FONT,
+    THROUGHPUT_HEIGHT, THROUGHPUT_UPPER, TITLE_SIZE, WIDTH, X_TIME_DESC,
+};
+use crate::analyse::series::{
+    backlog, peak_steps, throughput_bucket_s, ChartInput, MAX_BACKLOG_STEPS, MAX_ROLLING_CENTERS,
+};
+use crate::error::ReportError;
+use crate::format::fmt_decimal;
 
 /// Chart 5, two panels on one time axis: generated vs committed rows per
 /// second in buckets of [`throughput_bucket_s`] (as steps), and below it the

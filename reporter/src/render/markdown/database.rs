@@ -1,6 +1,9 @@
 //! The database, the bottlenecks found, the clock, and the notes.
 
-use super::*;
+use crate::format::{fmt_bytes, fmt_count, fmt_ms};
+use crate::render::table::{Align, Table};
+use crate::summary::{Severity, Summary};
+use std::fmt::Write as _;
 
 pub(super) fn database(md: &mut String, s: &Summary) {
     let Some(db) = &s.database else {

@@ -1,6 +1,14 @@
 //! Latency and where it goes: the percentiles and distribution, the stages of a row's way, trigger adherence, batches.
 
-use super::*;
+use super::{check, key_value_table, SOURCE_BATCHES, SOURCE_COMMIT_TS, TRACK_COMMIT_TIMESTAMP_FIX};
+use crate::analyse::stages::{
+    BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
+    VISIBLE_TO_DISCOVERED,
+};
+use crate::format::{fmt_count, fmt_decimal, fmt_ms, fmt_pct, fmt_time_us};
+use crate::render::table::{Align, Table};
+use crate::summary::Summary;
+use std::fmt::Write as _;
 
 pub(super) fn commit_source_line(s: &Summary) -> String {
     match s.commit_time_source.as_str() {

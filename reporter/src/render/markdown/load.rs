@@ -1,6 +1,14 @@
 //! Throughput over the run: the span, load phases and recovery, and stability from the first quarter to the last.
 
-use super::*;
+use super::key_value_table;
+use crate::analyse::findings::{
+    P95_DRIFT_MS, P95_DRIFT_RATIO, RSS_GROWTH_MIB, RSS_GROWTH_RATIO, SOAK_MIN_S,
+};
+use crate::analyse::phases::{longest_recovery, peak_phases, worst_max, worst_p99, RAMP_BANDS};
+use crate::format::{fmt_count, fmt_decimal, fmt_ms, fmt_time_us};
+use crate::render::table::{Align, Table};
+use crate::summary::{Phase, Quarters, Summary};
+use std::fmt::Write as _;
 
 pub(super) fn throughput(md: &mut String, s: &Summary) {
     let sp = &s.span;

@@ -13,19 +13,10 @@ mod setup;
 
 use std::fmt::Write as _;
 
-use crate::format::{fmt_bytes, fmt_count, fmt_decimal, fmt_ms, fmt_pct, fmt_time_us};
-use crate::render::table::{Align, Table};
+use crate::render::table::Table;
 
-use crate::analyse::findings::{
-    P95_DRIFT_MS, P95_DRIFT_RATIO, RSS_GROWTH_MIB, RSS_GROWTH_RATIO, SOAK_MIN_S,
-};
-use crate::analyse::phases::{longest_recovery, peak_phases, worst_max, worst_p99, RAMP_BANDS};
-use crate::analyse::stages::{
-    BATCH_START_TO_COMMITTED, DISCOVERED_TO_BATCH_START, VISIBLE_TO_COMMITTED,
-    VISIBLE_TO_DISCOVERED,
-};
-use crate::render::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
-use crate::summary::{Phase, Quarters, Severity, Summary, TargetStatus};
+use crate::render::charts::ChartInfo;
+use crate::summary::Summary;
 use database::{bottlenecks, clock, database, notes};
 use latency::{batches, latency, where_the_time_goes};
 use load::{load_phases, stability, throughput};
@@ -100,7 +91,16 @@ fn embed(md: &mut String, info: &ChartInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyse::stages::BATCH_START_TO_COMMITTED;
+    use crate::analyse::stages::DISCOVERED_TO_BATCH_START;
+    use crate::analyse::stages::VISIBLE_TO_COMMITTED;
+    use crate::analyse::stages::VISIBLE_TO_DISCOVERED;
+    use crate::render::charts::CHARTS;
+    use crate::render::charts::RESOURCE_CHARTS;
     use crate::summary::tests::sample;
+    use crate::summary::Quarters;
+    use crate::summary::Severity;
+    use crate::summary::TargetStatus;
     use crate::summary::{DistributionRow, GeneratorLateness, Interruption, RunSummary, Setting};
 
     #[test]

@@ -1,6 +1,12 @@
 //! The verdict first: title, warnings, headline, targets, data integrity and the run's deliberate interruptions.
 
-use super::*;
+use super::{
+    check, SOURCE_BATCHES, SOURCE_COMMIT_TS, TRACK_COMMIT_TIMESTAMP_FIX, UNOPTIMISED_WARNING,
+};
+use crate::format::{fmt_count, fmt_decimal, fmt_ms, fmt_pct};
+use crate::render::table::{Align, Table};
+use crate::summary::{Summary, TargetStatus};
+use std::fmt::Write as _;
 
 pub(super) fn title(md: &mut String, s: &Summary) {
     let _ = match (&s.scenario, &s.run_id) {

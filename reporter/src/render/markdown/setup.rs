@@ -1,9 +1,12 @@
 //! How the run was set up: its configuration, the resources it used, and the charts.
 
 use generator::GeneratorSummary;
+use std::fmt::Write as _;
 
-use super::*;
-use crate::summary::ResourceProfile;
+use super::{embed, key_value_table};
+use crate::format::{fmt_count, fmt_decimal, fmt_pct};
+use crate::render::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
+use crate::summary::{ResourceProfile, Summary};
 
 pub(super) fn configuration(md: &mut String, s: &Summary) {
     let _ = writeln!(md, "## Configuration\n");

@@ -261,7 +261,7 @@ mod tests {
         );
         let md = fs::read_to_string(out.join(REPORT_FILE)).unwrap();
         assert!(md.contains("![Memory over time](resources_memory.svg)"));
-        assert!(md.contains("| pipeline_killed | 1.000 | 0.250 | kill -9 |"));
+        assert!(md.contains("| pipeline killed | 1.000 | 0.250 | `kill -9` |"));
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub struct RunContext {
     /// The resource profile sampled during the run (CPU, memory of the
     /// pipeline and PostgreSQL, system CPU).
     pub resources: Option<ResourceProfile>,
+    /// The database's counters read around the run.
+    pub activity: Option<crate::collect::activity::ActivityRecord>,
 }
 
 /// A run's trigger: as the configuration shows it, and its interval.

@@ -7,6 +7,7 @@
 //! [`sweep::sweep`] runs one scenario under a matrix of pipeline settings
 //! and compares the runs.
 
+mod activity;
 pub mod bench;
 pub mod database;
 pub mod failover;

@@ -11,6 +11,7 @@ use pipeline::driver::{self, IngestSummary, PipelineError};
 use reporter::{ConfiguredTrigger, ReportRequest, RunContext, RunEvent, Summary};
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::ActivitySampler;
 use crate::database::{self, DatabaseError};
 use crate::failover;
 use crate::pipeline_process::PipelineProcess;
@@ -176,6 +177,7 @@ pub async fn run(
     let pids = SampledPids::new(None, postgres_pid);
     let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, Arc::clone(&pids));
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
+    let activity = ActivitySampler::start(&database.target, &ingest.table.name).await;
     let pipeline = start_pipeline(
         &scenario,
         &ingest,
@@ -206,6 +208,7 @@ pub async fn run(
     )
     .await;
     let (ingest_summary, pipeline_facts) = pipeline.stop().await?;
+    let activity = activity.finish().await;
     let (samples, resources) = sampler.finish();
     save_run_files(&run_dir, &samples, &interruptions);
     progress.finish();
@@ -236,6 +239,7 @@ pub async fn run(
             generator: Some(generated.clone()),
             pipeline: pipeline_facts,
             resources: Some(resources),
+            activity,
         }),
         optimized_build,
         database_is_local: database.target.is_local(),

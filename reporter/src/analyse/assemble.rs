@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analyse::series::{drift, ChartInput};
+use crate::analyse::series::{drift, ChartInput, CHECKPOINT_BAND};
 use crate::analyse::stages::{
     slowest_batches, stage_breakdown, trigger_adherence, SLOWEST_BATCHES,
 };
-use crate::analyse::{findings, phases, targets};
+use crate::analyse::{activity, findings, phases, targets};
 use crate::collect::clock::{estimate_offset, local_clock, remote_clock};
 use crate::collect::gather::{CommitTimeSource, Gathered, LISTED_FILES};
 use crate::collect::manifest::{generator_lateness, ManifestFacts};
@@ -19,8 +19,8 @@ use crate::stats::{
     BatchRecord, Latencies,
 };
 use crate::summary::{
-    round3, ClockSummary, FileCounts, LatencySummary, RowCounts, RunSummary, Setting, Span,
-    Summary, SUMMARY_VERSION,
+    round3, ClockSummary, FileCounts, Interruption, LatencySummary, RowCounts, RunSummary, Setting,
+    Span, Summary, SUMMARY_VERSION,
 };
 
 /// Builds the summary. `generated_at` is the report's timestamp (RFC 3339).
@@ -40,6 +40,11 @@ pub fn build_summary(
     notes.extend(phase_split.note);
 
     let rows = row_counts(facts, gathered);
+    let database_activity = request
+        .run
+        .as_ref()
+        .and_then(|r| r.activity.as_ref())
+        .map(|record| activity::measure(record, rows.found));
     let files = file_counts(facts, gathered, &latencies.found_per_file);
 
     // Batch processing time is committed_at (server clock) − started_at (the
@@ -115,6 +120,7 @@ pub fn build_summary(
         targets: Vec::new(),
         passed: true,
         findings: Vec::new(),
+        database_activity,
         interruptions: Vec::new(),
         resource_samples: 0,
         drift: Default::default(),
@@ -341,6 +347,28 @@ pub fn add_run_timeline(
         None => Vec::new(),
     };
     summary.interruptions = input.interruptions.clone();
+    // Checkpoints share the charts' bands (not the summary's list of
+    // deliberate interruptions): a latency spike lines up with its cause.
+    if let (Some(origin), Some(checkpoints)) = (
+        origin_us,
+        summary
+            .database_activity
+            .as_ref()
+            .and_then(|a| a.checkpoints.as_ref()),
+    ) {
+        input
+            .interruptions
+            .extend(checkpoints.events.iter().map(|c| Interruption {
+                kind: CHECKPOINT_BAND.to_string(),
+                start_offset_s: (c.started_after_us - origin) as f64 / 1e6,
+                duration_s: Some((c.ended_by_us - c.started_after_us) as f64 / 1e6),
+                note: format!(
+                    "write {:.1} s, sync {:.1} s",
+                    c.write_ms / 1000.0,
+                    c.sync_ms / 1000.0
+                ),
+            }));
+    }
     summary.resource_samples = input.resources.len() as u64;
     summary.drift = drift(input);
     summary.notes.extend(files.notes);
@@ -793,6 +821,7 @@ pub(crate) mod tests {
             }),
             pipeline: None,
             resources: None,
+            activity: None,
         });
         let s = build_summary(&req, &facts, &gathered, "t".into());
         assert_eq!(s.commit_time_source, "sluice_batches.committed_at");

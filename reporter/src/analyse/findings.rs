@@ -19,6 +19,8 @@
 //! | `phase_latency_over_target` | a load phase's P99 exceeds the scenario's P99 target | warning |
 //! | `rows_rejected` | rejected > 0 | info (warning when ≠ the deliberate bad rows) |
 //! | `query_without_index` | a lookup or range query runs a Seq Scan and takes > 100 ms | info |
+//! | `cache_misses` | cache hit ratio of the run < 99 % over ≥ 10 000 blocks read | warning |
+//! | `checkpoint_stalls` | checkpoints ended during the run: do the slowest batches overlap one? | info |
 
 use crate::analyse::phases::{longest_recovery, worst_p99};
 use crate::analyse::stages::{
@@ -26,6 +28,11 @@ use crate::analyse::stages::{
 };
 use crate::format::{fmt_count, fmt_decimal};
 use crate::summary::{Finding, Quarters, ResourceProfile, Severity, StageFigures, Summary};
+
+/// Cache hit ratio below which the run's reads went to the operating system, percent.
+pub const CACHE_HIT_PCT: f64 = 99.0;
+/// Blocks read below which a low hit ratio is noise (a cold start).
+pub const CACHE_MIN_READS: i64 = 10_000;
 
 /// Trigger-wait share of the mean latency above which it dominates, percent.
 pub const TRIGGER_WAIT_SHARE_PCT: f64 = 60.0;
@@ -126,6 +133,8 @@ const RULES: &[fn(&Summary, &mut Vec<Finding>)] = &[
     load_phase_findings,
     rows_rejected,
     query_without_index,
+    cache_misses,
+    checkpoint_stalls,
 ];
 
 /// The findings, most severe first (rules in the order of the table above
@@ -154,7 +163,7 @@ fn rows_missing(s: &Summary, out: &mut Vec<Finding>) {
                 fmt_count(s.files.missing_from_db),
                 fmt_count(s.files.incomplete)
             ),
-            "Check that the pipeline drained before the report (a longer drain_timeout), then \
+            "Check that the pipeline drained before the report (a longer `drain_timeout`), then \
              its log for failed batches; the files with no rows are listed under Data integrity."
                 .to_string(),
         ));
@@ -199,8 +208,8 @@ fn falling_behind(s: &Summary, out: &mut Vec<Finding>) {
                     ms(interval),
                     ms(slowest)
                 ),
-                "Raise max_files_per_trigger so fewer, larger batches carry the per-batch cost, \
-                 shorten the work per batch (larger batch_size, fewer indexes), or lengthen the \
+                "Raise `max_files_per_trigger` so fewer, larger batches carry the per-batch cost, \
+                 shorten the work per batch (larger `batch_size`, fewer indexes), or lengthen the \
                  trigger."
                     .to_string(),
             ));
@@ -250,7 +259,7 @@ fn where_latency_goes(s: &Summary, out: &mut Vec<Finding>) {
                     ms(total)
                 ),
                 "The file watcher missed events and the periodic listing found the files: lower \
-                 listing_interval, or check that the input folder is on a local file system \
+                 `listing_interval`, or check that the input folder is on a local file system \
                  (network shares send no events)."
                     .to_string(),
             ));
@@ -291,7 +300,7 @@ fn batch_bottleneck(s: &Summary, out: &mut Vec<Finding>) {
                 ),
                 format!(
                     "Index maintenance{indexes} is paid on every row: drop indexes no query needs, \
-                     or write larger batches (batch_size, max_files_per_trigger) so each merge \
+                     or write larger batches (`batch_size`, `max_files_per_trigger`) so each merge \
                      covers more rows."
                 ),
             ));
@@ -375,7 +384,7 @@ fn memory_growth(s: &Summary, out: &mut Vec<Finding>) {
             ),
             "Memory should stay flat once the pipeline is warm: look at the memory chart for a \
              steady climb (a leak or an unbounded cache) against a step (a larger backlog), \
-             and lower max_files_per_trigger or chunk_rows if it follows the backlog."
+             and lower `max_files_per_trigger` or `chunk_rows` if it follows the backlog."
                 .to_string(),
         ));
     }
@@ -457,7 +466,7 @@ fn query_without_index(s: &Summary, out: &mut Vec<Finding>) {
                     "query_without_index",
                     Severity::Info,
                     format!(
-                        "The query \"{}\" reads the whole table (Seq Scan) and takes {}.",
+                        "The query `{}` reads the whole table (Seq Scan) and takes {}.",
                         q.name,
                         ms(q.median_ms)
                     ),
@@ -515,8 +524,8 @@ fn load_phase_findings(s: &Summary, out: &mut Vec<Finding>) {
                     fmt_count(measured as u64)
                 ),
                 "The pipeline falls behind while the higher load lasts and drains the backlog \
-                 afterwards: raise max_files_per_trigger (and the rows per trigger) so one batch \
-                 takes a burst's backlog, or shorten the work per batch (larger batch_size, fewer \
+                 afterwards: raise `max_files_per_trigger` (and the rows per trigger) so one batch \
+                 takes a burst's backlog, or shorten the work per batch (larger `batch_size`, fewer \
                  indexes)."
                     .to_string(),
             ));
@@ -552,10 +561,106 @@ fn load_phase_findings(s: &Summary, out: &mut Vec<Finding>) {
                 ),
                 "The whole-run percentiles average the high load with the quiet: size the \
                  pipeline for the peak rate (a shorter trigger, larger batches through \
-                 max_files_per_trigger and batch_size), or lower the peak."
+                 `max_files_per_trigger` and `batch_size`), or lower the peak."
                     .to_string(),
             ));
         }
+    }
+}
+
+/// `cache_misses`.
+fn cache_misses(s: &Summary, out: &mut Vec<Finding>) {
+    let Some(cache) = s.database_activity.as_ref().and_then(|a| a.cache) else {
+        return;
+    };
+    let Some(ratio) = cache.hit_ratio_pct else {
+        return;
+    };
+    if ratio < CACHE_HIT_PCT && cache.blocks_read >= CACHE_MIN_READS {
+        out.push(finding(
+            "cache_misses",
+            Severity::Warning,
+            format!(
+                "Cache hit ratio {} during the run: {} blocks were read from the operating \
+                 system against {} found in shared buffers; the table and its indexes no \
+                 longer fit in `shared_buffers`.",
+                pct(ratio),
+                fmt_count(u64::try_from(cache.blocks_read).unwrap_or(0)),
+                fmt_count(u64::try_from(cache.blocks_hit).unwrap_or(0))
+            ),
+            "Raise `shared_buffers` (a quarter of the machine's memory is the usual start), \
+             drop indexes nobody reads, or partition the table by time."
+                .to_string(),
+        ));
+    }
+}
+
+/// `checkpoint_stalls`: each of the slowest batches is attributed to a
+/// checkpoint its run overlapped, or to none.
+fn checkpoint_stalls(s: &Summary, out: &mut Vec<Finding>) {
+    let Some(checkpoints) = s
+        .database_activity
+        .as_ref()
+        .and_then(|a| a.checkpoints.as_ref())
+    else {
+        return;
+    };
+    if checkpoints.events.is_empty() || s.slowest_batches.is_empty() {
+        return;
+    }
+    let origin = s.span.first_file_created_us.unwrap_or(0);
+    let at = |us: i64| seconds((us - origin) as f64 / 1e6);
+    let overlapping: Vec<String> = s
+        .slowest_batches
+        .iter()
+        .filter_map(|batch| {
+            let end = batch.started_at_us + (batch.time_ms * 1000.0) as i64;
+            let checkpoint = checkpoints
+                .events
+                .iter()
+                .find(|c| c.started_after_us < end && batch.started_at_us < c.ended_by_us)?;
+            Some(format!(
+                "batch {} at {} ({} ms) during the checkpoint that ended by {} (write {} s, sync \
+                 {} s)",
+                batch.batch_id,
+                at(batch.started_at_us),
+                fmt_decimal(batch.time_ms, 0),
+                at(checkpoint.ended_by_us),
+                fmt_decimal(checkpoint.write_ms / 1000.0, 1),
+                fmt_decimal(checkpoint.sync_ms / 1000.0, 1)
+            ))
+        })
+        .collect();
+    let n = s.slowest_batches.len();
+    if overlapping.is_empty() {
+        out.push(finding(
+            "checkpoint_stalls",
+            Severity::Info,
+            format!(
+                "{} checkpoint{} ended during the run, and none of the {n} slowest batches \
+                 overlapped one: their time went elsewhere (see where the time goes).",
+                checkpoints.events.len(),
+                if checkpoints.events.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ),
+            "Nothing to change in the checkpoint settings for latency.".to_string(),
+        ));
+    } else {
+        out.push(finding(
+            "checkpoint_stalls",
+            Severity::Info,
+            format!(
+                "{} of the {n} slowest batches ran during a checkpoint: {}.",
+                overlapping.len(),
+                overlapping.join("; ")
+            ),
+            "Spread checkpoints out: raise `checkpoint_timeout` and `max_wal_size`, and keep \
+             `checkpoint_completion_target` near 0.9 so their writes do not come in bursts."
+                .to_string(),
+        ));
     }
 }
 

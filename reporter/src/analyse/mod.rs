@@ -4,6 +4,7 @@
 //! compute every percentile through [`crate::stats`], which holds the one
 //! convention.
 
+pub mod activity;
 pub mod assemble;
 pub mod findings;
 pub mod phases;

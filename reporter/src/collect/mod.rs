@@ -4,6 +4,7 @@
 //! to a remote server, and the run's side files. Nothing here judges a
 //! figure; [`crate::analyse`] does.
 
+pub mod activity;
 pub mod clock;
 pub mod database;
 pub mod gather;

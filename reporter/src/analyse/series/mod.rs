@@ -34,6 +34,9 @@ pub use throughput::{backlog, peak_steps, throughput, throughput_bucket_s};
 /// Window used when the run has no time span (one file, or all files created
 /// at the same instant), in seconds.
 pub const DEFAULT_WINDOW_S: f64 = 1.0;
+
+/// The kind of the chart bands that mark checkpoints among the interruptions.
+pub const CHECKPOINT_BAND: &str = "checkpoint";
 /// A rolling window spans at least this share of the run: 1/30.
 pub const WINDOW_SHARE_OF_SPAN: f64 = 1.0 / 30.0;
 /// ... and at least this many typical gaps between files, so each window

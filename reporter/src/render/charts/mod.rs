@@ -21,6 +21,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::analyse::series::CHECKPOINT_BAND;
 use crate::analyse::series::{throughput, ChartInput};
 use crate::error::ReportError;
 use crate::format::fmt_decimal;
@@ -527,7 +528,11 @@ fn shade_interruptions<'a, 'b: 'a>(
         }
         chart
             .draw_series(bands)?
-            .label(format!("{} (interruption)", kind.replace('_', " ")))
+            .label(if kind == CHECKPOINT_BAND {
+                "checkpoint (between samples)".to_string()
+            } else {
+                format!("{} (interruption)", kind.replace('_', " "))
+            })
             .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], fill));
     }
     Ok(())

@@ -6,6 +6,7 @@
 //! two.
 
 mod database;
+mod internals;
 mod latency;
 mod load;
 mod outcome;
@@ -18,6 +19,7 @@ use crate::render::table::Table;
 use crate::render::charts::ChartInfo;
 use crate::summary::Summary;
 use database::{bottlenecks, clock, database, notes};
+use internals::internals;
 use latency::{batches, latency, where_the_time_goes};
 use load::{load_phases, stability, throughput};
 use outcome::{headline, integrity, interruptions, targets, title, warnings};
@@ -64,6 +66,7 @@ pub fn render(s: &Summary) -> String {
     charts(&mut md, s);
     batches(&mut md, s);
     database(&mut md, s);
+    internals(&mut md, s);
     bottlenecks(&mut md, s);
     clock(&mut md, s);
     notes(&mut md, s);
@@ -329,8 +332,8 @@ mod tests {
         assert!(md.contains(
             "| Kind | Start (s after the first file) | Duration (s) | Note |\n\
              | --- | ---: | ---: | --- |\n\
-             | pipeline_killed | 12.500 | 30.250 | kill -9 \\| pid 7 |\n\
-             | database_stopped | 100.000 | to the end of the run | |\n"
+             | pipeline killed | 12.500 | 30.250 | `kill -9 \\| pid 7` |\n\
+             | database stopped | 100.000 | to the end of the run | |\n"
         ));
     }
 

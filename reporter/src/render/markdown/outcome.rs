@@ -408,12 +408,17 @@ pub(super) fn interruptions(md: &mut String, s: &Summary) {
     ])
     .aligned(&[Align::Left, Align::Right, Align::Right, Align::Left]);
     for i in &s.interruptions {
+        // The note is the run's own log text (commands, pids): shown as code.
         table.row([
-            i.kind.clone(),
+            i.kind.replace('_', " "),
             fmt_decimal(i.start_offset_s, 3),
             i.duration_s
                 .map_or("to the end of the run".to_string(), |d| fmt_decimal(d, 3)),
-            i.note.clone(),
+            if i.note.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`", i.note.replace('`', "'"))
+            },
         ]);
     }
     let _ = writeln!(md, "{table}");

@@ -7,6 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
+mod activity;
+
+pub use activity::{
+    CacheActivity, CheckpointActivity, CheckpointEvent, DatabaseActivity, TableActivity,
+    WalActivity,
+};
+
 /// Version of the `summary.json` layout. Bumped when a field changes meaning
 /// or disappears; adding a field does not bump it.
 pub const SUMMARY_VERSION: u32 = 1;
@@ -99,6 +106,11 @@ pub struct Summary {
     /// severe first.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// What the database did during the run (cache, WAL, checkpoints, the
+    /// table's activity), from its own counters read around the run; `None`
+    /// when the report was not made by `sluice run`.
+    #[serde(default)]
+    pub database_activity: Option<DatabaseActivity>,
     /// Windows in which the run deliberately interrupted something (the
     /// run's `events.jsonl`), in time order; empty when none was recorded.
     #[serde(default)]
@@ -247,6 +259,7 @@ impl Default for Summary {
             targets: Vec::new(),
             passed: true,
             findings: Vec::new(),
+            database_activity: None,
             interruptions: Vec::new(),
             resource_samples: 0,
             drift: Drift::default(),
@@ -836,6 +849,7 @@ pub(crate) mod tests {
             targets: vec![],
             passed: true,
             findings: vec![],
+            database_activity: None,
             interruptions: vec![],
             resource_samples: 0,
             drift: Drift::default(),

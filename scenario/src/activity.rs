@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Between two readings while the run goes on.
 const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// Between the pipeline's stop and the last reading.
+const BACKEND_EXIT: Duration = Duration::from_millis(500);
 
 /// Reads the counters until [`ActivitySampler::finish`].
 pub struct ActivitySampler {
@@ -67,6 +69,9 @@ impl ActivitySampler {
     pub async fn finish(self) -> Option<ActivityRecord> {
         self.stop.cancel();
         let samples = self.task.await.unwrap_or_default();
+        // A backend adds its counters to the server's when it exits: give
+        // the stopped pipeline's connections that moment.
+        tokio::time::sleep(BACKEND_EXIT).await;
         let after = read(&self.target, &self.table).await?;
         Some(ActivityRecord {
             before: self.before?,

@@ -71,7 +71,7 @@ database_down_for = "2s"
     assert_eq!(summary["run"]["pipeline"]["restarts"], 2);
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(
-        report.contains("database_stopped"),
+        report.contains("| database stopped |"),
         "the report lists the interruptions"
     );
     assert!(run_dir.join("events.jsonl").exists() && run_dir.join("resources.jsonl").exists());

@@ -124,3 +124,116 @@ fn psql_check_run(url: &str, manifest: &std::path::Path) -> Option<Vec<Vec<Strin
             .collect(),
     )
 }
+
+/// The server's counters as the test reads them itself: WAL position,
+/// shared-buffer hits and reads, checkpoints completed.
+async fn server_counters(client: &tokio_postgres::Client) -> (i64, i64, i64, i64) {
+    let row = client
+        .query_one(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint,
+                    (SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()),
+                    (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
+                    (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2), row.get(3))
+}
+
+/// The Database internals chapter of a `sluice run` agrees with the
+/// server's own views read by the test before and after the whole run (a
+/// `CHECKPOINT` issued mid-run must be counted and placed in the run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_internals_agree_with_the_servers_views_read_around_the_run() {
+    let scratch = Scratch::new();
+    let config = scratch.path("internals.toml");
+    std::fs::write(
+        &config,
+        "name = \"internals\"\nduration = \"6s\"\ndrain_timeout = \"30s\"\n\
+         [generator]\nrows_min = 100\nrows_max = 200\ninterval = \"100ms\"\ndup_rate = 0.0\nbad_rate = 0.0\n\
+         [pipeline]\ntrigger = \"500ms\"\n",
+    )
+    .unwrap();
+    let runs = scratch.path("runs");
+    let client = scratch.client().await;
+    let (wal_before, hit_before, read_before, checkpoints_before) = server_counters(&client).await;
+    let child = crate::support::sluice()
+        .arg("run")
+        .arg(&config)
+        .args(["--database-url", &scratch.url()])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    client.batch_execute("CHECKPOINT").await.unwrap();
+    let checkpoint_at_us = chrono::Utc::now().timestamp_micros();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (wal_after, hit_after, read_after, checkpoints_after) = server_counters(&client).await;
+
+    let run_dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
+            .unwrap();
+    let activity = &summary["database_activity"];
+    assert_eq!(activity["unread"], serde_json::json!([]), "{activity}");
+
+    // WAL: the run's readings lie inside the test's, and nothing but the
+    // run wrote in between (the report only reads).
+    let wal = activity["wal"]["bytes"].as_i64().unwrap();
+    let independent = wal_after - wal_before;
+    assert!(wal > 100_000, "{activity}");
+    assert!(
+        wal <= independent && independent - wal <= 64 * 1024,
+        "run {wal} B, server {independent} B"
+    );
+    // Checkpoints: exactly the one the test asked for.
+    let checkpoints = &activity["checkpoints"];
+    assert_eq!(checkpoints_after - checkpoints_before, 1);
+    assert_eq!(checkpoints["requested"], 1, "{checkpoints}");
+    assert_eq!(checkpoints["timed"], 0, "{checkpoints}");
+    let events = checkpoints["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{checkpoints}");
+    assert_eq!(events[0]["requested"], true);
+    let ended_by = events[0]["ended_by_us"].as_i64().unwrap();
+    assert!(
+        ended_by >= checkpoint_at_us - 5_000_000 && ended_by <= checkpoint_at_us + 1_500_000,
+        "checkpoint seen ending at {ended_by}, issued by {checkpoint_at_us}"
+    );
+    // Cache: the run's ratio against the test's, which also counts the
+    // report's own queries after the run's last reading.
+    let ratio = activity["cache"]["hit_ratio_pct"].as_f64().unwrap();
+    let (hit, read) = (hit_after - hit_before, read_after - read_before);
+    let independent_ratio = hit as f64 * 100.0 / (hit + read) as f64;
+    assert!(
+        (ratio - independent_ratio).abs() <= 2.0,
+        "run {ratio:.2} %, server {independent_ratio:.2} %"
+    );
+    assert!(activity["cache"]["blocks_hit"].as_i64().unwrap() <= hit);
+    let inserted = activity["table"]["inserted"].as_i64().unwrap();
+    assert_eq!(inserted as u64, summary["rows"]["found"].as_u64().unwrap());
+
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("## Database internals"), "{report}");
+    assert!(
+        report.contains("| Checkpoints | 0 timed, 1 requested |"),
+        "{report}"
+    );
+    assert!(report.contains("rule `checkpoint_stalls`"), "{report}");
+}

@@ -68,13 +68,13 @@ fn both<T>(before: Option<T>, after: Option<T>) -> Option<(T, T)> {
     before.zip(after)
 }
 
-/// WAL bytes from `pg_stat_wal` when both readings have it, else from the
-/// WAL position.
+/// WAL bytes from the WAL position, which moves at once, else from
+/// `pg_stat_wal`, whose counters a backend flushes up to a second later.
 fn wal(before: &ServerStats, after: &ServerStats, rows: u64) -> Option<WalActivity> {
     let counters = both(before.wal, after.wal);
-    let bytes = counters.map(|(b, a)| a.bytes - b.bytes).or_else(|| {
-        both(before.wal_position_bytes, after.wal_position_bytes).map(|(b, a)| a - b)
-    })?;
+    let bytes = both(before.wal_position_bytes, after.wal_position_bytes)
+        .map(|(b, a)| a - b)
+        .or_else(|| counters.map(|(b, a)| a.bytes - b.bytes))?;
     Some(WalActivity {
         bytes,
         bytes_per_1000_rows: (rows > 0).then(|| bytes as f64 * 1000.0 / rows as f64),
@@ -177,6 +177,7 @@ mod tests {
         assert_eq!(cache.hit_ratio_pct, Some(900_000.0 / 9_100.0));
         let wal = activity.wal.unwrap();
         assert_eq!(wal.bytes, 4_000_000);
+        assert_eq!(wal.records, Some(40_000));
         assert_eq!(wal.bytes_per_1000_rows, Some(200_000.0));
         assert_eq!(wal.full_page_images, Some(400));
         let checkpoints = activity.checkpoints.unwrap();
@@ -196,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn wal_bytes_come_from_the_position_without_pg_stat_wal_and_unread_views_are_said() {
+    fn wal_bytes_come_from_the_position_and_unread_views_are_said() {
         let mut before = reading(0, 0, 0, 1_000, (0, 0, 0.0));
         let mut after = reading(1, 0, 0, 9_000, (0, 0, 0.0));
         before.wal = None;

@@ -43,8 +43,8 @@ pub struct CacheActivity {
 /// WAL written during the run (cluster-wide).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
 pub struct WalActivity {
-    /// Bytes, from `pg_stat_wal` when the server has it, else from the WAL
-    /// position.
+    /// Bytes between the WAL positions of the two readings (else from
+    /// `pg_stat_wal`).
     pub bytes: i64,
     /// WAL bytes per 1 000 rows the pipeline upserted; `None` without rows.
     pub bytes_per_1000_rows: Option<f64>,

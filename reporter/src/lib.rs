@@ -219,6 +219,7 @@ mod tests {
                 postgres_cpu_pct: 50.0,
                 postgres_rss_bytes: 100 << 20,
                 system_cpu_pct: 30.0,
+                ..Default::default()
             })
             .collect();
         run_files::write_resource_samples(&out.join(RESOURCES_FILE), &samples).unwrap();

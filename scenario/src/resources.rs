@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+use reporter::collect::run_files::MemorySplit;
 /// One sample, as the reporter charts it (`resources.jsonl`). Process CPU is
 /// in % of one core; system CPU in % of all logical CPUs.
 pub use reporter::ResourceSample as Sample;
@@ -76,7 +77,10 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
     let Ok(me) = sysinfo::get_current_pid() else {
         return (Vec::new(), 0.0);
     };
-    let kind = ProcessRefreshKind::nothing().with_memory().with_cpu();
+    let kind = ProcessRefreshKind::nothing()
+        .with_memory()
+        .with_cpu()
+        .with_disk_usage();
     let started = Instant::now();
     let mut samples = Vec::new();
     // CPU usage needs two readings: the first is a warm-up.
@@ -100,17 +104,31 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
         let (pipeline_cpu_pct, pipeline_rss_bytes) = system
             .process(pipeline)
             .map_or((0.0, 0), |p| (p.cpu_usage(), p.memory()));
+        let pipeline_disk = system.process(pipeline).map_or((0, 0), |p| {
+            (p.disk_usage().read_bytes, p.disk_usage().written_bytes)
+        });
+        let pipeline_memory = memory_split(pipeline.as_u32());
         if let Some(process) = system.process(pipeline) {
             let now = process.accumulated_cpu_time();
             cpu_ms.entry(pipeline).or_insert((0, now)).1 = now;
         }
         let (mut postgres_cpu_pct, mut postgres_rss_bytes) = (0.0, 0);
+        let (mut postgres_read_bytes, mut postgres_written_bytes) = (0, 0);
+        let mut postgres_memory: Option<MemorySplit> = None;
         let postgres_pid = pids.postgres.load(Ordering::Relaxed);
         if let Some(root) = (postgres_pid != 0).then(|| Pid::from_u32(postgres_pid)) {
             for process in system.processes().values() {
                 if process.pid() == root || process.parent() == Some(root) {
                     postgres_cpu_pct += process.cpu_usage();
                     postgres_rss_bytes += process.memory();
+                    postgres_read_bytes += process.disk_usage().read_bytes;
+                    postgres_written_bytes += process.disk_usage().written_bytes;
+                    if let Some(split) = memory_split(process.pid().as_u32()) {
+                        let sum = postgres_memory.get_or_insert_with(MemorySplit::default);
+                        sum.file_bytes += split.file_bytes;
+                        sum.anon_bytes += split.anon_bytes;
+                        sum.shmem_bytes += split.shmem_bytes;
+                    }
                 }
             }
         }
@@ -121,6 +139,12 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
             postgres_cpu_pct,
             postgres_rss_bytes,
             system_cpu_pct,
+            pipeline_read_bytes: pipeline_disk.0,
+            pipeline_written_bytes: pipeline_disk.1,
+            postgres_read_bytes,
+            postgres_written_bytes,
+            pipeline_memory,
+            postgres_memory,
         });
     }
     let cpu_seconds = cpu_ms
@@ -129,6 +153,30 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
         .sum::<u64>() as f64
         / 1000.0;
     (samples, cpu_seconds)
+}
+
+/// A process's memory by kind from `/proc/PID/smaps_rollup` (proportional
+/// set sizes); `None` when the process is gone or the file unreadable.
+#[cfg(target_os = "linux")]
+fn memory_split(pid: u32) -> Option<MemorySplit> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let kib = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key)?.trim().strip_suffix("kB"))
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(|k| k * 1024)
+    };
+    Some(MemorySplit {
+        file_bytes: kib("Pss_File:")?,
+        anon_bytes: kib("Pss_Anon:")?,
+        shmem_bytes: kib("Pss_Shmem:")?,
+    })
+}
+
+/// Windows and macOS tell the resident size but not its kinds.
+#[cfg(not(target_os = "linux"))]
+fn memory_split(_pid: u32) -> Option<MemorySplit> {
+    None
 }
 
 /// The whole machine's CPU use since the previous reading, % of all cores.
@@ -234,7 +282,26 @@ pub fn profile(samples: &[Sample], interval: Duration) -> Profile {
         system_cpu_peak_pct: peak(&|s| f64::from(s.system_cpu_pct)),
         system_cpu_mean_pct: mean(&|s| f64::from(s.system_cpu_pct)),
         pipeline_cpu_seconds: 0.0,
+        pipeline_disk_read_bytes: samples.iter().map(|s| s.pipeline_read_bytes).sum(),
+        pipeline_disk_written_bytes: samples.iter().map(|s| s.pipeline_written_bytes).sum(),
+        postgres_disk_read_bytes: samples.iter().map(|s| s.postgres_read_bytes).sum(),
+        postgres_disk_written_bytes: samples.iter().map(|s| s.postgres_written_bytes).sum(),
+        pipeline_memory_at_peak: at_peak(samples, |s| s.pipeline_rss_bytes, |s| s.pipeline_memory),
+        postgres_memory_at_peak: at_peak(samples, |s| s.postgres_rss_bytes, |s| s.postgres_memory),
     }
+}
+
+/// The memory split of the sample with the highest resident size.
+fn at_peak(
+    samples: &[Sample],
+    rss: fn(&Sample) -> u64,
+    split: fn(&Sample) -> Option<MemorySplit>,
+) -> Option<MemorySplit> {
+    samples
+        .iter()
+        .filter(|s| split(s).is_some())
+        .max_by_key(|s| rss(s))
+        .and_then(split)
 }
 
 #[cfg(test)]
@@ -250,6 +317,7 @@ mod tests {
             postgres_cpu_pct: cpu * 2.0,
             postgres_rss_bytes: 0,
             system_cpu_pct: 50.0,
+            ..Default::default()
         };
         let profile = profile(
             &[sample(10, 20.0), sample(30, 40.0)],

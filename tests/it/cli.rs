@@ -165,6 +165,13 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
         resources["postgres_rss_peak_mb"].as_f64().unwrap() == 0.0,
         "an external database is not sampled"
     );
+    if cfg!(target_os = "linux") {
+        // The generator runs in this process too: its files are written here.
+        assert!(resources["pipeline_disk_written_bytes"].as_u64().unwrap() > 0);
+        let memory = &resources["pipeline_memory_at_peak"];
+        assert!(memory["anon_bytes"].as_u64().unwrap() > 0, "{memory}");
+        assert!(memory["file_bytes"].as_u64().unwrap() > 0, "{memory}");
+    }
 }
 
 /// Where a kill landed, read from the killed process's own log (its last

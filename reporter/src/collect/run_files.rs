@@ -41,6 +41,37 @@ pub struct ResourceSample {
     pub postgres_rss_bytes: u64,
     /// CPU of the whole system, % of all logical CPUs.
     pub system_cpu_pct: f32,
+    /// Bytes the pipeline process read from storage since the previous sample.
+    #[serde(default)]
+    pub pipeline_read_bytes: u64,
+    /// Bytes the pipeline process wrote to storage since the previous sample.
+    #[serde(default)]
+    pub pipeline_written_bytes: u64,
+    /// Bytes the PostgreSQL processes read from storage since the previous sample.
+    #[serde(default)]
+    pub postgres_read_bytes: u64,
+    /// Bytes the PostgreSQL processes wrote to storage since the previous sample.
+    #[serde(default)]
+    pub postgres_written_bytes: u64,
+    /// Where the pipeline's memory is (Linux `smaps_rollup`; `None` elsewhere).
+    #[serde(default)]
+    pub pipeline_memory: Option<MemorySplit>,
+    /// Where PostgreSQL's memory is, summed over its processes (Linux only).
+    #[serde(default)]
+    pub postgres_memory: Option<MemorySplit>,
+}
+
+/// A process's memory by kind, from Linux's `/proc/PID/smaps_rollup`, in
+/// proportional set size (a page shared by n processes counts 1/n to each),
+/// bytes.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemorySplit {
+    /// Mapped files: the program's code and libraries.
+    pub file_bytes: u64,
+    /// Anonymous memory: the heap and stacks, private to the process.
+    pub anon_bytes: u64,
+    /// Shared memory (PostgreSQL's shared buffers).
+    pub shmem_bytes: u64,
 }
 
 /// A window in which part of the system was deliberately down (a failover
@@ -178,6 +209,7 @@ mod tests {
             postgres_cpu_pct: 150.0,
             postgres_rss_bytes: 100 << 20,
             system_cpu_pct: 40.0,
+            ..Default::default()
         }
     }
 
@@ -191,7 +223,9 @@ mod tests {
         assert_eq!(
             text.lines().next().unwrap(),
             "{\"t_s\":0.5,\"pipeline_cpu_pct\":12.5,\"pipeline_rss_bytes\":20971520,\
-             \"postgres_cpu_pct\":150.0,\"postgres_rss_bytes\":104857600,\"system_cpu_pct\":40.0}"
+             \"postgres_cpu_pct\":150.0,\"postgres_rss_bytes\":104857600,\"system_cpu_pct\":40.0,\
+             \"pipeline_read_bytes\":0,\"pipeline_written_bytes\":0,\"postgres_read_bytes\":0,\
+             \"postgres_written_bytes\":0,\"pipeline_memory\":null,\"postgres_memory\":null}"
         );
         assert_eq!(text.lines().count(), 2);
         assert_eq!(read_resource_samples(&path).unwrap(), Some(samples));

@@ -795,6 +795,18 @@ pub struct ResourceProfile {
     /// CPU time of the pipeline process(es) while sampled, seconds (a
     /// process's last fraction of a sampling interval is not seen).
     pub pipeline_cpu_seconds: f64,
+    /// Bytes the pipeline read from storage during the run.
+    pub pipeline_disk_read_bytes: u64,
+    /// Bytes the pipeline wrote to storage during the run.
+    pub pipeline_disk_written_bytes: u64,
+    /// Bytes the PostgreSQL processes read from storage during the run.
+    pub postgres_disk_read_bytes: u64,
+    /// Bytes the PostgreSQL processes wrote to storage during the run.
+    pub postgres_disk_written_bytes: u64,
+    /// The pipeline's memory by kind at its RSS peak (Linux only).
+    pub pipeline_memory_at_peak: Option<crate::collect::run_files::MemorySplit>,
+    /// PostgreSQL's memory by kind at its RSS peak (Linux only).
+    pub postgres_memory_at_peak: Option<crate::collect::run_files::MemorySplit>,
 }
 
 /// One configuration setting.

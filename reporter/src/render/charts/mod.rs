@@ -743,6 +743,7 @@ mod tests {
                 },
                 postgres_rss_bytes: if postgres { 150 << 20 } else { 0 },
                 system_cpu_pct: 35.0,
+                ..Default::default()
             })
             .collect()
     }
@@ -1258,6 +1259,7 @@ mod tests {
                 postgres_cpu_pct: 60.0 + (i % 13) as f32 * 4.0,
                 postgres_rss_bytes: (180 + u64::from(i) / 100) << 20,
                 system_cpu_pct: 14.0 + (i % 5) as f32,
+                ..Default::default()
             })
             .collect();
         // Like the high-load scenario: a file of 200–500 rows every 0.5 s for
@@ -1288,6 +1290,7 @@ mod tests {
                 postgres_cpu_pct: if i % 20 == 0 { 80.0 } else { 2.0 },
                 postgres_rss_bytes: 160 << 20,
                 system_cpu_pct: if i % 20 == 0 { 60.0 } else { 4.0 },
+                ..Default::default()
             })
             .collect();
         // A failover run: 1 s trigger, a file of 100 rows every 0.2 s for five
@@ -1351,6 +1354,7 @@ mod tests {
                         170 << 20
                     },
                     system_cpu_pct: 12.0,
+                    ..Default::default()
                 }
             })
             .collect();

@@ -4,7 +4,7 @@ use generator::GeneratorSummary;
 use std::fmt::Write as _;
 
 use super::{embed, key_value_table};
-use crate::format::{fmt_count, fmt_decimal, fmt_pct};
+use crate::format::{fmt_bytes, fmt_count, fmt_decimal, fmt_pct};
 use crate::render::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
 use crate::summary::{ResourceProfile, Summary};
 
@@ -312,5 +312,45 @@ fn resource_rows(r: &ResourceProfile) -> Vec<(String, String)> {
             pct(r.system_cpu_peak_pct)
         ),
     ));
+    rows.extend(io_and_memory_rows(r));
+    rows
+}
+
+/// Disk I/O of each side and where its memory was at its peak (the kinds
+/// where the platform tells them: Linux).
+fn io_and_memory_rows(r: &ResourceProfile) -> Vec<(String, String)> {
+    let io = |read: u64, written: u64| format!("{} / {}", fmt_bytes(read), fmt_bytes(written));
+    let mib = |bytes: u64| format!("{} MiB", fmt_decimal(bytes as f64 / 1_048_576.0, 1));
+    let mut rows = vec![(
+        "sluice disk I/O, read / written".to_string(),
+        io(r.pipeline_disk_read_bytes, r.pipeline_disk_written_bytes),
+    )];
+    if let Some(m) = r.pipeline_memory_at_peak {
+        rows.push((
+            "sluice memory at its peak: code and files / heap".to_string(),
+            format!(
+                "{} / {} (proportional set size)",
+                mib(m.file_bytes),
+                mib(m.anon_bytes)
+            ),
+        ));
+    }
+    if r.postgres_rss_peak_mb > 0.0 {
+        rows.push((
+            "PostgreSQL disk I/O, read / written".to_string(),
+            io(r.postgres_disk_read_bytes, r.postgres_disk_written_bytes),
+        ));
+        if let Some(m) = r.postgres_memory_at_peak {
+            rows.push((
+                "PostgreSQL memory at its peak: shared buffers / backends' own / code".to_string(),
+                format!(
+                    "{} / {} / {} (proportional set size, all its processes)",
+                    mib(m.shmem_bytes),
+                    mib(m.anon_bytes),
+                    mib(m.file_bytes)
+                ),
+            ));
+        }
+    }
     rows
 }

@@ -44,6 +44,8 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -257,6 +259,61 @@ pub struct Checkpoint {
     log_unsynced: bool,
     processed: ProcessedFiles,
     logged_through: Option<u64>,
+    /// What the folder's writes cost, shared with the plan-writing threads.
+    io: Arc<Mutex<CheckpointIo>>,
+}
+
+/// The checkpoint folder's writes: how many, their bytes, and each fsync's
+/// duration in µs (a write is durable only after its fsyncs).
+#[derive(Debug, Default)]
+pub struct CheckpointIo {
+    writes: u64,
+    bytes: u64,
+    fsync_us: Vec<u64>,
+}
+
+impl CheckpointIo {
+    fn add(&mut self, bytes: usize, fsyncs: &[Duration]) {
+        self.writes += 1;
+        self.bytes += bytes as u64;
+        self.fsync_us.extend(
+            fsyncs
+                .iter()
+                .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        );
+    }
+
+    /// Counts and fsync percentiles (nearest rank), ms.
+    pub fn summary(&self) -> CheckpointIoSummary {
+        let mut sorted = self.fsync_us.clone();
+        sorted.sort_unstable();
+        let rank = |q: f64| -> f64 {
+            if sorted.is_empty() {
+                return 0.0;
+            }
+            let index = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+            sorted[index] as f64 / 1000.0
+        };
+        CheckpointIoSummary {
+            checkpoint_writes: self.writes,
+            checkpoint_bytes: self.bytes,
+            checkpoint_fsyncs: sorted.len() as u64,
+            checkpoint_fsync_p50_ms: rank(0.5),
+            checkpoint_fsync_p99_ms: rank(0.99),
+            checkpoint_fsync_max_ms: rank(1.0),
+        }
+    }
+}
+
+/// [`CheckpointIo`] as the run's summary prints it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CheckpointIoSummary {
+    pub checkpoint_writes: u64,
+    pub checkpoint_bytes: u64,
+    pub checkpoint_fsyncs: u64,
+    pub checkpoint_fsync_p50_ms: f64,
+    pub checkpoint_fsync_p99_ms: f64,
+    pub checkpoint_fsync_max_ms: f64,
 }
 
 /// What to do at start, decided from the folder and the database.
@@ -410,6 +467,7 @@ impl Checkpoint {
             log_unsynced: false,
             processed: loaded.processed.clone(),
             logged_through: loaded.logged_through,
+            io: Arc::default(),
         };
         Ok((checkpoint, loaded))
     }
@@ -454,6 +512,11 @@ impl Checkpoint {
         self.compact()
     }
 
+    /// What the folder's writes have cost so far.
+    pub fn io_summary(&self) -> CheckpointIoSummary {
+        lock(&self.io).summary()
+    }
+
     /// Records the plan of the batch about to run, durably, now.
     pub fn write_plan(&mut self, plan: &Plan) -> Result<(), CheckpointError> {
         self.plan_writer(plan)?()
@@ -488,12 +551,18 @@ impl Checkpoint {
             None
         };
         let dir = self.dir.clone();
+        let stats = Arc::clone(&self.io);
         Ok(move || {
+            let mut fsyncs = Vec::with_capacity(3);
             if let Some(log) = unsynced_log {
+                let started = Instant::now();
                 log.sync_data()
                     .map_err(|source| io(&log_path, "cannot sync the log", source))?;
+                fsyncs.push(started.elapsed());
             }
-            write_atomically(&dir, PLAN, &body)
+            fsyncs.extend(write_atomically(&dir, PLAN, &body)?);
+            lock(&stats).add(body.len(), &fsyncs);
+            Ok(())
         })
     }
 
@@ -503,9 +572,11 @@ impl Checkpoint {
     pub fn record_commit(&mut self, commit: &CommittedBatch) -> Result<(), CheckpointError> {
         let body = serde_json::to_string(commit).expect("commits serialise");
         let path = self.dir.join(LOG);
+        let line = format!("{}\n", frame(&body));
         self.log
-            .write_all(format!("{}\n", frame(&body)).as_bytes())
+            .write_all(line.as_bytes())
             .map_err(|source| io(&path, "cannot append to the log", source))?;
+        lock(&self.io).add(line.len(), &[]);
         self.log_unsynced = true;
         self.log_lines += 1;
         add_files(&mut self.processed, commit.files.iter().cloned());
@@ -535,12 +606,16 @@ impl Checkpoint {
             files,
         };
         let body = serde_json::to_string(&snapshot).expect("snapshots serialise");
-        write_atomically(&self.dir, SNAPSHOT, &frame(&body))?;
+        let snapshot = frame(&body);
+        let mut fsyncs = write_atomically(&self.dir, SNAPSHOT, &snapshot)?;
         let path = self.dir.join(LOG);
+        let started = Instant::now();
         self.log
             .set_len(0)
             .and_then(|()| self.log.sync_all())
             .map_err(|source| io(&path, "cannot empty the log after compaction", source))?;
+        fsyncs.push(started.elapsed());
+        lock(&self.io).add(snapshot.len(), &fsyncs);
         self.log_lines = 0;
         self.log_unsynced = false;
         Ok(())
@@ -706,22 +781,34 @@ fn open_append(path: &Path) -> Result<File, CheckpointError> {
         .map_err(|source| io(path, "cannot open the log", source))
 }
 
-/// Temp file in the same folder, fsync, rename over the target, fsync the folder.
+/// Temp file in the same folder, fsync, rename over the target, fsync the
+/// folder; returns how long the two fsyncs took.
 pub(crate) fn write_atomically(
     dir: &Path,
     name: &str,
     content: &str,
-) -> Result<(), CheckpointError> {
+) -> Result<Vec<Duration>, CheckpointError> {
     let temp = dir.join(format!(".{name}.tmp"));
     let target = dir.join(name);
-    let write = || -> std::io::Result<()> {
+    let write = || -> std::io::Result<Vec<Duration>> {
         let mut file = File::create(&temp)?;
         file.write_all(content.as_bytes())?;
+        let started = Instant::now();
         file.sync_all()?;
+        let file_sync = started.elapsed();
         retry_while_shared(|| std::fs::rename(&temp, &target))?;
-        sync_dir(dir)
+        let started = Instant::now();
+        sync_dir(dir)?;
+        Ok(vec![file_sync, started.elapsed()])
     };
     write().map_err(|source| io(&target, "cannot write atomically", source))
+}
+
+/// The I/O counters, even after a plan-writing thread panicked.
+fn lock(stats: &Mutex<CheckpointIo>) -> std::sync::MutexGuard<'_, CheckpointIo> {
+    stats
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Makes a rename in `dir` durable.
@@ -879,6 +966,25 @@ mod tests {
             assert_eq!(loaded.damage.len(), 1, "{name}");
         }
         assert!(is_plain_file_name("events-000001.csv"));
+    }
+
+    #[test]
+    fn counts_its_writes_bytes_and_fsyncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut checkpoint, _) = Checkpoint::open(dir.path()).unwrap();
+        checkpoint.write_plan(&plan(1, &["a.csv"])).unwrap();
+        checkpoint.record_commit(&committed(1, &["a.csv"])).unwrap();
+        // The commit line is fsync'd with the next plan.
+        checkpoint.write_plan(&plan(2, &["b.csv"])).unwrap();
+        let io = checkpoint.io_summary();
+        let on_disk = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+        assert_eq!(io.checkpoint_writes, 3);
+        // Two plans (the second one on disk) and the log line.
+        assert!(io.checkpoint_bytes > on_disk(PLAN) + on_disk(LOG));
+        // Each plan: file and folder; the second also the log.
+        assert_eq!(io.checkpoint_fsyncs, 5);
+        assert!(io.checkpoint_fsync_p50_ms <= io.checkpoint_fsync_p99_ms);
+        assert!(io.checkpoint_fsync_p99_ms <= io.checkpoint_fsync_max_ms);
     }
 
     #[test]

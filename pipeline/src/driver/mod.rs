@@ -93,7 +93,8 @@ pub async fn run(
         ),
         Err(error) => return Err(error),
     }
-    let summary = runner.summary;
+    let mut summary = runner.summary;
+    summary.checkpoint_io = runner.checkpoint.io_summary();
     if config.fail_on_rejects && (summary.rows_rejected > 0 || summary.files_quarantined > 0) {
         return Err(PipelineError::Rejects {
             rows: summary.rows_rejected,

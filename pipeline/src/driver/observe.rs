@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::batch::BatchOutcome;
+use crate::checkpoint::CheckpointIoSummary;
 
 /// Counters of a run, printed at the end and handed to the reporter.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -27,6 +28,9 @@ pub struct IngestSummary {
     /// Committed files found again with another size or modification time:
     /// reported, not ingested (a name is processed once).
     pub files_replaced: u64,
+    /// The checkpoint folder's writes, bytes and fsync times.
+    #[serde(flatten)]
+    pub checkpoint_io: CheckpointIoSummary,
 }
 
 impl IngestSummary {

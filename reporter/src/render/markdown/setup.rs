@@ -226,6 +226,12 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
                 "replayed_batches" => "Batches replayed after a crash".to_string(),
                 "rolled_back_batches" => "Batches rolled back".to_string(),
                 "database_retries" => "Database retries".to_string(),
+                "checkpoint_writes" => "Checkpoint folder writes".to_string(),
+                "checkpoint_bytes" => "Checkpoint folder bytes written".to_string(),
+                "checkpoint_fsyncs" => "Checkpoint folder fsyncs".to_string(),
+                "checkpoint_fsync_p50_ms" => "Checkpoint fsync P50 (ms)".to_string(),
+                "checkpoint_fsync_p99_ms" => "Checkpoint fsync P99 (ms)".to_string(),
+                "checkpoint_fsync_max_ms" => "Checkpoint fsync max (ms)".to_string(),
                 other => {
                     let spaced = other.replace('_', " ");
                     let mut chars = spaced.chars();

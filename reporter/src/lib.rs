@@ -122,6 +122,12 @@ pub async fn report(
         collect::run_files::RunFiles::load(&dirs),
         facts.first_created_us,
     );
+    if let (Some(record), Some(origin)) = (
+        request.run.as_ref().and_then(|r| r.activity.as_ref()),
+        facts.first_created_us,
+    ) {
+        chart_input.wal_mib_per_s = analyse::activity::wal_rate(record, origin);
+    }
     write_report(
         &request.out_dir,
         &mut summary,

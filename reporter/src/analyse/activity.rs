@@ -64,6 +64,26 @@ pub fn measure(record: &ActivityRecord, rows: u64) -> DatabaseActivity {
     }
 }
 
+/// WAL written per second between consecutive readings that have a WAL
+/// position, at each interval's middle, as `(seconds since origin_us, MiB/s)`.
+pub fn wal_rate(record: &ActivityRecord, origin_us: i64) -> Vec<(f64, f64)> {
+    let readings: Vec<(i64, i64)> = std::iter::once(&record.before)
+        .chain(&record.samples)
+        .chain(std::iter::once(&record.after))
+        .filter_map(|s| s.wal_position_bytes.map(|b| (s.at_us, b)))
+        .collect();
+    readings
+        .windows(2)
+        .filter(|pair| pair[1].0 > pair[0].0)
+        .map(|pair| {
+            let ((from_us, from), (to_us, to)) = (pair[0], pair[1]);
+            let seconds = (to_us - from_us) as f64 / 1e6;
+            let middle_s = ((from_us + to_us) / 2 - origin_us) as f64 / 1e6;
+            (middle_s, (to - from) as f64 / 1_048_576.0 / seconds)
+        })
+        .collect()
+}
+
 fn both<T>(before: Option<T>, after: Option<T>) -> Option<(T, T)> {
     before.zip(after)
 }
@@ -194,6 +214,16 @@ mod tests {
             }]
         );
         assert_eq!(activity.table.unwrap().inserted, 900);
+    }
+
+    #[test]
+    fn wal_rate_between_readings_at_their_middle() {
+        let record = ActivityRecord {
+            before: reading(10, 0, 0, 0, (0, 0, 0.0)),
+            samples: vec![reading(11, 0, 0, 1_048_576, (0, 0, 0.0))],
+            after: reading(13, 0, 0, 2 * 1_048_576, (0, 0, 0.0)),
+        };
+        assert_eq!(wal_rate(&record, 10_000_000), vec![(0.5, 1.0), (2.0, 0.5)]);
     }
 
     #[test]

@@ -134,6 +134,9 @@ pub struct ChartInput {
     /// created, in time order: every other one is banded on the latency and
     /// throughput charts, so a burst lines up with what it caused.
     pub phases: Vec<(f64, f64)>,
+    /// WAL written per second between the database's readings, as
+    /// `(seconds since the first file, MiB/s)` (empty without readings).
+    pub wal_mib_per_s: Vec<(f64, f64)>,
 }
 
 impl ChartInput {

@@ -10,6 +10,7 @@
 //! fonts, so no font library is linked. Each file is written to a temporary
 //! name and renamed, like the report itself.
 
+mod database;
 mod latency;
 mod resources;
 mod runs;
@@ -26,6 +27,7 @@ use crate::analyse::series::{throughput, ChartInput};
 use crate::error::ReportError;
 use crate::format::fmt_decimal;
 use crate::summary::{Interruption, LatencySummary};
+pub use database::database_wal;
 pub use latency::{
     latency_cdf, latency_histogram, latency_over_time, latency_percentiles_over_time,
 };
@@ -48,6 +50,8 @@ pub const THROUGHPUT: &str = "throughput.svg";
 pub const RESOURCES_CPU: &str = "resources_cpu.svg";
 /// Resident memory of the pipeline and PostgreSQL over time.
 pub const RESOURCES_MEMORY: &str = "resources_memory.svg";
+/// WAL written over time (Database internals).
+pub const DATABASE_WAL: &str = "database_wal.svg";
 
 /// A chart as the report shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +120,15 @@ pub const RESOURCE_CHARTS: [ChartInfo; 2] = [
                   server only), MiB.",
     },
 ];
+
+/// The database's charts, shown in the report's Database internals section.
+pub const DATABASE_CHARTS: [ChartInfo; 1] = [ChartInfo {
+    file: DATABASE_WAL,
+    alt: "WAL written over time",
+    caption: "WAL the whole cluster wrote per second, from the WAL position read once a \
+              second; checkpoints (between the samples that saw them end) and deliberate \
+              interruptions are banded.",
+}];
 
 /// Width of every chart, px.
 pub const WIDTH: u32 = 1000;
@@ -226,6 +239,12 @@ pub fn write_all(
             ),
         ]);
     }
+    if !input.wal_mib_per_s.is_empty() {
+        results.push((
+            DATABASE_WAL,
+            database_wal(&out_dir.join(DATABASE_WAL), input),
+        ));
+    }
     let mut written = Vec::new();
     let mut notes = Vec::new();
     for (file, result) in results {
@@ -240,7 +259,11 @@ pub fn write_all(
 /// Removes chart files of an earlier report in `out_dir` that this report
 /// did not write, so the folder never shows a chart of another run.
 pub fn remove_stale(out_dir: &Path, written: &[String]) {
-    for info in CHARTS.iter().chain(&RESOURCE_CHARTS) {
+    for info in CHARTS
+        .iter()
+        .chain(&RESOURCE_CHARTS)
+        .chain(&DATABASE_CHARTS)
+    {
         if !written.iter().any(|w| w == info.file) {
             // Absent is the usual case; anything else leaves an unlinked file.
             let _ = std::fs::remove_file(out_dir.join(info.file));

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::embed;
 use crate::format::{fmt_bytes, fmt_count, fmt_decimal, fmt_pct, fmt_time_us};
+use crate::render::charts::DATABASE_CHARTS;
 use crate::render::table::{Align, Table};
 use crate::summary::{DatabaseActivity, Summary};
 
@@ -35,6 +37,12 @@ pub(super) fn internals(md: &mut String, s: &Summary) {
     }
     let _ = writeln!(md, "{table}");
     checkpoint_list(md, s, activity);
+    for info in DATABASE_CHARTS
+        .iter()
+        .filter(|c| s.charts.iter().any(|f| f == c.file))
+    {
+        embed(md, info);
+    }
     if !activity.unread.is_empty() {
         let _ = writeln!(md, "Not read:\n");
         for reason in &activity.unread {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{embed, key_value_table};
 use crate::format::{fmt_bytes, fmt_count, fmt_decimal, fmt_pct};
-use crate::render::charts::{ChartInfo, CHARTS, RESOURCE_CHARTS};
+use crate::render::charts::{ChartInfo, CHARTS, DATABASE_CHARTS, RESOURCE_CHARTS};
 use crate::summary::{ResourceProfile, Summary};
 
 pub(super) fn configuration(md: &mut String, s: &Summary) {
@@ -118,7 +118,12 @@ pub(super) fn charts(md: &mut String, s: &Summary) {
     let charts: Vec<&String> = s
         .charts
         .iter()
-        .filter(|f| !RESOURCE_CHARTS.iter().any(|c| c.file == f.as_str()))
+        .filter(|f| {
+            !RESOURCE_CHARTS
+                .iter()
+                .chain(&DATABASE_CHARTS)
+                .any(|c| c.file == f.as_str())
+        })
         .collect();
     if charts.is_empty() {
         let _ = if s.latency_ms.count == 0 {

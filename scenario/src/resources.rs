@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-use reporter::collect::run_files::MemorySplit;
+use reporter::summary::MemorySplit;
 /// One sample, as the reporter charts it (`resources.jsonl`). Process CPU is
 /// in % of one core; system CPU in % of all logical CPUs.
 pub use reporter::ResourceSample as Sample;

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
-use crate::summary::{round3, Interruption};
+use crate::summary::{round3, Interruption, MemorySplit};
 
 /// Resource samples of a run, one [`ResourceSample`] per line.
 pub const RESOURCES_FILE: &str = "resources.jsonl";
@@ -59,19 +59,6 @@ pub struct ResourceSample {
     /// Where PostgreSQL's memory is, summed over its processes (Linux only).
     #[serde(default)]
     pub postgres_memory: Option<MemorySplit>,
-}
-
-/// A process's memory by kind, from Linux's `/proc/PID/smaps_rollup`, in
-/// proportional set size (a page shared by n processes counts 1/n to each),
-/// bytes.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MemorySplit {
-    /// Mapped files: the program's code and libraries.
-    pub file_bytes: u64,
-    /// Anonymous memory: the heap and stacks, private to the process.
-    pub anon_bytes: u64,
-    /// Shared memory (PostgreSQL's shared buffers).
-    pub shmem_bytes: u64,
 }
 
 /// A window in which part of the system was deliberately down (a failover

@@ -804,9 +804,22 @@ pub struct ResourceProfile {
     /// Bytes the PostgreSQL processes wrote to storage during the run.
     pub postgres_disk_written_bytes: u64,
     /// The pipeline's memory by kind at its RSS peak (Linux only).
-    pub pipeline_memory_at_peak: Option<crate::collect::run_files::MemorySplit>,
+    pub pipeline_memory_at_peak: Option<MemorySplit>,
     /// PostgreSQL's memory by kind at its RSS peak (Linux only).
-    pub postgres_memory_at_peak: Option<crate::collect::run_files::MemorySplit>,
+    pub postgres_memory_at_peak: Option<MemorySplit>,
+}
+
+/// A process's memory by kind, from Linux's `/proc/PID/smaps_rollup`, in
+/// proportional set size (a page shared by n processes counts 1/n to each),
+/// bytes.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemorySplit {
+    /// Mapped files: the program's code and libraries.
+    pub file_bytes: u64,
+    /// Anonymous memory: the heap and stacks, private to the process.
+    pub anon_bytes: u64,
+    /// Shared memory (PostgreSQL's shared buffers).
+    pub shmem_bytes: u64,
 }
 
 /// One configuration setting.

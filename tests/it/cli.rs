@@ -4,11 +4,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{count, ingest_args, run_ok, sluice, Scratch};
-
-pub(crate) fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
+use crate::support::{count, ingest_args, run_ok, sluice, summary, Scratch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_ingest_available_now_and_report_agree_with_the_manifest() {
@@ -114,13 +110,7 @@ async fn run_completes_a_short_scenario_with_nothing_missing() {
             .arg(&runs),
     );
     assert!(stdout.contains("report: "), "{stdout}");
-    let run_dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let summary = summary(&run_dir);
+    let (run_dir, summary) = crate::support::only_run(&runs);
     assert!(summary["rows"]["expected"].as_u64().unwrap() > 400);
     assert_eq!(summary["rows"]["found"], summary["rows"]["expected"]);
     assert_eq!(summary["rows"]["missing"], 0);

@@ -44,15 +44,7 @@ database_down_for = "2s"
             .arg("--runs-dir")
             .arg(&runs),
     );
-    let run_dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let (run_dir, summary) = crate::support::only_run(&runs);
     let rows = &summary["rows"];
     assert!(rows["expected"].as_u64().unwrap() > 4000, "{rows}");
     assert_eq!(rows["found"], rows["expected"], "{rows}");

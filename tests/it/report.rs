@@ -182,15 +182,7 @@ async fn database_internals_agree_with_the_servers_views_read_around_the_run() {
     );
     let (wal_after, hit_after, read_after, checkpoints_after) = server_counters(&client).await;
 
-    let run_dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let (run_dir, summary) = crate::support::only_run(&runs);
     let activity = &summary["database_activity"];
     assert_eq!(activity["unread"], serde_json::json!([]), "{activity}");
 

@@ -366,3 +366,20 @@ pub async fn rejects_by_file(client: &tokio_postgres::Client) -> Vec<(String, i6
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect()
 }
+
+/// A run folder's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// The one run folder `sluice run` made under `runs`, and its summary.
+pub fn only_run(runs: &Path) -> (PathBuf, serde_json::Value) {
+    let run_dir = std::fs::read_dir(runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary = summary(&run_dir);
+    (run_dir, summary)
+}

@@ -1,8 +1,7 @@
 //! Runs side by side: `sluice compare` of two runs, and a sweep that runs
 //! each setting on a fresh table and compares them.
 
-use crate::cli::summary;
-use crate::support::{count, run_ok, sluice, Scratch};
+use crate::support::{count, run_ok, sluice, summary, Scratch};
 
 #[test]
 fn compare_puts_two_runs_side_by_side() {

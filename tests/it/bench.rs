@@ -72,7 +72,18 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
     for row in latency {
         assert!(row["floor"]["commits"].as_u64().unwrap() > 10, "{row}");
         assert!(row["floor"]["p50_ms"].as_f64().unwrap() > 0.0, "{row}");
+        // The three slowest batches, each attributed to a cause.
+        let spikes = row["spikes"].as_array().unwrap();
+        assert_eq!(spikes.len(), 3, "{row}");
+        for spike in spikes {
+            let cause = spike["cause"].as_str().unwrap();
+            assert!(
+                ["checkpoint", "fsync stall", "neither"].contains(&cause),
+                "{spike}"
+            );
+        }
     }
+    assert!(stdout.contains("coincided with"), "{stdout}");
     assert!(stdout.contains("trigger 1s, on-arrival writes"), "{stdout}");
     let ceiling = if has_psql {
         "| ceiling: psql \\copy FORMAT csv"

@@ -334,7 +334,7 @@ pub struct StageBreakdown {
 }
 
 /// One of the slowest batches.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct SlowBatch {
     /// Batch id.
     pub batch_id: i64,

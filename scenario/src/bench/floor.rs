@@ -7,6 +7,7 @@ use std::time::Duration;
 use pipeline::db::DbTarget;
 use serde::Serialize;
 
+use super::spikes::FloorCommit;
 use crate::run::RunError;
 
 /// Percentiles of the floor's commits, in ms.
@@ -44,7 +45,7 @@ impl Floor {
 pub(super) async fn measure_floor(
     target: DbTarget,
     stop: tokio_util::sync::CancellationToken,
-) -> Result<Floor, RunError> {
+) -> Result<(Floor, Vec<FloorCommit>), RunError> {
     let client = target.connect().await?;
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS sluice_floor (at timestamptz DEFAULT now())")
@@ -55,7 +56,9 @@ pub(super) async fn measure_floor(
         .await
         .map_err(pipeline::db::DbError::query("preparing the floor insert"))?;
     let start = tokio::time::Instant::now();
+    let start_us = chrono::Utc::now().timestamp_micros();
     let mut commits_ms = Vec::new();
+    let mut commits = Vec::new();
     for tick in 1u32.. {
         let scheduled = start + FLOOR_PERIOD * tick;
         tokio::select! {
@@ -66,7 +69,12 @@ pub(super) async fn measure_floor(
             .execute(&insert, &[])
             .await
             .map_err(pipeline::db::DbError::query("committing a floor row"))?;
-        commits_ms.push(scheduled.elapsed().as_secs_f64() * 1000.0);
+        let ms = scheduled.elapsed().as_secs_f64() * 1000.0;
+        commits_ms.push(ms);
+        commits.push(FloorCommit {
+            at_us: start_us + i64::from(tick) * FLOOR_PERIOD.as_micros() as i64,
+            ms,
+        });
     }
-    Ok(Floor::of(commits_ms))
+    Ok((Floor::of(commits_ms), commits))
 }

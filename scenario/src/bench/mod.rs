@@ -15,6 +15,7 @@ use pipeline::sink::WriteMode;
 use reporter::stats::median;
 use serde::Serialize;
 
+use crate::activity::ActivitySampler;
 use crate::database::{self, Database};
 use crate::pipeline_process::PipelineProcess;
 use crate::resources::{SampledPids, Sampler};
@@ -23,10 +24,12 @@ use crate::run::RunError;
 mod ceiling;
 mod floor;
 mod render;
+mod spikes;
 
 use ceiling::{copy_from_process, create_ceiling_table, psql_copy};
 use floor::measure_floor;
 pub use floor::Floor;
+use spikes::Spike;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -124,6 +127,8 @@ pub struct Latency {
     /// load, each timed from its scheduled instant: what the database and
     /// disk alone cost at that moment (a stall shows here as in sluice).
     pub floor: Floor,
+    /// The slowest batches and what each coincided with.
+    pub spikes: Vec<Spike>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +138,9 @@ pub struct BenchReport {
     pub throughput: Vec<Throughput>,
     pub latency: Vec<Latency>,
 }
+
+/// The slowest batches of a latency run whose cause the bench names.
+const SPIKES: usize = 3;
 
 /// Settle time of the throughput and backlog runs: their files were
 /// renamed into place by the generator before the pipeline started, which a
@@ -506,6 +514,7 @@ async fn measure_latency(
     };
     let pids = SampledPids::new(None, postgres_pid);
     let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
+    let activity = ActivitySampler::start(&target, &config.table.name).await;
     let process_dir = options.work_dir.join(format!("load-{slug}-process"));
     std::fs::create_dir_all(&process_dir).map_err(|source| RunError::RunDir {
         path: process_dir.clone(),
@@ -535,7 +544,7 @@ async fn measure_latency(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop_floor.cancel();
-    let floor = floor.await.map_err(|e| RunError::Task(e.to_string()))??;
+    let (floor, floor_commits) = floor.await.map_err(|e| RunError::Task(e.to_string()))??;
     tokio::task::spawn_blocking(move || pipeline.stop())
         .await
         .map_err(|e| RunError::Task(e.to_string()))?
@@ -544,7 +553,24 @@ async fn measure_latency(
     let mut request = reporter::ReportRequest::new(&manifest, dir.join("report"));
     request.optimized_build = options.optimized_build;
     request.database_is_local = target.is_local();
+    request.run = Some(reporter::RunContext {
+        scenario: format!("bench {name}"),
+        run_id: slug,
+        activity: activity.finish().await,
+        ..reporter::RunContext::default()
+    });
     let summary = reporter::report(&client, &request).await?;
+    let checkpoints = summary
+        .database_activity
+        .as_ref()
+        .and_then(|a| a.checkpoints.as_ref())
+        .map_or(&[][..], |c| &c.events[..]);
+    let spikes = spikes::attribute(
+        &summary.slowest_batches[..summary.slowest_batches.len().min(SPIKES)],
+        checkpoints,
+        &floor_commits,
+        floor.p50_ms,
+    );
     Ok(Latency {
         name: name.to_string(),
         rows: summary.rows.found,
@@ -553,5 +579,6 @@ async fn measure_latency(
         max_ms: summary.latency_ms.max,
         peak_rss_mb: profile.pipeline_rss_peak_mb,
         floor,
+        spikes,
     })
 }

@@ -76,6 +76,32 @@ impl BenchReport {
             );
         }
         out.push_str(&latency.to_string());
+        out.push_str(
+            "\nThe slowest batches of each latency run and what they coincided with (a \
+             checkpoint seen by the database's one-second readings, a stalled one-row commit \
+             of the floor, or neither):\n\n",
+        );
+        for l in &self.latency {
+            let spikes: Vec<String> = l
+                .spikes
+                .iter()
+                .map(|s| {
+                    format!(
+                        "batch {} ({:.0} ms): {}, {}",
+                        s.batch_id, s.batch_ms, s.cause, s.detail
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "- {}: {}\n",
+                l.name,
+                if spikes.is_empty() {
+                    "no batch records".to_string()
+                } else {
+                    spikes.join("; ")
+                }
+            ));
+        }
         out
     }
 }

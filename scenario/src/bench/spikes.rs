@@ -66,12 +66,19 @@ pub fn attribute(
                     ),
                 );
             }
-            let stalled = floor
+            let beside: Vec<f64> = floor
                 .iter()
                 .filter(|f| f.at_us < to && from < f.at_us + (f.ms * 1000.0) as i64)
                 .map(|f| f.ms)
-                .fold(0.0, f64::max);
-            if stalled >= stall_ms {
+                .collect();
+            let stalled = beside.iter().copied().fold(0.0, f64::max);
+            if beside.is_empty() {
+                spike(
+                    "neither",
+                    "no checkpoint ran, and no one-row commit of the floor fell within it"
+                        .to_string(),
+                )
+            } else if stalled >= stall_ms {
                 spike(
                     "fsync stall",
                     format!(

@@ -161,3 +161,51 @@ fn checkpoint_list(md: &mut String, s: &Summary, a: &DatabaseActivity) {
     }
     md.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::{CheckpointActivity, CheckpointEvent, WalActivity};
+
+    #[test]
+    fn names_what_it_could_not_read_and_lists_the_checkpoints() {
+        let mut s = Summary::default();
+        s.span.first_file_created_us = Some(1_000_000);
+        s.database_activity = Some(DatabaseActivity {
+            span_s: 12.0,
+            server_version_num: 150_000,
+            wal: Some(WalActivity {
+                bytes: 3 * 1_048_576,
+                bytes_per_1000_rows: Some(2048.0),
+                records: None,
+                full_page_images: None,
+            }),
+            checkpoints: Some(CheckpointActivity {
+                requested: 1,
+                events: vec![CheckpointEvent {
+                    started_after_us: 4_000_000,
+                    ended_by_us: 6_000_000,
+                    write_ms: 1_200.0,
+                    sync_ms: 300.0,
+                    requested: true,
+                }],
+                ..CheckpointActivity::default()
+            }),
+            unread: vec!["cache hits (pg_stat_database): permission denied".into()],
+            ..DatabaseActivity::default()
+        });
+        let mut md = String::new();
+        internals(&mut md, &s);
+        assert!(
+            md.contains("| WAL written | 3.0 MiB, 2.0 KiB per 1 000 rows |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Checkpoints | 0 timed, 1 requested |"),
+            "{md}"
+        );
+        assert!(!md.contains("Cache hit ratio"), "{md}");
+        assert!(md.contains("(5.0 s after the first file), requested: write 1.2 s, sync 0.3 s"));
+        assert!(md.contains("Not read:\n\n- cache hits (pg_stat_database): permission denied"));
+    }
+}

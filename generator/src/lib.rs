@@ -61,6 +61,7 @@ pub mod event;
 pub mod manifest;
 pub mod rate;
 pub mod schedule;
+pub mod sharing;
 pub mod writer;
 
 use std::fs;

@@ -24,6 +24,8 @@ use std::time::Instant;
 
 use crate::GeneratorError;
 
+use crate::sharing::retry_while_shared;
+
 /// The moment a file became visible under its final name, taken right after
 /// the rename returned (before the directory fsync).
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +127,7 @@ impl Prepared {
     /// name) and returns the moment it became visible. The directory is not
     /// fsync'd: call [`sync_dir`] when the names must be durable.
     pub fn publish(mut self) -> Result<Published, GeneratorError> {
-        fs::rename(&self.tmp, &self.final_path)
+        retry_while_shared(|| fs::rename(&self.tmp, &self.final_path))
             .map_err(|e| io_err("rename the temp file to", &self.final_path, e))?;
         self.published = true;
         Ok(Published {

@@ -51,7 +51,6 @@ pub mod discover;
 pub mod driver;
 pub mod parse;
 pub mod schema;
-pub mod sharing;
 pub mod sink;
 pub mod stage;
 pub mod tls;

@@ -1,6 +1,6 @@
 //! How numbers, times and text look in every report: counts with
-//! thousands separators, milliseconds with three decimals (the µs the inputs
-//! have), percentages with two, bytes with binary units, times in UTC, and
+//! thousands separators, milliseconds rounded by their scale (whole from
+//! 100 ms, tenths from 1 ms, µs below), percentages with two, bytes with binary units, times in UTC, and
 //! the one escaper for a markdown table cell. `report.md`, the compare and
 //! sweep reports and the charts' labels all format through here, so one
 //! figure reads the same everywhere.
@@ -37,9 +37,16 @@ pub fn fmt_decimal(x: f64, decimals: usize) -> String {
     }
 }
 
-/// Milliseconds: three decimals (the µs the inputs have).
+/// Milliseconds rounded to what they can mean: whole milliseconds from
+/// 100 ms, tenths from 1 ms, and below that the microseconds the inputs
+/// have.
 pub fn fmt_ms(ms: f64) -> String {
-    fmt_decimal(ms, 3)
+    let decimals = match ms.abs() {
+        a if a >= 100.0 => 0,
+        a if a >= 1.0 => 1,
+        _ => 3,
+    };
+    fmt_decimal(ms, decimals)
 }
 
 /// Percent with two decimals and the sign.
@@ -85,7 +92,8 @@ mod tests {
         assert_eq!(fmt_count(999), "999");
         assert_eq!(fmt_count(1000), "1,000");
         assert_eq!(fmt_count(1_234_567), "1,234,567");
-        assert_eq!(fmt_ms(1234.5), "1,234.500");
+        assert_eq!(fmt_ms(1234.6), "1,235");
+        assert_eq!(fmt_ms(12.34), "12.3");
         assert_eq!(fmt_ms(0.001), "0.001");
         assert_eq!(fmt_decimal(-1234.56, 1), "-1,234.6");
         assert_eq!(fmt_pct(99.999), "100.00 %");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checkpoint;
 use crate::config::{Cleanup, IngestConfig};
-use crate::sharing::retry_while_shared;
+use generator::sharing::retry_while_shared;
 
 /// Archives or deletes committed files, each given with the hash of the
 /// content its batch read. Runs only after the commit (and the log write),

@@ -47,17 +47,7 @@ pub fn build_summary(
         .map(|record| activity::measure(record, rows.found));
     let files = file_counts(facts, gathered, &latencies.found_per_file);
 
-    // Batch processing time is committed_at (server clock) − started_at (the
-    // pipeline's clock, on this host when the report runs from `sluice run`),
-    // so it gets the same correction as the commit times.
-    let batches: Vec<BatchRecord> = gathered
-        .batches
-        .iter()
-        .map(|b| BatchRecord {
-            committed_us: b.committed_us.saturating_sub(offset_us),
-            ..b.clone()
-        })
-        .collect();
+    let batches = clock_corrected(&gathered.batches, offset_us);
 
     let span = Span {
         first_file_created_us: facts.first_created_us,
@@ -132,6 +122,20 @@ pub fn build_summary(
     }
     summary.findings = findings::analyse(&summary);
     summary
+}
+
+/// The batch records with their commit instants on the local clock: batch
+/// processing time is committed_at (server clock) − started_at (the
+/// pipeline's clock, on this host when the report runs from `sluice run`),
+/// so it gets the same correction as the commit times.
+fn clock_corrected(batches: &[BatchRecord], offset_us: i64) -> Vec<BatchRecord> {
+    batches
+        .iter()
+        .map(|b| BatchRecord {
+            committed_us: b.committed_us.saturating_sub(offset_us),
+            ..b.clone()
+        })
+        .collect()
 }
 
 /// The clock summary and the offset (server − local, µs) subtracted from

@@ -477,7 +477,9 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> Result<u64, RunErr
     Ok(row.get::<_, i64>(0) as u64)
 }
 
-/// A steady load with the pipeline running; latency from the reporter.
+/// A steady load with the pipeline running; latency from the reporter. One
+/// sequence of steps (load, floor, samplers, report, attribution) in the
+/// order they must start and stop: long, not deep.
 #[allow(clippy::too_many_arguments)]
 async fn measure_latency(
     database: &Database,

@@ -208,7 +208,7 @@ mod tests {
         let md = render(&s);
         assert!(md.contains("| Rows generated | 12,000 | |"));
         assert!(md.contains("| Rows missing | 10 | ✗ |"));
-        assert!(md.contains("| Latency P50 / P95 / P99 | 12.500 / 40.250 / 1,234.567 ms | |"));
+        assert!(md.contains("| Latency P50 / P95 / P99 | 12.5 / 40.2 / 1,235 ms | |"));
         assert!(md.contains("| 10 ms – 20 ms | 10,990 | 100.00 % | 100.00 % |"));
         assert!(md.contains("| batch size | 1000 |"));
         assert!(md.contains("| Seed | 42 |"));
@@ -227,7 +227,7 @@ mod tests {
         s.clock.uncertainty_ms = 0.25;
         s.clock.samples = 5;
         let md = render(&s);
-        assert!(md.contains("12.500 ms behind this host's (± 0.250 ms"));
+        assert!(md.contains("12.5 ms behind this host's (± 0.250 ms"));
     }
 
     #[test]
@@ -373,9 +373,9 @@ mod tests {
         assert!(md.find("## Headline").unwrap() < targets);
         assert!(targets < md.find("## Configuration").unwrap());
         assert!(md.contains("| Targets met | 1 of 3 | ✗ |"));
-        assert!(md.contains("| Latency P99 (`p99_ms`) | ≤ 1,500.000 ms | 1,612.500 ms | ⚠ |"));
+        assert!(md.contains("| Latency P99 (`p99_ms`) | ≤ 1,500 ms | 1,612 ms | ⚠ |"));
         assert!(md.contains(
-            "| Throughput (`throughput_rows_per_s`) | ≥ 300.000 rows/s | 120.000 rows/s | ✗ |"
+            "| Throughput (`throughput_rows_per_s`) | ≥ 300.0 rows/s | 120.0 rows/s | ✗ |"
         ));
         assert!(md.contains("| not measured | ✗ |"));
         assert!(md.contains(
@@ -446,20 +446,20 @@ mod tests {
         assert!(md.find("## Latency").unwrap() < section);
         assert!(section < md.find("## Throughput").unwrap());
         assert!(md.contains(
-            "| Discovered → batch start (trigger wait) | 700.000 | 1,400.000 | 2,100.000 | 2,800.000 | 700.000 | 70.00 % ██████████████ |"
+            "| Discovered → batch start (trigger wait) | 700 | 1,400 | 2,100 | 2,800 | 700 | 70.00 % ██████████████ |"
         ));
-        assert!(md.contains("| **End to end** (visible → committed) | 1,000.000 |"));
-        assert!(md.contains("| 1,000.000 | 100.00 % |"));
+        assert!(md.contains("| **End to end** (visible → committed) | 1,000 |"));
+        assert!(md.contains("| 1,000 | 100.00 % |"));
         assert!(md.contains("1 files of these batches are left out"));
-        assert!(md.contains("| write busy | 200.000 | 250.000 | 250.000 | 225.000 | 75.00 % |"));
-        assert!(md.contains("| **Batch wall time** (started → committed) | 300.000 |"));
+        assert!(md.contains("| write busy | 200 | 250 | 250 | 225 | 75.00 % |"));
+        assert!(md.contains("| **Batch wall time** (started → committed) | 300 |"));
         assert!(md.contains("### Trigger adherence"));
-        assert!(md.contains("| Configured trigger | 1s (1,000.000 ms) |"));
+        assert!(md.contains("| Configured trigger | 1s (1,000 ms) |"));
         assert!(md.contains(
             "| Batches longer than the interval (overran: falling behind) | 0 of 2 (0.00 %) ✓ |"
         ));
         assert!(md.contains(
-            "| 9 | 350.000 | 3 | 1,234 | 20.000 | 30.000 | 300.000 | 1970-01-01 00:00:00.000 UTC |"
+            "| 9 | 350 | 3 | 1,234 | 20.0 | 30.0 | 300 | 1970-01-01 00:00:00.000 UTC |"
         ));
     }
 
@@ -509,7 +509,7 @@ mod tests {
         ));
         assert!(md.contains("| `events_pkey` | 2.0 KiB | 5,000 |"));
         assert!(md.contains(
-            "| All rows counted (`count(*)`) | 2.500 | 3.000 / 2.000 / 2.500 | 1 | Aggregate ← Index Only Scan using `events_pkey` | `SELECT count(*) FROM \"events\"` |"
+            "| All rows counted (`count(*)`) | 2.5 | 3.0 / 2.0 / 2.5 | 1 | Aggregate ← Index Only Scan using `events_pkey` | `SELECT count(*) FROM \"events\"` |"
         ));
         assert!(md.contains("- The table has no `user_id` column"));
         assert!(md.contains(
@@ -569,16 +569,16 @@ mod tests {
         assert!(section < md.find("## Charts").unwrap());
         assert!(md.contains("(in schedule order) with the same target rate"));
         assert!(md.contains(
-            "| 1 | 5,000 | 0.000 | 10.000 | 10 | 50,000 | 5,000.0 | 900.000 | 1,800.000 | \
-             1,800.000 | 2,500.000 | 3.250 |\n\
+            "| 1 | 5,000 | 0.000 | 10.000 | 10 | 50,000 | 5,000.0 | 900 | 1,800 | 1,800 | \
+             2,500 | 3.250 |\n\
              | 2 | 100 | 10.000 | 10.000 | 10 | 1,000 | 100.0 | – | – | – | – | – |\n\
-             | 3 | 5,000 | 20.000 | 10.000 | 10 | 50,000 | 5,000.0 | 450.000 | 900.000 | \
-             900.000 | 1,000.000 | – |\n"
+             | 3 | 5,000 | 20.000 | 10.000 | 10 | 50,000 | 5,000.0 | 450 | 900 | 900 | 1,000 \
+             | – |\n"
         ));
         assert!(md.contains(
             "- Phase 1 (5,000 rows/s) → phase 2 (100 rows/s): 3.250 s\n\n**At the peak rate** \
-             (5,000 rows/s, 2 of 3 phases): worst max latency 2,500.000 ms (phase 1), worst P99 \
-             1,800.000 ms (phase 1). **Longest recovery:** 3.250 s after phase 1.\n"
+             (5,000 rows/s, 2 of 3 phases): worst max latency 2,500 ms (phase 1), worst P99 \
+             1,800 ms (phase 1). **Longest recovery:** 3.250 s after phase 1.\n"
         ));
         // A ramp's bands, rising: no drop, no recovery.
         s.phases = vec![

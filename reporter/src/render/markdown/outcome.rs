@@ -149,6 +149,17 @@ pub(super) fn target_label(name: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// A target's figure as its unit asks: milliseconds by their scale,
+/// memory and rates to a tenth, percentages to three decimals (an error
+/// rate that is not 0 must not read as 0).
+fn target_figure(value: f64, unit: &str) -> String {
+    match unit {
+        "ms" => fmt_ms(value),
+        "%" => fmt_decimal(value, 3),
+        _ => fmt_decimal(value, 1),
+    }
+}
+
 pub(super) fn targets(md: &mut String, s: &Summary) {
     let _ = writeln!(md, "## Targets\n");
     if s.targets.is_empty() {
@@ -168,11 +179,11 @@ pub(super) fn targets(md: &mut String, s: &Summary) {
         let (label, unit) = target_label(&t.name);
         let bound = if t.bound == "min" { "≥" } else { "≤" };
         let measured = t.measured.map_or("not measured".to_string(), |m| {
-            format!("{} {unit}", fmt_decimal(m, 3))
+            format!("{} {unit}", target_figure(m, unit))
         });
         table.row([
             format!("{label} (`{}`)", t.name),
-            format!("{bound} {} {unit}", fmt_decimal(t.target, 3)),
+            format!("{bound} {} {unit}", target_figure(t.target, unit)),
             measured,
             t.status.symbol().to_string(),
         ]);

@@ -233,10 +233,10 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
                 "database_retries" => "Database retries".to_string(),
                 "checkpoint_writes" => "Checkpoint folder writes".to_string(),
                 "checkpoint_bytes" => "Checkpoint folder bytes written".to_string(),
-                "checkpoint_fsyncs" => "Checkpoint folder fsyncs".to_string(),
-                "checkpoint_fsync_p50_ms" => "Checkpoint fsync P50 (ms)".to_string(),
-                "checkpoint_fsync_p99_ms" => "Checkpoint fsync P99 (ms)".to_string(),
-                "checkpoint_fsync_max_ms" => "Checkpoint fsync max (ms)".to_string(),
+                "checkpoint_syncs" => "Checkpoint folder syncs (a write made durable)".to_string(),
+                "checkpoint_sync_p50_ms" => "Checkpoint sync P50 (ms)".to_string(),
+                "checkpoint_sync_p99_ms" => "Checkpoint sync P99 (ms)".to_string(),
+                "checkpoint_sync_max_ms" => "Checkpoint sync max (ms)".to_string(),
                 other => {
                     let spaced = other.replace('_', " ");
                     let mut chars = spaced.chars();

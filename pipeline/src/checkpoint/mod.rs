@@ -49,7 +49,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::sharing::retry_while_shared;
+mod cost;
+
+use cost::lock;
+pub use cost::{CheckpointIo, CheckpointIoSummary};
 
 /// Version of the on-disk format (3: committed files carry a content hash
 /// and whether they were quarantined).
@@ -261,59 +264,6 @@ pub struct Checkpoint {
     logged_through: Option<u64>,
     /// What the folder's writes cost, shared with the plan-writing threads.
     io: Arc<Mutex<CheckpointIo>>,
-}
-
-/// The checkpoint folder's writes: how many, their bytes, and each fsync's
-/// duration in µs (a write is durable only after its fsyncs).
-#[derive(Debug, Default)]
-pub struct CheckpointIo {
-    writes: u64,
-    bytes: u64,
-    fsync_us: Vec<u64>,
-}
-
-impl CheckpointIo {
-    fn add(&mut self, bytes: usize, fsyncs: &[Duration]) {
-        self.writes += 1;
-        self.bytes += bytes as u64;
-        self.fsync_us.extend(
-            fsyncs
-                .iter()
-                .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
-        );
-    }
-
-    /// Counts and fsync percentiles (nearest rank), ms.
-    pub fn summary(&self) -> CheckpointIoSummary {
-        let mut sorted = self.fsync_us.clone();
-        sorted.sort_unstable();
-        let rank = |q: f64| -> f64 {
-            if sorted.is_empty() {
-                return 0.0;
-            }
-            let index = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-            sorted[index] as f64 / 1000.0
-        };
-        CheckpointIoSummary {
-            checkpoint_writes: self.writes,
-            checkpoint_bytes: self.bytes,
-            checkpoint_fsyncs: sorted.len() as u64,
-            checkpoint_fsync_p50_ms: rank(0.5),
-            checkpoint_fsync_p99_ms: rank(0.99),
-            checkpoint_fsync_max_ms: rank(1.0),
-        }
-    }
-}
-
-/// [`CheckpointIo`] as the run's summary prints it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct CheckpointIoSummary {
-    pub checkpoint_writes: u64,
-    pub checkpoint_bytes: u64,
-    pub checkpoint_fsyncs: u64,
-    pub checkpoint_fsync_p50_ms: f64,
-    pub checkpoint_fsync_p99_ms: f64,
-    pub checkpoint_fsync_max_ms: f64,
 }
 
 /// What to do at start, decided from the folder and the database.
@@ -781,46 +731,24 @@ fn open_append(path: &Path) -> Result<File, CheckpointError> {
         .map_err(|source| io(path, "cannot open the log", source))
 }
 
-/// Temp file in the same folder, fsync, rename over the target, fsync the
-/// folder; returns how long the two fsyncs took.
+/// Writes `name` in `dir` through the generator's atomic, durable writer
+/// (a hidden temporary file, fsync, rename, fsync of the folder); returns
+/// how long that took, until the file was durable.
 pub(crate) fn write_atomically(
     dir: &Path,
     name: &str,
     content: &str,
 ) -> Result<Vec<Duration>, CheckpointError> {
-    let temp = dir.join(format!(".{name}.tmp"));
     let target = dir.join(name);
-    let write = || -> std::io::Result<Vec<Duration>> {
-        let mut file = File::create(&temp)?;
-        file.write_all(content.as_bytes())?;
-        let started = Instant::now();
-        file.sync_all()?;
-        let file_sync = started.elapsed();
-        retry_while_shared(|| std::fs::rename(&temp, &target))?;
-        let started = Instant::now();
-        sync_dir(dir)?;
-        Ok(vec![file_sync, started.elapsed()])
-    };
-    write().map_err(|source| io(&target, "cannot write atomically", source))
-}
-
-/// The I/O counters, even after a plan-writing thread panicked.
-fn lock(stats: &Mutex<CheckpointIo>) -> std::sync::MutexGuard<'_, CheckpointIo> {
-    stats
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Makes a rename in `dir` durable.
-#[cfg(unix)]
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Windows has no directory handle to sync; NTFS journals the rename.
-#[cfg(not(unix))]
-pub(crate) fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
+    let started = Instant::now();
+    generator::writer::write_atomic(&target, content.as_bytes()).map_err(|error| {
+        let source = match error {
+            generator::GeneratorError::Io { error, .. } => error,
+            other => std::io::Error::other(other.to_string()),
+        };
+        io(&target, "cannot write atomically", source)
+    })?;
+    Ok(vec![started.elapsed()])
 }
 
 fn io(path: &Path, context: &'static str, source: std::io::Error) -> CheckpointError {
@@ -981,10 +909,10 @@ mod tests {
         assert_eq!(io.checkpoint_writes, 3);
         // Two plans (the second one on disk) and the log line.
         assert!(io.checkpoint_bytes > on_disk(PLAN) + on_disk(LOG));
-        // Each plan: file and folder; the second also the log.
-        assert_eq!(io.checkpoint_fsyncs, 5);
-        assert!(io.checkpoint_fsync_p50_ms <= io.checkpoint_fsync_p99_ms);
-        assert!(io.checkpoint_fsync_p99_ms <= io.checkpoint_fsync_max_ms);
+        // Each plan until durable; before the second, the log's fsync.
+        assert_eq!(io.checkpoint_syncs, 3);
+        assert!(io.checkpoint_sync_p50_ms <= io.checkpoint_sync_p99_ms);
+        assert!(io.checkpoint_sync_p99_ms <= io.checkpoint_sync_max_ms);
     }
 
     #[test]

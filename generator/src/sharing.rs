@@ -4,7 +4,8 @@
 //! `FILE_SHARE_DELETE` (a writer that has not closed it yet, an antivirus
 //! scan, a search indexer, a backup agent) cannot be renamed or deleted:
 //! the call fails with a sharing violation and succeeds a moment later. The
-//! clean-up, archive, quarantine and checkpoint renames go through
+//! generator's publishing rename and the pipeline's clean-up, archive,
+//! quarantine and checkpoint renames go through
 //! [`retry_while_shared`], which waits that moment out and then reports the
 //! error as it is. On Unix nothing blocks a rename, so the first error
 //! stands.

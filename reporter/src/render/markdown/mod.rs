@@ -458,9 +458,8 @@ mod tests {
         assert!(md.contains(
             "| Batches longer than the interval (overran: falling behind) | 0 of 2 (0.00 %) ✓ |"
         ));
-        assert!(md.contains(
-            "| 9 | 350 | 3 | 1,234 | 20.0 | 30.0 | 300 | 1970-01-01 00:00:00.000 UTC |"
-        ));
+        assert!(md
+            .contains("| 9 | 350 | 3 | 1,234 | 20.0 | 30.0 | 300 | 1970-01-01 00:00:00.000 UTC |"));
     }
 
     #[test]

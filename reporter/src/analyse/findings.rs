@@ -618,7 +618,7 @@ fn checkpoint_stalls(s: &Summary, out: &mut Vec<Finding>) {
             let checkpoint = checkpoints
                 .events
                 .iter()
-                .find(|c| c.started_after_us < end && batch.started_at_us < c.ended_by_us)?;
+                .find(|c| c.overlaps(batch.started_at_us, end))?;
             Some(format!(
                 "batch {} at {} ({} ms) during the checkpoint that ended by {} (write {} s, sync \
                  {} s)",

@@ -87,6 +87,13 @@ pub struct CheckpointEvent {
     pub requested: bool,
 }
 
+impl CheckpointEvent {
+    /// Whether the checkpoint may have run during [`from_us`, `to_us`).
+    pub fn overlaps(&self, from_us: i64, to_us: i64) -> bool {
+        self.started_after_us < to_us && from_us < self.ended_by_us
+    }
+}
+
 /// The target table's counters over the run.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
 pub struct TableActivity {

@@ -52,10 +52,7 @@ pub fn attribute(
                 cause,
                 detail,
             };
-            if let Some(c) = checkpoints
-                .iter()
-                .find(|c| c.started_after_us < to && from < c.ended_by_us)
-            {
+            if let Some(c) = checkpoints.iter().find(|c| c.overlaps(from, to)) {
                 return spike(
                     "checkpoint",
                     format!(

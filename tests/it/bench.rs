@@ -72,9 +72,15 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
     for row in latency {
         assert!(row["floor"]["commits"].as_u64().unwrap() > 10, "{row}");
         assert!(row["floor"]["p50_ms"].as_f64().unwrap() > 0.0, "{row}");
-        // The three slowest batches, each attributed to a cause.
+        // The three slowest batches (a 2 s load at a 1 s trigger may make
+        // only two), slowest first, each attributed to a cause.
         let spikes = row["spikes"].as_array().unwrap();
-        assert_eq!(spikes.len(), 3, "{row}");
+        assert!((2..=3).contains(&spikes.len()), "{row}");
+        let times: Vec<f64> = spikes
+            .iter()
+            .map(|s| s["batch_ms"].as_f64().unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "{row}");
         for spike in spikes {
             let cause = spike["cause"].as_str().unwrap();
             assert!(

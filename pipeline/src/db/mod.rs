@@ -1,6 +1,7 @@
 //! The database connection: URL parsing (with the password kept out of every
 //! message), the connection pool, and the schema migrations.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -10,10 +11,12 @@ use crate::tls;
 
 mod migrate;
 mod redact;
+mod wire;
 
 pub use migrate::{check_target, forget_target, migrate};
 pub use redact::redact_url;
 use redact::{redact_in, replace_database};
+pub use wire::WireBytes;
 
 /// Longest a statement may run (unless the URL sets its own `options`): a
 /// statement stuck behind a lock or a dead server fails into the retry
@@ -158,6 +161,8 @@ pub struct DbTarget {
     /// process through its environment.
     url: String,
     display: String,
+    /// What every connection opened through this target sent and received.
+    wire: Arc<WireBytes>,
 }
 
 impl std::fmt::Debug for DbTarget {
@@ -201,6 +206,7 @@ impl DbTarget {
             tls,
             url: url.to_string(),
             display,
+            wire: Arc::default(),
         })
     }
 
@@ -213,6 +219,28 @@ impl DbTarget {
             tls: self.tls.clone(),
             url: replace_database(&self.url, database),
             display: replace_database(&self.display, database),
+            wire: Arc::default(),
+        }
+    }
+
+    /// The same target with its own byte counts, from zero: what a run
+    /// sends and receives, apart from other users of the target.
+    pub fn counted_anew(&self) -> Self {
+        Self {
+            wire: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Bytes this target's connections have sent and received so far.
+    pub fn wire(&self) -> &WireBytes {
+        &self.wire
+    }
+
+    fn connector(&self) -> wire::CountingConnect {
+        wire::CountingConnect {
+            tls: self.tls.clone(),
+            bytes: Arc::clone(&self.wire),
         }
     }
 
@@ -263,16 +291,13 @@ impl DbTarget {
 
     /// One plain connection, driven on the runtime.
     pub async fn connect(&self) -> Result<tokio_postgres::Client, DbError> {
-        let (client, connection) = self
-            .config
-            .connect(self.tls.clone())
+        use deadpool_postgres::Connect;
+        // The connection's task runs on by itself; its handle is not needed.
+        let (client, _driver) = self
+            .connector()
+            .connect(&self.config)
             .await
             .map_err(|source| self.connect_error(source))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "database connection closed");
-            }
-        });
         Ok(client)
     }
 
@@ -301,9 +326,9 @@ impl DbTarget {
 
     /// A pool of up to `size` connections.
     pub fn pool(&self, size: usize) -> Pool {
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             self.config.clone(),
-            self.tls.clone(),
+            self.connector(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -45,6 +45,8 @@ pub async fn run(
     observer: Arc<dyn Observer>,
 ) -> Result<IngestSummary, PipelineError> {
     config.validate().map_err(PipelineError::Config)?;
+    // The run's own byte counts (the target may serve others in this process).
+    let db = &db.counted_anew();
     let table = Arc::new(config.table.validate()?);
     let transform = Transform::new(
         transform_sql(config, &table)?,
@@ -95,6 +97,8 @@ pub async fn run(
     }
     let mut summary = runner.summary;
     summary.checkpoint_io = runner.checkpoint.io_summary();
+    summary.database_bytes_sent = db.wire().sent();
+    summary.database_bytes_received = db.wire().received();
     if config.fail_on_rejects && (summary.rows_rejected > 0 || summary.files_quarantined > 0) {
         return Err(PipelineError::Rejects {
             rows: summary.rows_rejected,

@@ -28,6 +28,11 @@ pub struct IngestSummary {
     /// Committed files found again with another size or modification time:
     /// reported, not ingested (a name is processed once).
     pub files_replaced: u64,
+    /// Bytes the pipeline's connections (the sink's, the checkpoint lock's,
+    /// the migrations') sent to the database and received from it, below
+    /// TLS: what crossed the network.
+    pub database_bytes_sent: u64,
+    pub database_bytes_received: u64,
     /// The checkpoint folder's writes, bytes and fsync times.
     #[serde(flatten)]
     pub checkpoint_io: CheckpointIoSummary,

@@ -237,6 +237,10 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
                 "checkpoint_sync_p50_ms" => "Checkpoint sync P50 (ms)".to_string(),
                 "checkpoint_sync_p99_ms" => "Checkpoint sync P99 (ms)".to_string(),
                 "checkpoint_sync_max_ms" => "Checkpoint sync max (ms)".to_string(),
+                "database_bytes_sent" => "Bytes sent to the database (network)".to_string(),
+                "database_bytes_received" => {
+                    "Bytes received from the database (network)".to_string()
+                }
                 other => {
                     let spaced = other.replace('_', " ");
                     let mut chars = spaced.chars();
@@ -247,6 +251,7 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
             };
             let text = match value {
                 serde_json::Value::Number(n) => match n.as_u64() {
+                    Some(u) if key.ends_with("bytes") || key.contains("_bytes_") => fmt_bytes(u),
                     Some(u) => fmt_count(u),
                     None => fmt_decimal(n.as_f64().unwrap_or(f64::NAN), 2),
                 },

@@ -65,11 +65,19 @@ pub(super) fn configuration(md: &mut String, s: &Summary) {
 /// The resource profile (peaks and means) and the CPU and memory charts, or
 /// why there are none.
 pub(super) fn resources(md: &mut String, s: &Summary) {
-    let rows = s
+    let mut rows = s
         .run
         .as_ref()
         .and_then(|r| r.resources.as_ref())
         .map_or_else(Vec::new, resource_rows);
+    if let Some(row) = s
+        .run
+        .as_ref()
+        .and_then(|r| r.pipeline.as_ref())
+        .and_then(network_row)
+    {
+        rows.push(row);
+    }
     let _ = writeln!(md, "### Resources\n");
     if rows.is_empty() && s.resource_samples == 0 {
         let _ = writeln!(
@@ -215,6 +223,7 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
         return Vec::new();
     };
     map.iter()
+        .filter(|(key, _)| !NETWORK_COUNTERS.contains(&key.as_str()))
         .map(|(key, value)| {
             let label = match key.as_str() {
                 "batches" => "Batches committed".to_string(),
@@ -237,10 +246,6 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
                 "checkpoint_sync_p50_ms" => "Checkpoint sync P50 (ms)".to_string(),
                 "checkpoint_sync_p99_ms" => "Checkpoint sync P99 (ms)".to_string(),
                 "checkpoint_sync_max_ms" => "Checkpoint sync max (ms)".to_string(),
-                "database_bytes_sent" => "Bytes sent to the database (network)".to_string(),
-                "database_bytes_received" => {
-                    "Bytes received from the database (network)".to_string()
-                }
                 other => {
                     let spaced = other.replace('_', " ");
                     let mut chars = spaced.chars();
@@ -262,6 +267,31 @@ fn counter_rows(counters: &serde_json::Value) -> Vec<(String, String)> {
             (label, text)
         })
         .collect()
+}
+
+/// The pipeline's counters of bytes to and from the database, shown with
+/// the resources rather than among the counters.
+const NETWORK_COUNTERS: [&str; 2] = ["database_bytes_sent", "database_bytes_received"];
+
+/// What the pipeline's connections sent to the database and received from
+/// it, and per 1 000 rows read, when its counters have the figures.
+fn network_row(counters: &serde_json::Value) -> Option<(String, String)> {
+    let [sent, received] = NETWORK_COUNTERS.map(|key| counters.get(key)?.as_u64());
+    let (sent, received) = (sent?, received?);
+    let per_thousand = counters
+        .get("rows_read")
+        .and_then(serde_json::Value::as_u64)
+        .filter(|&rows| rows > 0)
+        .map(|rows| format!(" ({} per 1 000 rows read)", fmt_bytes(sent * 1000 / rows)))
+        .unwrap_or_default();
+    Some((
+        "sluice to the database over the network, sent / received".to_string(),
+        format!(
+            "{} / {}{per_thousand}",
+            fmt_bytes(sent),
+            fmt_bytes(received)
+        ),
+    ))
 }
 
 /// The resource profile as a person reads it: CPU to 0.1 %, memory to

@@ -14,7 +14,7 @@
 //! [`batch`] runs one plan through parse → transform → sink; [`check`] runs
 //! what a start verifies without ingesting (`sluice check`); [`driver`] paces
 //! batches by the trigger and recovers after a crash; [`stage`] logs where a
-//! batch is. The PostgreSQL used when no database URL is given lives in its
+//! batch is; [`metrics`] serves a run's figures to Prometheus. The PostgreSQL used when no database URL is given lives in its
 //! own crate (`sluice-postgres`): this one only talks to a server.
 //!
 //! Exactly once: a batch's plan is written to the checkpoint folder before
@@ -49,6 +49,7 @@ pub mod config;
 pub mod db;
 pub mod discover;
 pub mod driver;
+pub mod metrics;
 pub mod parse;
 pub mod schema;
 pub mod sink;

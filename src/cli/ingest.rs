@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pipeline::config::{Cleanup, IngestConfig, Trigger, WriteTiming};
+use pipeline::metrics::{self, Metrics, MetricsObserver};
 use pipeline::sink::WriteMode;
 use scenario::database;
 
@@ -78,6 +80,10 @@ pub struct IngestArgs {
     /// restore, or a table emptied on purpose).
     #[arg(long)]
     reset_checkpoint: bool,
+    /// Serve Prometheus metrics at http://ADDRESS/metrics (e.g.
+    /// 127.0.0.1:9898; port 0 picks a free one, printed at start). Off by default.
+    #[arg(long, env = "SLUICE_METRICS_ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
     /// Test hook: linger at batch steps, e.g. `committing=2s` (see pipeline::stage).
     #[arg(long, env = "SLUICE_STAGE_DELAY", hide = true)]
     stage_delay: Option<String>,
@@ -165,6 +171,7 @@ impl IngestArgs {
 
 pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     let database_url = args.database_url.clone();
+    let metrics_addr = args.metrics_addr;
     let config = args.settings()?;
     let database = database::resolve(database_url.as_deref())?;
     tracing::info!(
@@ -173,13 +180,24 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         trigger = %config.trigger,
         "ingest starting"
     );
-    let summary = pipeline::driver::run(
-        &config,
-        &database.target,
-        shutdown_token(),
-        super::live::observer(),
-    )
-    .await?;
+    let stop = shutdown_token();
+    let mut observer = super::live::observer();
+    if let Some(address) = metrics_addr {
+        let metrics = Arc::new(Metrics::default());
+        let bound = metrics::serve(address, Arc::clone(&metrics), stop.clone())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot serve metrics at {address}: choose a free address with --metrics-addr"
+                )
+            })?;
+        eprintln!("sluice: metrics at http://{bound}/metrics");
+        observer = Arc::new(MetricsObserver {
+            metrics,
+            inner: observer,
+        });
+    }
+    let summary = pipeline::driver::run(&config, &database.target, stop, observer).await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@ mod failover;
 mod hostile;
 mod ingest;
 mod memory;
+mod metrics;
 mod outage;
 mod ownership;
 mod recovery;

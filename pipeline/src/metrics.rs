@@ -53,57 +53,62 @@ impl Default for Metrics {
             batch_seconds: seconds(),
             file_lag_seconds: seconds(),
         };
+        let counters = [
+            ("batches_committed", "Batches committed", &metrics.batches),
+            (
+                "files_committed",
+                "Files committed (quarantined ones included)",
+                &metrics.files,
+            ),
+            (
+                "files_quarantined",
+                "Files quarantined: unreadable, or not CSV of the configured columns",
+                &metrics.files_quarantined,
+            ),
+            (
+                "rows_read",
+                "Rows read from committed files",
+                &metrics.rows_read,
+            ),
+            (
+                "rows_upserted",
+                "Rows inserted or changed in the target table",
+                &metrics.rows_upserted,
+            ),
+            (
+                "rows_rejected",
+                "Rows rejected, each recorded with its reason in TABLE_rejects",
+                &metrics.rows_rejected,
+            ),
+            (
+                "database_retries",
+                "Times the database failed and the batch was retried",
+                &metrics.database_retries,
+            ),
+        ];
         let registry = &mut metrics.registry;
-        registry.register(
-            "batches_committed",
-            "Batches committed",
-            metrics.batches.clone(),
-        );
-        registry.register(
-            "files_committed",
-            "Files committed (quarantined ones included)",
-            metrics.files.clone(),
-        );
-        registry.register(
-            "files_quarantined",
-            "Files quarantined: unreadable, or not CSV of the configured columns",
-            metrics.files_quarantined.clone(),
-        );
-        registry.register(
-            "rows_read",
-            "Rows read from committed files",
-            metrics.rows_read.clone(),
-        );
-        registry.register(
-            "rows_upserted",
-            "Rows inserted or changed in the target table",
-            metrics.rows_upserted.clone(),
-        );
-        registry.register(
-            "rows_rejected",
-            "Rows rejected, each recorded with its reason in TABLE_rejects",
-            metrics.rows_rejected.clone(),
-        );
-        registry.register(
-            "database_retries",
-            "Times the database failed and the batch was retried",
-            metrics.database_retries.clone(),
-        );
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
         registry.register(
             "backlog_files",
             "Files found and waiting for a batch",
             metrics.backlog.clone(),
         );
-        registry.register(
-            "batch_duration_seconds",
-            "From a batch's start to its commit",
-            metrics.batch_seconds.clone(),
-        );
-        registry.register(
-            "file_commit_lag_seconds",
-            "From a file's last modification to the commit of its batch",
-            metrics.file_lag_seconds.clone(),
-        );
+        for (name, help, histogram) in [
+            (
+                "batch_duration_seconds",
+                "From a batch's start to its commit",
+                &metrics.batch_seconds,
+            ),
+            (
+                "file_commit_lag_seconds",
+                "From a file's last modification to the commit of its batch",
+                &metrics.file_lag_seconds,
+            ),
+        ] {
+            registry.register(name, help, histogram.clone());
+        }
         metrics
     }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use pipeline::db::DbTarget;
+use reporter::stats::percentile_sorted;
 use serde::Serialize;
 
 use super::spikes::FloorCommit;
@@ -26,14 +27,10 @@ impl Floor {
     /// Nearest-rank percentiles of the commit times.
     fn of(mut commits_ms: Vec<f64>) -> Self {
         commits_ms.sort_by(f64::total_cmp);
-        let rank = |q: f64| {
-            let index = ((q * commits_ms.len() as f64).ceil() as usize).saturating_sub(1);
-            commits_ms.get(index).copied().unwrap_or(0.0)
-        };
         Self {
             commits: commits_ms.len(),
-            p50_ms: rank(0.50),
-            p99_ms: rank(0.99),
+            p50_ms: percentile_sorted(&commits_ms, 0.50),
+            p99_ms: percentile_sorted(&commits_ms, 0.99),
             max_ms: commits_ms.last().copied().unwrap_or(0.0),
         }
     }

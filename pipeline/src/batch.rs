@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::checkpoint::{CheckpointError, Plan, PlanWrite, PlannedFile};
 use crate::parse::{BatchBuilder, FileReader, ParseLimits, ReadBudget, RejectedRow};
 use crate::schema::TableSchema;
-use crate::sink::{BatchRecord, Sink, SinkBatch, SinkError};
+use crate::sink::{BatchRecord, Sink, SinkBatch, SinkError, WritePath};
 use crate::stage::{Stage, StageProbe};
 use crate::transform::{Transform, TransformError};
 
@@ -57,6 +57,18 @@ impl BatchError {
     /// The batch committed in an earlier attempt whose answer was lost.
     pub fn committed_earlier(&self) -> bool {
         matches!(self, Self::Sink(SinkError::CommittedEarlier(_)))
+    }
+
+    /// Another writer stored a key of the batch after its probe: write it
+    /// again through the merge alone.
+    pub fn key_race(&self) -> bool {
+        matches!(self, Self::Sink(SinkError::KeyRace(_)))
+    }
+
+    /// Another worker took over some of the batch's files: nothing of it
+    /// committed, its files are to be claimed again.
+    pub fn claim_lost(&self) -> bool {
+        matches!(self, Self::Sink(SinkError::ClaimLost(_)))
     }
 }
 
@@ -154,10 +166,9 @@ pub async fn execute(
     plan: &Plan,
     plan_write: &mut PlanWrite,
     started_at_us: i64,
-    isolate_refused: bool,
+    path: WritePath,
 ) -> Result<BatchOutcome, BatchError> {
-    let mut batch =
-        OpenBatch::begin(context.sink, plan.batch_id, started_at_us, isolate_refused).await?;
+    let mut batch = OpenBatch::begin(context.sink, plan.batch_id, started_at_us, path).await?;
     context.stages.enter(Stage::Writing, plan.batch_id).await;
     batch.add(context, &plan.files).await?;
     let waiting = Instant::now();
@@ -197,10 +208,10 @@ impl<'a> OpenBatch<'a> {
         sink: &'a Sink,
         batch_id: u64,
         started_at_us: i64,
-        isolate_refused: bool,
+        path: WritePath,
     ) -> Result<Self, BatchError> {
         Ok(Self {
-            transaction: sink.begin(batch_id, isolate_refused).await?,
+            transaction: sink.begin(batch_id, path).await?,
             refused: std::collections::HashMap::new(),
             started_at_us,
             files: Vec::new(),
@@ -325,7 +336,8 @@ impl<'a> OpenBatch<'a> {
             transform_ms: self.transform_ms,
             write_ms: self.write_ms,
         };
-        self.transaction.commit(&record).await?;
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        self.transaction.commit(&record, &names).await?;
         stages.enter(Stage::Committed, plan.batch_id).await;
         Ok(BatchOutcome {
             batch_id: plan.batch_id,

@@ -201,8 +201,18 @@ pub struct IngestConfig {
     pub max_files_per_trigger: usize,
     /// Cap on rows per batch, estimated from file sizes before reading.
     pub max_rows_per_trigger: Option<u64>,
-    /// Checkpoint folder (plan and commit log).
+    /// Checkpoint folder (plan and commit log). A worker of a named
+    /// pipeline takes the first free `worker-N` folder inside it.
     pub checkpoint: PathBuf,
+    /// The pipeline this process serves as one of several workers sharing
+    /// the input folder and the database: files are claimed through the
+    /// database (`sluice_files`, see `crate::claims`). None: a single process.
+    pub pipeline: Option<String>,
+    /// How long a worker's claim on a file lasts without renewal (its
+    /// heartbeat renews it every third of this): a dead worker's files are
+    /// taken over this long after its last heartbeat.
+    #[serde(with = "humantime_serde")]
+    pub claim_lease: Duration,
     /// Move the checkpoint folder aside first and start a new checkpoint:
     /// every file in the input folder is ingested again (after a restore,
     /// or a table emptied on purpose). A run-time choice, never in a file.
@@ -258,6 +268,8 @@ impl Default for IngestConfig {
             input: PathBuf::from("input"),
             glob: "*.csv".into(),
             checkpoint: PathBuf::from("checkpoints").join("default"),
+            pipeline: None,
+            claim_lease: Duration::from_secs(30),
             quarantine: None,
             cleanup: Cleanup::Keep,
             archive: None,
@@ -321,6 +333,26 @@ impl IngestConfig {
         }
         if self.max_rows_per_trigger == Some(0) {
             return Err("max_rows_per_trigger must be at least 1".into());
+        }
+        if let Some(name) = &self.pipeline {
+            let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if name.is_empty()
+                || name.len() > 63
+                || name.starts_with('.')
+                || !name.chars().all(plain)
+            {
+                return Err(format!(
+                    "pipeline name {name:?}: use 1 to 63 letters, digits, '-', '_' or '.', not \
+                     starting with '.' (it names a folder of the checkpoint)"
+                ));
+            }
+        }
+        if self.claim_lease < Duration::from_millis(300) {
+            return Err(format!(
+                "claim_lease {:?} is too short: a worker renews its claims every third of it; use \
+                 at least 300ms (30s by default)",
+                self.claim_lease
+            ));
         }
         if self.retry.initial.is_zero() || self.retry.max < self.retry.initial {
             return Err("retry: initial must be positive and max at least initial".into());

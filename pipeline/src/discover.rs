@@ -347,6 +347,21 @@ impl Discovery {
         }
     }
 
+    /// Forgets names handed out earlier (held by another worker, or in a
+    /// batch that lost its claims): the next listing considers them anew.
+    pub fn forget<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            self.known.remove(name);
+        }
+    }
+
+    /// Modification time (Unix µs) of the oldest pending file.
+    pub fn oldest_pending_mtime_us(&self) -> Option<i64> {
+        self.pending
+            .first_key_value()
+            .map(|((mtime_us, _), _)| *mtime_us)
+    }
+
     fn consider(&mut self, path: &Path, now: i64, evidence: Evidence, processed: &impl Processed) {
         if path.parent() != Some(self.dir.as_path()) {
             return;

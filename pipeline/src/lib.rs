@@ -14,7 +14,8 @@
 //! [`batch`] runs one plan through parse → transform → sink; [`check`] runs
 //! what a start verifies without ingesting (`sluice check`); [`driver`] paces
 //! batches by the trigger and recovers after a crash; [`stage`] logs where a
-//! batch is; [`metrics`] serves a run's figures to Prometheus. The PostgreSQL used when no database URL is given lives in its
+//! batch is; [`metrics`] serves a run's figures to Prometheus; [`claims`]
+//! lets several workers share one folder, coordinated by the database. The PostgreSQL used when no database URL is given lives in its
 //! own crate (`sluice-postgres`): this one only talks to a server.
 //!
 //! Exactly once: a batch's plan is written to the checkpoint folder before
@@ -45,6 +46,7 @@
 pub mod batch;
 pub mod check;
 pub mod checkpoint;
+pub mod claims;
 pub mod config;
 pub mod db;
 pub mod discover;

@@ -35,9 +35,19 @@ pub struct IngestArgs {
     /// Rows per COPY round trip.
     #[arg(long, env = "SLUICE_BATCH_SIZE")]
     batch_size: Option<usize>,
-    /// Checkpoint folder.
+    /// Checkpoint folder (a worker of --pipeline NAME takes the first free
+    /// worker-N folder inside it; default checkpoints/NAME).
     #[arg(long, env = "SLUICE_CHECKPOINT")]
     checkpoint: Option<PathBuf>,
+    /// Run as one of several workers of pipeline NAME that share the input
+    /// folder and the database (on this machine or others): files are
+    /// claimed through the database, each committed by exactly one worker.
+    #[arg(long, env = "SLUICE_PIPELINE")]
+    pipeline: Option<String>,
+    /// How long a worker's claim on a file lasts without its heartbeat: a
+    /// killed worker's files are taken over after this (default 30s).
+    #[arg(long, env = "SLUICE_CLAIM_LEASE", value_parser = humantime::parse_duration)]
+    claim_lease: Option<Duration>,
     /// File name pattern.
     #[arg(long, env = "SLUICE_GLOB")]
     glob: Option<String>,
@@ -125,6 +135,16 @@ impl IngestArgs {
         }
         if let Some(batch_size) = self.batch_size {
             config.batch_size = batch_size;
+        }
+        if let Some(pipeline) = self.pipeline {
+            let default_checkpoint = IngestConfig::default().checkpoint;
+            if self.checkpoint.is_none() && config.checkpoint == default_checkpoint {
+                config.checkpoint = PathBuf::from("checkpoints").join(&pipeline);
+            }
+            config.pipeline = Some(pipeline);
+        }
+        if let Some(lease) = self.claim_lease {
+            config.claim_lease = lease;
         }
         if let Some(checkpoint) = self.checkpoint {
             config.checkpoint = checkpoint;

@@ -10,6 +10,7 @@ mod ingest;
 mod live;
 mod report;
 mod run;
+mod status;
 mod sweep;
 
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Check settings, folders and the database as a start would, without
     /// ingesting: what the pipeline would do, or the first problem.
     Check(check::CheckArgs),
+    /// The workers of a shared pipeline (--pipeline NAME), from the database
+    /// alone: heartbeats, claims, batches, backlog and the oldest waiting file.
+    Status(status::StatusArgs),
     /// Manage the embedded PostgreSQL.
     Db {
         #[command(subcommand)]
@@ -66,6 +70,7 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Compare(args) => compare::compare(args),
         Command::Check(args) => check::check(args).await,
         Command::Sweep(args) => sweep::sweep(args).await,
+        Command::Status(args) => status::status(args).await,
         Command::Db { action } => db::db(action),
     }
 }

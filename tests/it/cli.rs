@@ -332,7 +332,7 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
     );
 }
 
-fn rand_seed() -> u64 {
+pub(crate) fn rand_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -7,6 +7,7 @@ mod support;
 mod bench;
 mod cli;
 mod failover;
+mod fleet;
 mod hostile;
 mod ingest;
 mod memory;

@@ -4,8 +4,10 @@ use super::DbError;
 use crate::schema::{Ident, TableSchema};
 
 /// Bookkeeping migrations, in order: (version, SQL with `{rejects}` placeholders).
-pub(super) const MIGRATIONS: &[(i32, &str)] =
-    &[(1, include_str!("../../sql/migrations/0001_bookkeeping.sql"))];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../sql/migrations/0001_bookkeeping.sql")),
+    (2, include_str!("../../sql/migrations/0002_claims.sql")),
+];
 
 /// Creates or upgrades the bookkeeping tables and the target table, idempotently.
 /// Concurrent callers serialise on an advisory lock.
@@ -117,7 +119,7 @@ pub(super) async fn apply_migrations(
 
 /// Forgets a target table: drops it and its rejects table and deletes what
 /// the bookkeeping tables record about it (its migrations, its batches and
-/// their quarantine rows), in one transaction, so the next [`migrate`]
+/// their quarantine rows and committed files), in one transaction, so the next [`migrate`]
 /// creates both tables afresh and no earlier batch of the same name counts.
 /// Bookkeeping tables that do not exist yet are skipped.
 pub async fn forget_target(
@@ -133,14 +135,21 @@ pub async fn forget_target(
         .query_one(
             "SELECT to_regclass('sluice_batches') IS NOT NULL, \
                     to_regclass('sluice_quarantine') IS NOT NULL, \
-                    to_regclass('sluice_migrations') IS NOT NULL",
+                    to_regclass('sluice_migrations') IS NOT NULL, \
+                    to_regclass('sluice_files') IS NOT NULL",
             &[],
         )
         .await
         .map_err(DbError::query("looking for the bookkeeping tables"))?;
-    let (batches, quarantine, migrations): (bool, bool, bool) =
-        (row.get(0), row.get(1), row.get(2));
+    let (batches, quarantine, migrations, files): (bool, bool, bool, bool) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
     let mut statements = Vec::new();
+    if batches && files {
+        statements.push(
+            "DELETE FROM sluice_files WHERE batch_id IN \
+             (SELECT batch_id FROM sluice_batches WHERE target_table = $1)",
+        );
+    }
     if batches && quarantine {
         statements.push(
             "DELETE FROM sluice_quarantine WHERE batch_id IN \

@@ -10,13 +10,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{self, BatchContext, BatchOutcome, FileOutcome};
 use crate::checkpoint::{
-    self, Checkpoint, CheckpointError, CommittedBatch, Plan, PlanWrite, PlannedFile, FORMAT_VERSION,
+    self, Checkpoint, CheckpointError, CommittedBatch, Loaded, Plan, PlanWrite, PlannedFile,
+    FORMAT_VERSION,
 };
+use crate::claims::{self, Claims, WorkerGauges};
 use crate::config::{IngestConfig, Trigger, WriteTiming};
 use crate::db::{self, CheckpointLease, DbTarget};
 use crate::discover::{now_us, Discovery};
 use crate::schema::TableSchema;
-use crate::sink::{ledger, Sink};
+use crate::sink::{ledger, Sink, WritePath};
 use crate::stage::{Stage, StageProbe};
 use crate::transform::{Transform, DEFAULT_EVENTS_SQL};
 
@@ -61,17 +63,40 @@ pub async fn run(
             tracing::warn!(old = %aside.display(), "checkpoint folder moved aside: every file in the input folder is ingested again");
         }
     }
-    let (checkpoint, loaded) = Checkpoint::open(&config.checkpoint)?;
+    let (checkpoint, loaded) = open_checkpoint(config)?;
+    let claims = config
+        .pipeline
+        .clone()
+        .map(|pipeline| Claims::new(pipeline, checkpoint.id().to_string(), config.claim_lease));
+    let gauges = Arc::new(WorkerGauges::default());
+    // The heartbeat renews this worker's claims until the run has ended
+    // (a stop lets the batch in flight finish first), then gives them back.
+    let heartbeat_stop = CancellationToken::new();
+    let heartbeat = claims.clone().map(|claims| {
+        tracing::info!(pipeline = claims.pipeline(), worker = claims.worker(), checkpoint = %checkpoint.dir().display(), "worker of a shared pipeline: files are claimed through the database");
+        tokio::spawn(claims::heartbeat(
+            db.clone(),
+            claims,
+            Arc::clone(&gauges),
+            checkpoint.dir().display().to_string(),
+            heartbeat_stop.clone(),
+        ))
+    });
     let mut runner = Runner {
         config,
         discovery: Discovery::new(&config.input, &config.glob, config.settle_time)?,
-        sink: Arc::new(Sink::new(
-            db.pool(2),
-            checkpoint.id().to_string(),
-            Arc::clone(&table),
-            config.write_mode,
-            config.batch_size,
-        )),
+        sink: Arc::new(
+            Sink::new(
+                db.pool(2),
+                checkpoint.id().to_string(),
+                Arc::clone(&table),
+                config.write_mode,
+                config.batch_size,
+            )
+            .with_claims(claims.clone()),
+        ),
+        claims,
+        gauges,
         table,
         transform: Arc::new(transform),
         checkpoint,
@@ -87,6 +112,10 @@ pub async fn run(
         Ok(()) => runner.run_trigger_loop().await,
         Err(error) => Err(error),
     };
+    heartbeat_stop.cancel();
+    if let Some(heartbeat) = heartbeat {
+        let _ = heartbeat.await;
+    }
     match outcome {
         Ok(()) => {}
         Err(PipelineError::StoppedWaiting) => tracing::warn!(
@@ -106,6 +135,26 @@ pub async fn run(
         });
     }
     Ok(summary)
+}
+
+/// The checkpoint folder; a worker of a named pipeline takes the first
+/// `worker-N` folder inside it that no other process holds.
+fn open_checkpoint(config: &IngestConfig) -> Result<(Checkpoint, Loaded), PipelineError> {
+    if config.pipeline.is_none() {
+        return Ok(Checkpoint::open(&config.checkpoint)?);
+    }
+    const SLOTS: usize = 256;
+    for slot in 1..=SLOTS {
+        match Checkpoint::open(&config.checkpoint.join(format!("worker-{slot}"))) {
+            Err(CheckpointError::InUse { .. }) => continue,
+            opened => return Ok(opened?),
+        }
+    }
+    Err(PipelineError::Config(format!(
+        "all {SLOTS} worker checkpoint folders in {} are in use: stop a worker, or give this one \
+         its own --checkpoint",
+        config.checkpoint.display()
+    )))
 }
 
 /// The input folder must be a folder; a missing one is created, and the
@@ -160,6 +209,10 @@ struct Runner<'a> {
     sink: Arc<Sink>,
     transform: Arc<Transform>,
     checkpoint: Checkpoint,
+    /// With several workers: how this one claims its files.
+    claims: Option<Claims>,
+    /// What this worker's heartbeat publishes.
+    gauges: Arc<WorkerGauges>,
     /// The checkpoint's advisory lock in the database (taken at start).
     lease: Option<CheckpointLease>,
     db: &'a DbTarget,
@@ -248,18 +301,57 @@ impl Runner<'_> {
         self.discovery
             .list(|name: &str| checkpoint.processed(name))?;
         self.handle_seen_again();
-        if let Some(plan) = recovery.replay {
+        if let Some(mut plan) = recovery.replay {
+            self.discovery
+                .claim(plan.files.iter().map(|f| f.name.as_str()));
+            if self.claims.is_some() {
+                // Another worker may have taken over some of its files while
+                // this one was down: the batch is replayed with the rest.
+                plan.files = self.claim(std::mem::take(&mut plan.files)).await?;
+                if plan.files.is_empty() {
+                    return Ok(());
+                }
+                self.checkpoint.write_plan(&plan)?;
+            }
             tracing::info!(
                 batch = plan.batch_id,
                 files = plan.files.len(),
                 "replaying the interrupted batch"
             );
-            self.discovery
-                .claim(plan.files.iter().map(|f| f.name.as_str()));
             self.summary.replayed_batches += 1;
             self.run_batch(&plan, PlanWrite::written()).await?;
         }
         Ok(())
+    }
+
+    /// Of `files`, those this worker now holds (all of them for a single
+    /// process). Files another worker committed are never looked at again;
+    /// those it holds are looked at again at the next listing.
+    async fn claim(&mut self, files: Vec<PlannedFile>) -> Result<Vec<PlannedFile>, PipelineError> {
+        let Some(claims) = self.claims.clone() else {
+            return Ok(files);
+        };
+        let sink = Arc::clone(&self.sink);
+        let split = self
+            .with_retry(|| async {
+                claims
+                    .claim(&*sink.connection().await?, files.clone())
+                    .await
+            })
+            .await?;
+        self.summary.files_committed_elsewhere += split.done_elsewhere.len() as u64;
+        self.discovery
+            .forget(split.held_elsewhere.iter().map(String::as_str));
+        Ok(split.claimed)
+    }
+
+    /// A batch rolled back because another worker took over some of its
+    /// files: all of them are looked at again (the claim sorts them out).
+    fn lost_claims(&mut self, plan: &Plan, error: &dyn std::fmt::Display) {
+        tracing::warn!(%error, "batch rolled back");
+        self.summary.claims_lost += 1;
+        self.discovery
+            .forget(plan.files.iter().map(|f| f.name.as_str()));
     }
 
     async fn run_trigger_loop(&mut self) -> Result<(), PipelineError> {
@@ -328,6 +420,10 @@ impl Runner<'_> {
                 self.config.max_rows_per_trigger,
                 self.bytes_per_row,
             );
+            let files = self.claim(files).await?;
+            if files.is_empty() {
+                continue;
+            }
             let plan = self.new_plan(files).await?;
             let plan_write = self.checkpoint.persist_plan(&plan)?;
             self.run_batch(&plan, plan_write).await?;
@@ -425,7 +521,15 @@ impl Runner<'_> {
             *last_listing = Instant::now();
         }
         self.handle_seen_again();
-        self.observer.backlog(self.discovery.pending_len());
+        let backlog = self.discovery.pending_len();
+        self.observer.backlog(backlog);
+        self.gauges
+            .backlog_files
+            .store(backlog as u64, std::sync::atomic::Ordering::Relaxed);
+        self.gauges.oldest_waiting_us.store(
+            self.discovery.oldest_pending_mtime_us().unwrap_or(i64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(())
     }
 
@@ -483,11 +587,11 @@ impl Runner<'_> {
         let outcome = {
             let mut first_failure: Option<Instant> = None;
             let mut attempt = 0;
-            let mut isolate_refused = false;
+            let mut path = WritePath::Fast;
             loop {
                 self.renew_lease().await?;
                 let attempt_result = tokio::select! {
-                    result = batch::execute(&context, plan, &mut plan_write, started_at_us, isolate_refused) => result,
+                    result = batch::execute(&context, plan, &mut plan_write, started_at_us, path) => result,
                     // Dropping the batch drops its transaction: nothing of it
                     // commits, and its plan makes the next start replay it.
                     _ = grace_expired(&self.cancel, self.config.shutdown_grace) => {
@@ -497,12 +601,20 @@ impl Runner<'_> {
                 };
                 match attempt_result {
                     Ok(outcome) => break outcome,
-                    Err(error) if error.is_refused() && !isolate_refused => {
+                    Err(error) if error.key_race() && path == WritePath::Fast => {
+                        tracing::info!(%error, batch = plan.batch_id, "another writer stored a key of the batch meanwhile; writing the batch again through the merge");
+                        path = WritePath::MergeOnly;
+                    }
+                    Err(error) if error.is_refused() && path != WritePath::IsolateRefused => {
                         tracing::warn!(%error, batch = plan.batch_id, "the database refused a row; writing the batch again to find the refused rows, which become rejects");
-                        isolate_refused = true;
+                        path = WritePath::IsolateRefused;
                     }
                     Err(error) if error.committed_earlier() => {
                         return self.record_earlier_commit(plan).await;
+                    }
+                    Err(error) if error.claim_lost() => {
+                        self.lost_claims(plan, &error);
+                        return Ok(());
                     }
                     Err(error) if error.is_transient() => {
                         attempt += 1;
@@ -595,6 +707,12 @@ impl Runner<'_> {
             .collect();
         clean_up(self.config, &ingested);
         self.summary.add(outcome);
+        self.gauges
+            .batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.gauges
+            .rows_upserted
+            .fetch_add(outcome.rows_upserted, std::sync::atomic::Ordering::Relaxed);
         self.observer.batch_committed(outcome);
         Ok(())
     }

@@ -28,6 +28,11 @@ pub struct IngestSummary {
     /// Committed files found again with another size or modification time:
     /// reported, not ingested (a name is processed once).
     pub files_replaced: u64,
+    /// With several workers (`--pipeline`): files this worker found already
+    /// committed by another, and its batches rolled back because another
+    /// worker had taken over one of their files (their lease ran out).
+    pub files_committed_elsewhere: u64,
+    pub claims_lost: u64,
     /// Bytes the pipeline's connections (the sink's, the checkpoint lock's,
     /// the migrations') sent to the database and received from it, below
     /// TLS: what crossed the network.

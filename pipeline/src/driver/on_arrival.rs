@@ -9,6 +9,7 @@ use super::{grace_expired, Runner};
 use crate::batch::{BatchContext, BatchError, OpenBatch};
 use crate::checkpoint::{Plan, PlanWrite, PlannedFile};
 use crate::discover::now_us;
+use crate::sink::WritePath;
 use crate::stage::Stage;
 
 impl Runner<'_> {
@@ -36,7 +37,8 @@ impl Runner<'_> {
             let files = if stopping {
                 Vec::new()
             } else {
-                self.take_within_caps(plan.as_ref())
+                let taken = self.take_within_caps(plan.as_ref());
+                self.claim(taken).await?
             };
             if !files.is_empty() {
                 let first = plan.is_none();
@@ -58,7 +60,9 @@ impl Runner<'_> {
                             return Ok(());
                         }
                         Some(Ok(())) => {}
-                        Some(Err(error)) if error.is_transient() || error.is_refused() => {
+                        Some(Err(error))
+                            if error.is_transient() || error.is_refused() || error.key_race() =>
+                        {
                             tracing::warn!(%error, batch = planned.batch_id, "the batch's transaction failed; replaying it whole at the tick");
                             open = None;
                         }
@@ -95,7 +99,11 @@ impl Runner<'_> {
                 Ok(())
             }
             Some(Ok(outcome)) => self.finish_batch(&plan, &outcome),
-            Some(Err(error)) if error.is_transient() || error.is_refused() => {
+            Some(Err(error)) if error.claim_lost() => {
+                self.lost_claims(&plan, &error);
+                Ok(())
+            }
+            Some(Err(error)) if error.is_transient() || error.is_refused() || error.key_race() => {
                 tracing::warn!(%error, batch = plan.batch_id, "committing the batch failed; replaying it whole");
                 self.run_batch(&plan, PlanWrite::written()).await
             }
@@ -114,7 +122,8 @@ async fn write_on_arrival<'s>(
     let batch = match open {
         Some(batch) => batch,
         None => {
-            let batch = OpenBatch::begin(context.sink, plan.batch_id, now_us(), false).await?;
+            let batch =
+                OpenBatch::begin(context.sink, plan.batch_id, now_us(), WritePath::Fast).await?;
             context.stages.enter(Stage::Writing, plan.batch_id).await;
             open.insert(batch)
         }

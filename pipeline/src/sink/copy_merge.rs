@@ -14,14 +14,16 @@
 //! The version rule holds on both paths: a key absent from the table has no
 //! stored version to lose to, and a present key takes the guarded merge. A
 //! key that another writer commits between the probe and the COPY makes the
-//! COPY fail with a unique violation, which the sink treats as a refusal:
-//! the batch is written again with refused rows isolated, and that write
-//! takes the merge alone. The `WHERE … IS DISTINCT FROM` makes a replay of
+//! COPY fail with a unique violation ([`SinkError::KeyRace`]): the batch is
+//! written again through the merge alone (`WritePath::MergeOnly`), which
+//! absorbs such conflicts; several workers of one pipeline meet this when
+//! two of them hold versions of one key at once. The `WHERE … IS DISTINCT FROM` makes a replay of
 //! identical rows a no-op: the row keeps its first `xmin`, hence its first
 //! commit time.
 
 use arrow::record_batch::RecordBatch;
 use deadpool_postgres::Object;
+use tokio_postgres::error::SqlState;
 
 use super::encode::{cell, copy_rows, Cell, EncodeError};
 use super::upsert;
@@ -105,12 +107,19 @@ pub(super) async fn write(
         upserted += copy_rows(sink, batch, table, rows, Some(batch_id))
             .await
             .map_err(|error| match error {
-                EncodeError::Db(source) => DbError::query(format!(
-                    "copying new keys into {} (if another writer stored one of them meanwhile, \
-                     the batch is written again and that key merged)",
-                    table.table
-                ))(source)
-                .into(),
+                EncodeError::Db(source) => {
+                    let race = source.code() == Some(&SqlState::UNIQUE_VIOLATION);
+                    let error = DbError::query(format!(
+                        "copying new keys into {} (another writer stored one of them \
+                         meanwhile: the batch is written again through the merge)",
+                        table.table
+                    ))(source);
+                    if race {
+                        SinkError::KeyRace(error)
+                    } else {
+                        error.into()
+                    }
+                }
                 value => SinkError::Encode(value),
             })?;
     }

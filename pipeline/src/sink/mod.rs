@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
+use crate::claims::{ClaimLost, Claims};
 use crate::db::DbError;
 use crate::parse::RejectedRow;
 use crate::schema::TableSchema;
@@ -74,6 +75,20 @@ impl std::fmt::Display for WriteMode {
     }
 }
 
+/// How one attempt of a batch writes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePath {
+    /// Keys the table lacks by COPY straight into it, the others merged.
+    Fast,
+    /// Every row through the merge: after another writer stored a key of
+    /// the batch between its probe and its COPY (another worker, another
+    /// pipeline on the same table), a conflict the merge absorbs.
+    MergeOnly,
+    /// Every row through the merge, each chunk under a savepoint and split
+    /// until the rows the database refuses are found (they become rejects).
+    IsolateRefused,
+}
+
 /// What the write stage can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -91,6 +106,13 @@ pub enum SinkError {
     /// that COMMIT was lost): the batch is done, nothing of this attempt commits.
     #[error("batch {0} committed earlier; its acknowledgement was lost")]
     CommittedEarlier(u64),
+    /// Another worker of the pipeline holds some of the batch's files now.
+    #[error(transparent)]
+    ClaimLost(ClaimLost),
+    /// Another writer stored a key of the batch after its probe: the
+    /// batch is written again through the merge alone.
+    #[error(transparent)]
+    KeyRace(DbError),
 }
 
 impl SinkError {
@@ -100,7 +122,9 @@ impl SinkError {
             Self::Encode(EncodeError::Db(error)) => crate::db::is_transient(error),
             Self::Encode(EncodeError::Value(_))
             | Self::AlreadyCommitted(_)
-            | Self::CommittedEarlier(_) => false,
+            | Self::CommittedEarlier(_)
+            | Self::ClaimLost(_)
+            | Self::KeyRace(_) => false,
         }
     }
 
@@ -161,6 +185,9 @@ pub struct Sink {
     batch_size: usize,
     statements: copy_merge::Statements,
     unnest_sql: String,
+    /// With several workers: each commit marks its files committed, and
+    /// only while this worker holds their claims.
+    claims: Option<Claims>,
 }
 
 impl Sink {
@@ -180,7 +207,13 @@ impl Sink {
             table,
             mode,
             batch_size: batch_size.max(1),
+            claims: None,
         }
+    }
+
+    /// A sink of one worker among several: see [`crate::claims`].
+    pub fn with_claims(self, claims: Option<Claims>) -> Self {
+        Self { claims, ..self }
     }
 
     /// A pooled connection (outside any batch's transaction).
@@ -191,15 +224,8 @@ impl Sink {
             .map_err(|error| DbError::Pool(error.to_string()))
     }
 
-    /// Opens the transaction of batch `batch_id`. With `isolate_refused`,
-    /// each chunk is written under a savepoint and a chunk the database
-    /// refuses is split until the refused rows are found (slower: used to
-    /// replay a batch that met such a row).
-    pub async fn begin(
-        &self,
-        batch_id: u64,
-        isolate_refused: bool,
-    ) -> Result<SinkBatch<'_>, SinkError> {
+    /// Opens the transaction of batch `batch_id`, writing by `path`.
+    pub async fn begin(&self, batch_id: u64, path: WritePath) -> Result<SinkBatch<'_>, SinkError> {
         let client = self.connection().await?;
         let begin = match self.mode {
             WriteMode::CopyMerge => format!("BEGIN; {}", self.statements.create_stage),
@@ -214,7 +240,7 @@ impl Sink {
             client: Some(client),
             batch_id: batch_id as i64,
             rows_upserted: 0,
-            isolate_refused,
+            path,
         })
     }
 }
@@ -227,7 +253,7 @@ pub struct SinkBatch<'a> {
     client: Option<Object>,
     batch_id: i64,
     rows_upserted: u64,
-    isolate_refused: bool,
+    path: WritePath,
 }
 
 impl SinkBatch<'_> {
@@ -244,7 +270,7 @@ impl SinkBatch<'_> {
         if batch.num_rows() == 0 {
             return Ok(Vec::new());
         }
-        if !self.isolate_refused {
+        if self.path != WritePath::IsolateRefused {
             self.rows_upserted += self.write_rows(batch).await?;
             return Ok(Vec::new());
         }
@@ -302,7 +328,7 @@ impl SinkBatch<'_> {
                     self.batch_id,
                     batch,
                     self.sink.batch_size,
-                    self.isolate_refused,
+                    self.path != WritePath::Fast,
                 )
                 .await?
             }
@@ -386,8 +412,10 @@ impl SinkBatch<'_> {
         Ok(())
     }
 
-    /// Inserts the batch record and commits everything.
-    pub async fn commit(mut self, record: &BatchRecord) -> Result<(), SinkError> {
+    /// Inserts the batch record, marks `files` committed when the pipeline
+    /// has several workers (refusing to commit files this worker no longer
+    /// holds), and commits everything.
+    pub async fn commit(mut self, record: &BatchRecord, files: &[&str]) -> Result<(), SinkError> {
         let time = |us: i64| chrono::DateTime::from_timestamp_micros(us).unwrap_or_default();
         let result = self
             .client()
@@ -437,6 +465,18 @@ impl SinkBatch<'_> {
             } else {
                 SinkError::AlreadyCommitted(batch_id)
             });
+        }
+        if let Some(claims) = &self.sink.claims {
+            let held = claims
+                .commit_files(self.client(), self.batch_id, files)
+                .await?;
+            if held != files.len() {
+                return Err(SinkError::ClaimLost(ClaimLost {
+                    batch_id: self.batch_id as u64,
+                    files: files.len(),
+                    lost: files.len() - held,
+                }));
+            }
         }
         self.client()
             .batch_execute("COMMIT")

@@ -26,6 +26,10 @@ pub struct BenchArgs {
     /// turn; the table shows the median and the spread.
     #[arg(long, default_value_t = 2)]
     rounds: usize,
+    /// Also measure 1, 2, … up to this many workers of one pipeline
+    /// (`--pipeline`) on the same files (below 2 skips them).
+    #[arg(long, default_value_t = 3)]
+    workers: usize,
     /// PostgreSQL URL (needs CREATE DATABASE); the embedded server when absent.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
@@ -44,6 +48,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         load_rows_per_s: args.load_rows_per_s,
         backlog_files: args.backlog_files,
         rounds: args.rounds,
+        workers: args.workers,
         optimized_build: !cfg!(debug_assertions),
     };
     let report = scenario::bench::bench(&options).await?;

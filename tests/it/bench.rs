@@ -11,7 +11,8 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         sluice()
             .args(["bench", "--rows", "3000", "--rows-per-file", "100"])
             .args(["--load-rows-per-s", "400", "--load-seconds", "2"])
-            .args(["--backlog-files", "1500", "--database-url", &scratch.url()])
+            .args(["--backlog-files", "1500", "--workers", "2"])
+            .args(["--database-url", &scratch.url()])
             .arg("--work-dir")
             .arg(&work),
     );
@@ -24,13 +25,14 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         .collect();
     // psql \copy (the ceiling, when psql is installed: not beside the
     // Windows server binaries that CI runs under Wine), COPY from the bench
-    // process, copy-merge, insert, unnest, each in two alternating rounds;
-    // then backlogs of 1 000 and 1 500 files × 10 rows.
+    // process, copy-merge, insert, unnest, then 1 and 2 workers of one
+    // pipeline, each in two alternating rounds; then backlogs of 1 000 and
+    // 1 500 files × 10 rows.
     let has_psql = std::process::Command::new(embedded_pg::psql_program())
         .arg("--version")
         .output()
         .is_ok_and(|output| output.status.success());
-    let copies = if has_psql { 5 } else { 4 };
+    let copies = if has_psql { 7 } else { 6 };
     let mut expected_rows = vec![3000; copies];
     expected_rows.extend([10_000, 15_000]);
     assert_eq!(rows, expected_rows, "{stdout}");
@@ -50,7 +52,7 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         assert!(min > 0.0 && min <= median && median <= max, "{row}");
     }
     assert_eq!(throughput[0]["ratio_to_ceiling"].as_f64().unwrap(), 1.0);
-    for sluice_row in &throughput[copies - 3..] {
+    for sluice_row in &throughput[copies - 5..] {
         assert!(
             sluice_row["peak_rss_mb"].as_f64().unwrap() > 1.0,
             "{sluice_row}"

@@ -47,6 +47,9 @@ pub struct BenchOptions {
     /// Rounds of the throughput comparison (each contender once per round,
     /// in turn).
     pub rounds: usize,
+    /// Largest number of workers of one pipeline (`--pipeline`) measured on
+    /// the same files: 1, 2, … up to this (below 2 skips them).
+    pub workers: usize,
     pub optimized_build: bool,
 }
 
@@ -94,7 +97,15 @@ enum Contender {
     InProcessCopy,
     /// `sluice ingest --trigger available-now` as its own process.
     Sluice(WriteMode),
+    /// That many `sluice ingest --pipeline bench --trigger available-now`
+    /// processes at once, sharing the files through their claims, in
+    /// batches of [`FLEET_FILES_PER_BATCH`] files so there is work to share.
+    Fleet(usize),
 }
+
+/// Files per batch of the fleet contenders (1 worker included, so the
+/// comparison between worker counts is of the same batches).
+const FLEET_FILES_PER_BATCH: usize = 20;
 
 impl Contender {
     fn name(self) -> String {
@@ -102,6 +113,11 @@ impl Contender {
             Self::Psql => "ceiling: psql \\copy FORMAT csv (PostgreSQL alone)".into(),
             Self::InProcessCopy => "COPY FORMAT csv from the bench process".into(),
             Self::Sluice(mode) => format!("sluice {mode} (exactly-once upsert)"),
+            Self::Fleet(workers) => format!(
+                "sluice copy-merge, {workers} worker{} of one pipeline ({FLEET_FILES_PER_BATCH} \
+                 files per batch)",
+                if workers == 1 { "" } else { "s" }
+            ),
         }
     }
 
@@ -110,6 +126,7 @@ impl Contender {
             Self::Psql => "sluice_bench_psql".into(),
             Self::InProcessCopy => "sluice_bench_copy".into(),
             Self::Sluice(mode) => format!("sluice_bench_{}", mode.to_string().replace('-', "_")),
+            Self::Fleet(workers) => format!("sluice_bench_workers_{workers}"),
         }
     }
 }
@@ -285,6 +302,11 @@ async fn compare_throughput(
         .into_iter()
         .filter(|c| has_psql || *c != Contender::Psql)
         .chain(WriteMode::ALL.map(Contender::Sluice))
+        .chain(
+            (1..=options.workers)
+                .filter(|_| options.workers >= 2)
+                .map(Contender::Fleet),
+        )
         .collect();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
     for round in 1..=options.rounds.max(1) {
@@ -321,6 +343,21 @@ async fn compare_throughput(
                     };
                     settle_system(&target, &name).await?;
                     measure_ingest(&config, &target, postgres_pid).await?
+                }
+                Contender::Fleet(workers) => {
+                    let config = IngestConfig {
+                        input: files_dir.to_path_buf(),
+                        checkpoint: options
+                            .work_dir
+                            .join(format!("checkpoint-{workers}-workers")),
+                        trigger: Trigger::AvailableNow,
+                        settle_time: RENAMED_BEFORE_START,
+                        max_files_per_trigger: FLEET_FILES_PER_BATCH,
+                        pipeline: Some("bench".into()),
+                        ..IngestConfig::default()
+                    };
+                    settle_system(&target, &name).await?;
+                    measure_workers(&config, &target, *workers).await?
                 }
             };
             samples[index].push(sample);
@@ -465,6 +502,63 @@ async fn measure_ingest(
         seconds,
         cpu_s_per_million_rows: profile.pipeline_cpu_seconds * 1e6 / rows_read.max(1) as f64,
         peak_rss_mb: profile.pipeline_rss_peak_mb,
+    })
+}
+
+/// Runs `workers` available-now workers of one pipeline at once from fresh
+/// checkpoints, each its own `sluice ingest` process, until the last ends;
+/// CPU is theirs summed, peak RSS the largest of theirs.
+async fn measure_workers(
+    config: &IngestConfig,
+    target: &DbTarget,
+    workers: usize,
+) -> Result<Sample, RunError> {
+    let _ = std::fs::remove_dir_all(&config.checkpoint);
+    let started = Instant::now();
+    let mut running = Vec::new();
+    for worker in 1..=workers {
+        let work_dir = config.checkpoint.join(format!("process-{worker}"));
+        std::fs::create_dir_all(&work_dir).map_err(|source| RunError::RunDir {
+            path: work_dir.clone(),
+            source,
+        })?;
+        let pids = SampledPids::new(None, None);
+        let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
+        let process =
+            PipelineProcess::start(config, &work_dir, target, pids).map_err(RunError::Failover)?;
+        let waiting = tokio::task::spawn_blocking(move || process.wait());
+        running.push((work_dir, sampler, waiting));
+    }
+    let (mut cpu_seconds, mut peak_rss_mb) = (0.0, 0.0_f64);
+    let mut seconds = 0.0;
+    for (work_dir, sampler, waiting) in running {
+        let status = waiting
+            .await
+            .map_err(|e| RunError::Task(e.to_string()))?
+            .map_err(|e| RunError::Failover(format!("waiting for a worker: {e}")))?;
+        seconds = started.elapsed().as_secs_f64();
+        let (_, profile) = sampler.finish();
+        cpu_seconds += profile.pipeline_cpu_seconds;
+        peak_rss_mb = peak_rss_mb.max(profile.pipeline_rss_peak_mb);
+        if !status.success() {
+            return Err(RunError::Failover(format!(
+                "a worker process failed ({status}); see {}",
+                work_dir.join("pipeline.log").display()
+            )));
+        }
+    }
+    let client = target.connect().await?;
+    let rows = count(&client, "SELECT count(*) FROM events").await?;
+    let rows_read = count(
+        &client,
+        "SELECT coalesce(sum(rows_read), 0)::bigint FROM sluice_batches",
+    )
+    .await?;
+    Ok(Sample {
+        rows,
+        seconds,
+        cpu_s_per_million_rows: cpu_seconds * 1e6 / rows_read.max(1) as f64,
+        peak_rss_mb,
     })
 }
 

@@ -20,7 +20,7 @@ use std::ops::Sub;
 
 use hdrhistogram::Histogram;
 
-use crate::summary::{round3, BatchSummary, DistributionRow, LatencySummary};
+use crate::summary::{round3, BatchSummary, DistributionRow, LatencySummary, WorkerFigures};
 
 /// Lowest latency the histogram tells apart: 1 µs. Zero and negative
 /// latencies (clock skew) are recorded as this value.
@@ -320,6 +320,8 @@ pub struct BatchRecord {
     pub transform_ms: f64,
     /// Write stage, ms.
     pub write_ms: f64,
+    /// The checkpoint (worker) that committed it.
+    pub worker: String,
 }
 
 /// Nearest-rank percentile of sorted values (0 when empty). Batches are few
@@ -455,9 +457,85 @@ pub fn batch_summary(batches: &[BatchRecord]) -> BatchSummary {
     }
 }
 
+/// Each worker's batches, files, rows and throughput, in the order of their
+/// first batch; empty when one worker (or none) committed the batches.
+pub fn worker_figures(batches: &[BatchRecord]) -> Vec<WorkerFigures> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_worker: HashMap<&str, (WorkerFigures, i64, i64)> = HashMap::new();
+    for batch in batches {
+        let (figures, first, last) = by_worker.entry(batch.worker.as_str()).or_insert_with(|| {
+            order.push(batch.worker.as_str());
+            let figures = WorkerFigures {
+                worker: batch.worker.clone(),
+                ..WorkerFigures::default()
+            };
+            (figures, i64::MAX, i64::MIN)
+        });
+        figures.batches += 1;
+        figures.files += batch.file_count;
+        figures.rows_read += batch.rows_read;
+        figures.rows_upserted += batch.rows_upserted;
+        *first = (*first).min(batch.started_us);
+        *last = (*last).max(batch.committed_us);
+    }
+    if order.len() < 2 {
+        return Vec::new();
+    }
+    order
+        .into_iter()
+        .filter_map(|worker| by_worker.remove(worker))
+        .map(|(mut figures, first, last)| {
+            let span_s = (last - first).max(0) as f64 / 1e6;
+            figures.busy_span_s = round3(span_s);
+            figures.rows_per_s = if span_s > 0.0 {
+                round3(figures.rows_read as f64 / span_s)
+            } else {
+                0.0
+            };
+            figures
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_per_worker_only_when_several_committed() {
+        let batch = |worker: &str, started_s: i64, committed_s: i64, rows: u64| BatchRecord {
+            worker: worker.into(),
+            file_count: 1,
+            rows_read: rows,
+            rows_upserted: rows - 1,
+            started_us: started_s * 1_000_000,
+            committed_us: committed_s * 1_000_000,
+            ..BatchRecord::default()
+        };
+        assert!(worker_figures(&[batch("a", 0, 1, 10), batch("a", 2, 3, 10)]).is_empty());
+        let figures = worker_figures(&[
+            batch("b", 0, 1, 100),
+            batch("a", 1, 2, 50),
+            batch("b", 3, 4, 300),
+        ]);
+        let got: Vec<(&str, u64, u64, u64, f64, f64)> = figures
+            .iter()
+            .map(|w| {
+                (
+                    w.worker.as_str(),
+                    w.batches,
+                    w.rows_read,
+                    w.rows_upserted,
+                    w.busy_span_s,
+                    w.rows_per_s,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("b", 2, 400, 398, 4.0, 100.0), ("a", 1, 50, 49, 1.0, 50.0)]
+        );
+    }
 
     /// |got − want| within the histogram's precision (0.1 %) plus a µs.
     fn close(got: f64, want: f64) {

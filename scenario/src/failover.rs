@@ -139,7 +139,7 @@ impl FailoverSection {
 pub async fn carry_out(
     schedule: Vec<(Duration, Action)>,
     started: tokio::time::Instant,
-    pipeline: Arc<Mutex<PipelineProcess>>,
+    workers: Vec<Arc<Mutex<PipelineProcess>>>,
     database: Option<(Cluster, u16)>,
     pids: Arc<SampledPids>,
     cancel: CancellationToken,
@@ -153,6 +153,9 @@ pub async fn carry_out(
         let start_unix_us = now_us();
         let (kind, note) = match action {
             Action::KillPipeline { restart_after } => {
+                // One worker at random (the only one of a single process).
+                let worker = (now_us().unsigned_abs() / 7 % workers.len() as u64) as usize;
+                let pipeline = &workers[worker];
                 let killed = pipeline.lock().expect("pipeline lock").kill();
                 let pid = match killed {
                     Ok(pid) => pid,
@@ -163,9 +166,14 @@ pub async fn carry_out(
                 };
                 tokio::time::sleep(restart_after).await;
                 let restarted = pipeline.lock().expect("pipeline lock").restart();
+                let whom = if workers.len() == 1 {
+                    format!("pid {pid}")
+                } else {
+                    format!("worker {} of {} (pid {pid})", worker + 1, workers.len())
+                };
                 let note = match restarted {
-                    Ok(()) => format!("kill -9 of pid {pid}; restarted after {restart_after:?}"),
-                    Err(error) => format!("kill -9 of pid {pid}; restart FAILED: {error}"),
+                    Ok(()) => format!("kill -9 of {whom}; restarted after {restart_after:?}"),
+                    Err(error) => format!("kill -9 of {whom}; restart FAILED: {error}"),
                 };
                 ("pipeline_killed", note)
             }

@@ -20,16 +20,21 @@ pub struct PipelineProcess {
     log_path: PathBuf,
     child: Child,
     pids: Arc<SampledPids>,
+    /// Its slot in `pids.pipeline` (a worker of a pipeline run as several).
+    worker: usize,
     pub restarts: u32,
 }
 
 impl PipelineProcess {
-    /// Writes the pipeline settings beside the run and starts the program.
+    /// Writes the pipeline settings beside the run and starts the program
+    /// as worker `worker` of the processes `pids` samples (its log:
+    /// `pipeline.log`, or `pipeline-worker-N.log` when there are several).
     pub fn start(
         config: &IngestConfig,
         run_dir: &Path,
         database: &DbTarget,
         pids: Arc<SampledPids>,
+        worker: usize,
     ) -> Result<Self, String> {
         let database_url = database.secret_url();
         let program = std::env::current_exe().map_err(|error| {
@@ -45,9 +50,13 @@ impl PipelineProcess {
             .map_err(|error| format!("cannot write the pipeline settings: {error}"))?;
         std::fs::write(&config_path, settings)
             .map_err(|error| format!("cannot write {}: {error}", config_path.display()))?;
-        let log_path = run_dir.join("pipeline.log");
+        let log_path = run_dir.join(if pids.pipeline.len() == 1 {
+            "pipeline.log".to_string()
+        } else {
+            format!("pipeline-worker-{}.log", worker + 1)
+        });
         let child = spawn(&program, &config_path, database_url, &log_path)?;
-        pids.pipeline.store(child.id(), Ordering::Relaxed);
+        pids.pipeline[worker].store(child.id(), Ordering::Relaxed);
         Ok(Self {
             program,
             config_path,
@@ -55,6 +64,7 @@ impl PipelineProcess {
             log_path,
             child,
             pids,
+            worker,
             restarts: 0,
         })
     }
@@ -73,7 +83,7 @@ impl PipelineProcess {
             &self.database_url,
             &self.log_path,
         )?;
-        self.pids.pipeline.store(self.child.id(), Ordering::Relaxed);
+        self.pids.pipeline[self.worker].store(self.child.id(), Ordering::Relaxed);
         self.restarts += 1;
         Ok(())
     }

@@ -20,20 +20,32 @@ pub use reporter::ResourceSample as Sample;
 pub use reporter::ResourceProfile as Profile;
 
 /// The processes to sample, changeable while sampling (a restarted
-/// pipeline or database gets a new PID). 0: this process as the pipeline,
-/// no PostgreSQL.
-#[derive(Debug, Default)]
+/// pipeline or database gets a new PID). The pipeline is one process per
+/// worker, summed; all 0: this process as the pipeline. 0: no PostgreSQL.
+#[derive(Debug)]
 pub struct SampledPids {
-    pub pipeline: AtomicU32,
+    /// One slot per worker process of the pipeline.
+    pub pipeline: Vec<AtomicU32>,
     pub postgres: AtomicU32,
 }
 
 impl SampledPids {
-    pub fn new(pipeline: Option<u32>, postgres: Option<u32>) -> Arc<Self> {
+    /// Slots for `workers` pipeline processes (at least one), none started.
+    pub fn new(workers: usize, postgres: Option<u32>) -> Arc<Self> {
         Arc::new(Self {
-            pipeline: AtomicU32::new(pipeline.unwrap_or(0)),
+            pipeline: (0..workers.max(1)).map(|_| AtomicU32::new(0)).collect(),
             postgres: AtomicU32::new(postgres.unwrap_or(0)),
         })
+    }
+}
+
+/// Adds one process's memory by kind to a sum.
+fn add_split(sum: &mut Option<MemorySplit>, split: Option<MemorySplit>) {
+    if let Some(split) = split {
+        let sum = sum.get_or_insert_with(MemorySplit::default);
+        sum.file_bytes += split.file_bytes;
+        sum.anon_bytes += split.anon_bytes;
+        sum.shmem_bytes += split.shmem_bytes;
     }
 }
 
@@ -97,20 +109,29 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
         std::thread::sleep(interval);
         let system_cpu_pct = system_cpu.sample(&mut system);
         system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
-        let pipeline = match pids.pipeline.load(Ordering::Relaxed) {
-            0 => me,
-            pid => Pid::from_u32(pid),
-        };
-        let (pipeline_cpu_pct, pipeline_rss_bytes) = system
-            .process(pipeline)
-            .map_or((0.0, 0), |p| (p.cpu_usage(), p.memory()));
-        let pipeline_disk = system.process(pipeline).map_or((0, 0), |p| {
-            (p.disk_usage().read_bytes, p.disk_usage().written_bytes)
-        });
-        let pipeline_memory = memory_split(pipeline.as_u32());
-        if let Some(process) = system.process(pipeline) {
-            let now = process.accumulated_cpu_time();
-            cpu_ms.entry(pipeline).or_insert((0, now)).1 = now;
+        let mut pipeline: Vec<Pid> = pids
+            .pipeline
+            .iter()
+            .map(|pid| pid.load(Ordering::Relaxed))
+            .filter(|&pid| pid != 0)
+            .map(Pid::from_u32)
+            .collect();
+        if pipeline.is_empty() {
+            pipeline.push(me);
+        }
+        let (mut pipeline_cpu_pct, mut pipeline_rss_bytes) = (0.0, 0);
+        let mut pipeline_disk = (0, 0);
+        let mut pipeline_memory: Option<MemorySplit> = None;
+        for pid in pipeline {
+            if let Some(process) = system.process(pid) {
+                pipeline_cpu_pct += process.cpu_usage();
+                pipeline_rss_bytes += process.memory();
+                pipeline_disk.0 += process.disk_usage().read_bytes;
+                pipeline_disk.1 += process.disk_usage().written_bytes;
+                let now = process.accumulated_cpu_time();
+                cpu_ms.entry(pid).or_insert((0, now)).1 = now;
+            }
+            add_split(&mut pipeline_memory, memory_split(pid.as_u32()));
         }
         let (mut postgres_cpu_pct, mut postgres_rss_bytes) = (0.0, 0);
         let (mut postgres_read_bytes, mut postgres_written_bytes) = (0, 0);
@@ -123,12 +144,7 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
                     postgres_rss_bytes += process.memory();
                     postgres_read_bytes += process.disk_usage().read_bytes;
                     postgres_written_bytes += process.disk_usage().written_bytes;
-                    if let Some(split) = memory_split(process.pid().as_u32()) {
-                        let sum = postgres_memory.get_or_insert_with(MemorySplit::default);
-                        sum.file_bytes += split.file_bytes;
-                        sum.anon_bytes += split.anon_bytes;
-                        sum.shmem_bytes += split.shmem_bytes;
-                    }
+                    add_split(&mut postgres_memory, memory_split(process.pid().as_u32()));
                 }
             }
         }
@@ -332,7 +348,7 @@ mod tests {
 
     #[test]
     fn samples_this_process() {
-        let sampler = Sampler::start(Duration::from_millis(50), SampledPids::new(None, None));
+        let sampler = Sampler::start(Duration::from_millis(50), SampledPids::new(1, None));
         std::thread::sleep(Duration::from_millis(220));
         let (samples, profile) = sampler.finish();
         assert!(!samples.is_empty());

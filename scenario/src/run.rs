@@ -65,8 +65,9 @@ enum Pipeline {
         task: tokio::task::JoinHandle<Result<IngestSummary, PipelineError>>,
         stop: CancellationToken,
     },
-    /// A separate `sluice ingest` process that failover runs kill and restart.
-    Child(Arc<Mutex<PipelineProcess>>),
+    /// Separate `sluice ingest` processes (one, or the workers of a shared
+    /// pipeline) that failover runs kill and restart.
+    Children(Vec<Arc<Mutex<PipelineProcess>>>),
 }
 
 impl Pipeline {
@@ -74,7 +75,7 @@ impl Pipeline {
         match self {
             Self::InProcess { task, .. } => task.is_finished(),
             // A killed process is restarted; the run ends by the drain.
-            Self::Child(_) => false,
+            Self::Children(_) => false,
         }
     }
 
@@ -88,21 +89,35 @@ impl Pipeline {
                 let facts = serde_json::to_value(&summary).ok();
                 Ok((summary, facts))
             }
-            Self::Child(process) => {
-                let process = Arc::into_inner(process)
-                    .expect("the failover schedule (if any) is done")
-                    .into_inner()
-                    .expect("pipeline lock");
-                let restarts = process.restarts;
-                let status = tokio::task::spawn_blocking(move || process.stop())
-                    .await
-                    .map_err(|e| RunError::Task(e.to_string()))?
-                    .map_err(|e| RunError::PipelineProcess(format!("stopping it: {e}")))?;
-                let facts = serde_json::json!({
-                    "process": "separate sluice ingest process (log: pipeline.log)",
-                    "restarts": restarts,
-                    "last_exit": status.to_string(),
-                });
+            Self::Children(processes) => {
+                let workers = processes.len();
+                let (mut restarts, mut exits) = (Vec::new(), Vec::new());
+                for process in processes {
+                    let process = Arc::into_inner(process)
+                        .expect("the failover schedule (if any) is done")
+                        .into_inner()
+                        .expect("pipeline lock");
+                    restarts.push(process.restarts);
+                    let status = tokio::task::spawn_blocking(move || process.stop())
+                        .await
+                        .map_err(|e| RunError::Task(e.to_string()))?
+                        .map_err(|e| RunError::PipelineProcess(format!("stopping it: {e}")))?;
+                    exits.push(status.to_string());
+                }
+                let facts = if workers == 1 {
+                    serde_json::json!({
+                        "process": "separate sluice ingest process (log: pipeline.log)",
+                        "restarts": restarts[0],
+                        "last_exit": exits[0],
+                    })
+                } else {
+                    serde_json::json!({
+                        "process": format!("{workers} sluice ingest worker processes of one pipeline (logs: pipeline-worker-N.log)"),
+                        "restarts": restarts.iter().sum::<u32>(),
+                        "restarts_by_worker": restarts,
+                        "last_exit_by_worker": exits,
+                    })
+                };
                 Ok((IngestSummary::default(), Some(facts)))
             }
         }
@@ -167,6 +182,11 @@ pub async fn run(
     let mut ingest = scenario.pipeline.clone();
     ingest.input = input;
     ingest.checkpoint = run_dir.join("checkpoint");
+    if scenario.worker_count() > 1 {
+        // The run's workers share its files through their claims; each takes
+        // a `worker-N` folder inside the run's checkpoint folder.
+        ingest.pipeline = Some(run_id.clone());
+    }
     let generator_config = generator_config(&scenario, &run_id, &run_dir);
     generator_config.validate()?;
 
@@ -174,7 +194,7 @@ pub async fn run(
         .embedded
         .as_ref()
         .and_then(|server| server.postmaster_pid());
-    let pids = SampledPids::new(None, postgres_pid);
+    let pids = SampledPids::new(scenario.worker_count(), postgres_pid);
     let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, Arc::clone(&pids));
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
     let activity = ActivitySampler::start(&database.target, &ingest.table.name).await;
@@ -316,7 +336,7 @@ async fn generate_with_interruptions(
     };
     let interruptions = async {
         match (&scenario.failover, pipeline) {
-            (Some(failover), Pipeline::Child(process)) => {
+            (Some(failover), Pipeline::Children(processes)) => {
                 let server = database
                     .embedded
                     .as_ref()
@@ -324,7 +344,7 @@ async fn generate_with_interruptions(
                 failover::carry_out(
                     failover.schedule(),
                     started,
-                    Arc::clone(process),
+                    processes.clone(),
                     server,
                     Arc::clone(pids),
                     cancel.clone(),
@@ -340,9 +360,10 @@ async fn generate_with_interruptions(
     Ok((generated, interruptions))
 }
 
-/// Starts the pipeline: as a separate `sluice ingest` process when the
-/// scenario kills it on a schedule (or asks for one), else as a task of this
-/// process that reports its commits to the progress bar.
+/// Starts the pipeline: as separate `sluice ingest` processes when the
+/// scenario kills it on a schedule, asks for one, or has several workers;
+/// else as a task of this process that reports its commits to the progress
+/// bar.
 fn start_pipeline(
     scenario: &ScenarioFile,
     ingest: &IngestConfig,
@@ -351,10 +372,16 @@ fn start_pipeline(
     pids: &Arc<SampledPids>,
     progress: &Arc<Progress>,
 ) -> Result<Pipeline, RunError> {
-    if scenario.failover.is_some() || scenario.separate_process {
-        let process = PipelineProcess::start(ingest, run_dir, target, Arc::clone(pids))
+    let workers = scenario.worker_count();
+    if scenario.failover.is_some() || scenario.separate_process || workers > 1 {
+        let processes = (0..workers)
+            .map(|worker| {
+                PipelineProcess::start(ingest, run_dir, target, Arc::clone(pids), worker)
+                    .map(|process| Arc::new(Mutex::new(process)))
+            })
+            .collect::<Result<_, _>>()
             .map_err(RunError::PipelineProcess)?;
-        Ok(Pipeline::Child(Arc::new(Mutex::new(process))))
+        Ok(Pipeline::Children(processes))
     } else {
         let (config, target, cancel, observer) = (
             ingest.clone(),
@@ -453,7 +480,7 @@ async fn drain(
 ) -> bool {
     while !pipeline.has_exited() && !cancel.is_cancelled() && tokio::time::Instant::now() < deadline
     {
-        if let Pipeline::Child(_) = pipeline {
+        if let Pipeline::Children(_) = pipeline {
             // A separate process has no observer: the database says what committed.
             if let Some(committed) = ledger.count().await {
                 progress.files_committed.store(committed, Ordering::Relaxed);

@@ -33,11 +33,23 @@ pub struct ScenarioFile {
     /// CPU and memory are then its own, as in production.
     #[serde(default)]
     pub separate_process: bool,
+    /// Several workers of one pipeline (`sluice ingest --pipeline`), each a
+    /// separate process, sharing the input folder through their claims.
+    #[serde(default)]
+    pub workers: Option<WorkersSection>,
     /// Pass/fail targets judged by the report; `sluice run` fails when one
     /// is missed (past its `slack_pct`, none by default) or not measured
     /// (unless listed in `optional`).
     #[serde(default)]
     pub targets: Option<reporter::Targets>,
+}
+
+/// The `[workers]` section of a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkersSection {
+    /// Worker processes (1: one process, as without the section).
+    pub count: usize,
 }
 
 fn default_drain_timeout() -> Duration {
@@ -124,6 +136,11 @@ impl ScenarioFile {
         })
     }
 
+    /// Worker processes of the pipeline: `[workers] count`, else 1.
+    pub fn worker_count(&self) -> usize {
+        self.workers.as_ref().map_or(1, |w| w.count.max(1))
+    }
+
     /// Applies command-line and environment overrides.
     pub fn apply(&mut self, overrides: &Overrides) {
         if let Some(duration) = overrides.duration {
@@ -167,8 +184,8 @@ mod tests {
             }
         }
         assert_eq!(
-            parsed, 7,
-            "smoke, baseline, high-load, stress, burst, soak, failover"
+            parsed, 8,
+            "smoke, baseline, high-load, stress, burst, soak, failover, fleet"
         );
     }
 

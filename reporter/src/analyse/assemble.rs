@@ -16,7 +16,7 @@ use crate::collect::run_files::RunFiles;
 use crate::request::{ReportRequest, RunContext};
 use crate::stats::{
     batch_summary, distribution, missing_rows, success_rate_pct, throughput_rows_per_s,
-    BatchRecord, Latencies,
+    worker_figures, BatchRecord, Latencies,
 };
 use crate::summary::{
     round3, ClockSummary, FileCounts, Interruption, LatencySummary, RowCounts, RunSummary, Setting,
@@ -105,6 +105,7 @@ pub fn build_summary(
             &batches,
         ),
         slowest_batches: slowest_batches(&batches, SLOWEST_BATCHES),
+        workers: worker_figures(&batches),
         trigger_adherence: trigger_adherence(&batches, configured_trigger),
         database: gathered.database.clone(),
         targets: Vec::new(),

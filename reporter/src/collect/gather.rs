@@ -56,7 +56,7 @@ pub const SQL_BATCHES: &str = "SELECT batch_id, file_count::bigint, files_quaran
             rows_read, rows_rejected, rows_deduped, rows_upserted, \
             (extract(epoch FROM started_at) * 1000000)::bigint, \
             (extract(epoch FROM committed_at) * 1000000)::bigint, \
-            parse_ms, transform_ms, write_ms \
+            parse_ms, transform_ms, write_ms, checkpoint_id \
      FROM sluice_batches b \
      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(b.files) f \
                    WHERE f->>'name' = ANY($1::text[])) \
@@ -509,6 +509,7 @@ async fn batch_records(client: &Client, files: &[String]) -> Result<Vec<BatchRec
             parse_ms: r.get(9),
             transform_ms: r.get(10),
             write_ms: r.get(11),
+            worker: r.get(12),
         })
         .collect())
 }

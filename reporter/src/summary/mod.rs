@@ -87,6 +87,10 @@ pub struct Summary {
     /// [`crate::analyse::stages::SLOWEST_BATCHES`].
     #[serde(default)]
     pub slowest_batches: Vec<SlowBatch>,
+    /// Batches, rows and throughput of each worker when several workers of
+    /// one pipeline committed the run's batches (empty for one process).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<WorkerFigures>,
     /// How well batches kept the configured trigger interval; `None` when
     /// there is no batch.
     #[serde(default)]
@@ -254,6 +258,7 @@ impl Default for Summary {
             charts: Vec::new(),
             stages: None,
             slowest_batches: Vec::new(),
+            workers: Vec::new(),
             trigger_adherence: None,
             database: None,
             targets: Vec::new(),
@@ -668,6 +673,26 @@ pub struct Span {
     pub committed_span_s: f64,
 }
 
+/// What one worker of a pipeline committed of the run (its batches are
+/// those recorded under its checkpoint id).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct WorkerFigures {
+    /// The worker's checkpoint id (`sluice_batches.checkpoint_id`).
+    pub worker: String,
+    /// Batches it committed.
+    pub batches: u64,
+    /// Files in those batches.
+    pub files: u64,
+    /// Data rows they read (valid + rejected).
+    pub rows_read: u64,
+    /// Rows they inserted or changed in the target.
+    pub rows_upserted: u64,
+    /// Its first batch's start to its last batch's commit, seconds.
+    pub busy_span_s: f64,
+    /// rows_read over that span; 0 when the span is 0.
+    pub rows_per_s: f64,
+}
+
 /// Figures of the micro-batches that touched the manifest's files.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
 pub struct BatchSummary {
@@ -869,6 +894,7 @@ pub(crate) mod tests {
             charts: vec![],
             stages: None,
             slowest_batches: vec![],
+            workers: vec![],
             trigger_adherence: None,
             database: None,
             targets: vec![],

@@ -473,11 +473,11 @@ async fn measure_ingest(
         path: work_dir.clone(),
         source,
     })?;
-    let pids = SampledPids::new(None, postgres_pid);
+    let pids = SampledPids::new(1, postgres_pid);
     let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
     let started = Instant::now();
     let process =
-        PipelineProcess::start(config, &work_dir, target, pids).map_err(RunError::Failover)?;
+        PipelineProcess::start(config, &work_dir, target, pids, 0).map_err(RunError::Failover)?;
     let status = tokio::task::spawn_blocking(move || process.wait())
         .await
         .map_err(|e| RunError::Task(e.to_string()))?
@@ -507,45 +507,43 @@ async fn measure_ingest(
 
 /// Runs `workers` available-now workers of one pipeline at once from fresh
 /// checkpoints, each its own `sluice ingest` process, until the last ends;
-/// CPU is theirs summed, peak RSS the largest of theirs.
+/// CPU and memory are theirs summed.
 async fn measure_workers(
     config: &IngestConfig,
     target: &DbTarget,
     workers: usize,
 ) -> Result<Sample, RunError> {
     let _ = std::fs::remove_dir_all(&config.checkpoint);
+    let work_dir = config.checkpoint.with_extension("process");
+    std::fs::create_dir_all(&work_dir).map_err(|source| RunError::RunDir {
+        path: work_dir.clone(),
+        source,
+    })?;
+    let pids = SampledPids::new(workers, None);
+    let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
     let started = Instant::now();
     let mut running = Vec::new();
-    for worker in 1..=workers {
-        let work_dir = config.checkpoint.join(format!("process-{worker}"));
-        std::fs::create_dir_all(&work_dir).map_err(|source| RunError::RunDir {
-            path: work_dir.clone(),
-            source,
-        })?;
-        let pids = SampledPids::new(None, None);
-        let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
-        let process =
-            PipelineProcess::start(config, &work_dir, target, pids).map_err(RunError::Failover)?;
-        let waiting = tokio::task::spawn_blocking(move || process.wait());
-        running.push((work_dir, sampler, waiting));
+    for worker in 0..workers {
+        let process = PipelineProcess::start(config, &work_dir, target, Arc::clone(&pids), worker)
+            .map_err(RunError::Failover)?;
+        running.push(tokio::task::spawn_blocking(move || process.wait()));
     }
-    let (mut cpu_seconds, mut peak_rss_mb) = (0.0, 0.0_f64);
-    let mut seconds = 0.0;
-    for (work_dir, sampler, waiting) in running {
-        let status = waiting
-            .await
-            .map_err(|e| RunError::Task(e.to_string()))?
-            .map_err(|e| RunError::Failover(format!("waiting for a worker: {e}")))?;
-        seconds = started.elapsed().as_secs_f64();
-        let (_, profile) = sampler.finish();
-        cpu_seconds += profile.pipeline_cpu_seconds;
-        peak_rss_mb = peak_rss_mb.max(profile.pipeline_rss_peak_mb);
-        if !status.success() {
-            return Err(RunError::Failover(format!(
-                "a worker process failed ({status}); see {}",
-                work_dir.join("pipeline.log").display()
-            )));
-        }
+    let mut statuses = Vec::new();
+    for waiting in running {
+        statuses.push(
+            waiting
+                .await
+                .map_err(|e| RunError::Task(e.to_string()))?
+                .map_err(|e| RunError::Failover(format!("waiting for a worker: {e}")))?,
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (_, profile) = sampler.finish();
+    if let Some(status) = statuses.iter().find(|status| !status.success()) {
+        return Err(RunError::Failover(format!(
+            "a worker process failed ({status}); see the pipeline-worker-*.log files in {}",
+            work_dir.display()
+        )));
     }
     let client = target.connect().await?;
     let rows = count(&client, "SELECT count(*) FROM events").await?;
@@ -557,8 +555,8 @@ async fn measure_workers(
     Ok(Sample {
         rows,
         seconds,
-        cpu_s_per_million_rows: cpu_seconds * 1e6 / rows_read.max(1) as f64,
-        peak_rss_mb,
+        cpu_s_per_million_rows: profile.pipeline_cpu_seconds * 1e6 / rows_read.max(1) as f64,
+        peak_rss_mb: profile.pipeline_rss_peak_mb,
     })
 }
 
@@ -608,7 +606,7 @@ async fn measure_latency(
         listing_interval: Duration::from_secs(1),
         ..IngestConfig::default()
     };
-    let pids = SampledPids::new(None, postgres_pid);
+    let pids = SampledPids::new(1, postgres_pid);
     let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
     let activity = ActivitySampler::start(&target, &config.table.name).await;
     let process_dir = options.work_dir.join(format!("load-{slug}-process"));
@@ -616,8 +614,8 @@ async fn measure_latency(
         path: process_dir.clone(),
         source,
     })?;
-    let pipeline =
-        PipelineProcess::start(&config, &process_dir, &target, pids).map_err(RunError::Failover)?;
+    let pipeline = PipelineProcess::start(&config, &process_dir, &target, pids, 0)
+        .map_err(RunError::Failover)?;
     let stop_floor = tokio_util::sync::CancellationToken::new();
     let floor = tokio::spawn(measure_floor(target.clone(), stop_floor.clone()));
     // Let the pipeline start (connect, migrate, first listing) before the load.

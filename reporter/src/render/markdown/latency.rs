@@ -366,6 +366,65 @@ pub(super) fn batches(md: &mut String, s: &Summary) {
         ),
     ];
     key_value_table(md, ("Figure", "Value"), &rows);
+    workers(md, s);
     trigger_adherence(md, s);
     slowest_batches(md, s);
+}
+
+/// Several workers of one pipeline: what each committed, and the total.
+fn workers(md: &mut String, s: &Summary) {
+    if s.workers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "### Workers
+"
+    );
+    let _ = writeln!(
+        md,
+        "{} workers of one pipeline shared the files, each claiming its files through the \
+         database. Busy span: a worker's first batch start to its last commit; for all \
+         workers, the run's first file created to its last commit.\n",
+        s.workers.len()
+    );
+    let mut table = Table::figures([
+        "worker (checkpoint id)",
+        "batches",
+        "files",
+        "rows read",
+        "rows upserted",
+        "busy span",
+        "rows/s over it",
+    ]);
+    for (index, w) in s.workers.iter().enumerate() {
+        table.row([
+            format!("{} ({})", index + 1, w.worker),
+            fmt_count(w.batches),
+            fmt_count(w.files),
+            fmt_count(w.rows_read),
+            fmt_count(w.rows_upserted),
+            format!("{} s", fmt_decimal(w.busy_span_s, 1)),
+            fmt_decimal(w.rows_per_s, 0),
+        ]);
+    }
+    let b = &s.batches;
+    let files: u64 = s.workers.iter().map(|w| w.files).sum();
+    table.row([
+        "all workers".to_string(),
+        fmt_count(b.count),
+        fmt_count(files),
+        fmt_count(b.rows_read),
+        fmt_count(b.rows_upserted),
+        format!("{} s", fmt_decimal(s.span.run_s, 1)),
+        fmt_decimal(
+            if s.span.run_s > 0.0 {
+                b.rows_read as f64 / s.span.run_s
+            } else {
+                0.0
+            },
+            0,
+        ),
+    ]);
+    let _ = writeln!(md, "{table}");
 }

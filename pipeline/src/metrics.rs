@@ -31,6 +31,9 @@ pub struct Metrics {
     rows_upserted: Counter,
     rows_rejected: Counter,
     database_retries: Counter,
+    files_claimed: Counter,
+    files_committed_elsewhere: Counter,
+    claims_lost: Counter,
     backlog: Gauge,
     batch_seconds: Histogram,
     file_lag_seconds: Histogram,
@@ -49,6 +52,9 @@ impl Default for Metrics {
             rows_upserted: Counter::default(),
             rows_rejected: Counter::default(),
             database_retries: Counter::default(),
+            files_claimed: Counter::default(),
+            files_committed_elsewhere: Counter::default(),
+            claims_lost: Counter::default(),
             backlog: Gauge::default(),
             batch_seconds: seconds(),
             file_lag_seconds: seconds(),
@@ -84,6 +90,21 @@ impl Default for Metrics {
                 "database_retries",
                 "Times the database failed and the batch was retried",
                 &metrics.database_retries,
+            ),
+            (
+                "files_claimed",
+                "Files this worker of a shared pipeline (--pipeline) claimed",
+                &metrics.files_claimed,
+            ),
+            (
+                "files_committed_elsewhere",
+                "Files this worker found already committed by another worker",
+                &metrics.files_committed_elsewhere,
+            ),
+            (
+                "claims_lost",
+                "Batches rolled back because another worker took over one of their files",
+                &metrics.claims_lost,
             ),
         ];
         let registry = &mut metrics.registry;
@@ -154,6 +175,19 @@ impl Observer for MetricsObserver {
     fn database_unavailable(&self, error: &str, retry_in: Duration) {
         self.metrics.database_retries.inc();
         self.inner.database_unavailable(error, retry_in);
+    }
+
+    fn files_claimed(&self, claimed: usize, committed_elsewhere: usize) {
+        self.metrics.files_claimed.inc_by(claimed as u64);
+        self.metrics
+            .files_committed_elsewhere
+            .inc_by(committed_elsewhere as u64);
+        self.inner.files_claimed(claimed, committed_elsewhere);
+    }
+
+    fn claims_lost(&self) {
+        self.metrics.claims_lost.inc();
+        self.inner.claims_lost();
     }
 }
 

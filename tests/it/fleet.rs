@@ -11,8 +11,18 @@ use crate::support::{count, run_ok, sluice, Scratch};
 const PIPELINE: &str = "orders";
 const WORKERS: usize = 3;
 
-/// Starts worker `slot` of the pipeline (log in `scratch/worker-SLOT-N.log`).
+/// Starts a worker of the pipeline, its log in `scratch/LOG`.
 fn start_worker(scratch: &Scratch, input: &Path, trigger: &str, log: &str) -> Child {
+    start_worker_with(scratch, input, trigger, log, &[])
+}
+
+fn start_worker_with(
+    scratch: &Scratch,
+    input: &Path,
+    trigger: &str,
+    log: &str,
+    extra: &[&str],
+) -> Child {
     sluice()
         .args(["ingest", "--pipeline", PIPELINE, "--trigger", trigger])
         .args(["--max-files-per-trigger", "3", "--batch-size", "7"])
@@ -21,6 +31,7 @@ fn start_worker(scratch: &Scratch, input: &Path, trigger: &str, log: &str) -> Ch
         .arg(input)
         .arg("--checkpoint")
         .arg(scratch.path("checkpoints"))
+        .args(extra)
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(scratch.path(log)).unwrap())
@@ -204,8 +215,22 @@ async fn three_workers_resume_by_themselves_after_the_database_stops() {
     let scratch = Scratch::new();
     let input = scratch.input();
     let generator = generate_slowly(&scratch, &input, FILES);
+    // The first worker serves its metrics too.
     let mut workers: Vec<Child> = (0..WORKERS)
-        .map(|w| start_worker(&scratch, &input, "continuous", &format!("worker-{w}.log")))
+        .map(|w| {
+            let metrics: &[&str] = if w == 0 {
+                &["--metrics-addr", "127.0.0.1:0"]
+            } else {
+                &[]
+            };
+            start_worker_with(
+                &scratch,
+                &input,
+                "continuous",
+                &format!("worker-{w}.log"),
+                metrics,
+            )
+        })
         .collect();
     let client = scratch.client().await;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -250,6 +275,29 @@ async fn three_workers_resume_by_themselves_after_the_database_stops() {
         "{status}"
     );
     assert_eq!(status.matches("| running |").count(), WORKERS, "{status}");
+    let log = std::fs::read_to_string(scratch.path("worker-0.log")).unwrap();
+    let address = log
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("sluice: metrics at http://")?
+                .strip_suffix("/metrics")
+        })
+        .expect("the first worker says where its metrics are");
+    let page = crate::metrics::scrape(address, "/metrics");
+    let claimed = crate::metrics::metric(&page, "sluice_files_claimed_total").unwrap();
+    let committed_by_it = count(
+        &client,
+        &format!(
+            "SELECT count(*) FROM sluice_files f JOIN sluice_workers w USING (pipeline, worker)
+             WHERE w.pid = {} AND f.state = 'committed'",
+            workers[0].id()
+        ),
+    )
+    .await;
+    assert!(
+        committed_by_it > 0 && claimed >= committed_by_it as f64,
+        "worker 0 claimed {claimed} files and committed {committed_by_it}"
+    );
     for worker in &mut workers {
         worker.kill().unwrap();
         worker.wait().unwrap();

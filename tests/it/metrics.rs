@@ -81,7 +81,7 @@ async fn serves_prometheus_metrics_that_agree_with_the_table() {
 }
 
 /// One `GET` over a plain TCP connection: the whole response, head and body.
-fn scrape(address: &str, path: &str) -> String {
+pub(crate) fn scrape(address: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     write!(
         stream,
@@ -94,7 +94,7 @@ fn scrape(address: &str, path: &str) -> String {
 }
 
 /// The value of an unlabelled sample in an OpenMetrics page.
-fn metric(page: &str, name: &str) -> Option<f64> {
+pub(crate) fn metric(page: &str, name: &str) -> Option<f64> {
     page.lines().find_map(|line| {
         let (sample, value) = line.split_once(' ')?;
         (sample == name).then(|| value.parse().ok())?

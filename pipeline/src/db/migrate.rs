@@ -84,10 +84,12 @@ pub(super) async fn apply_migrations(
                 &rejects.derived("_file_idx").quoted(),
             )
             .replace("{rejects}", &rejects.quoted());
-        transaction
-            .batch_execute(&sql)
-            .await
-            .map_err(DbError::query(format!("applying migration {version}")))?;
+        if any_missing(transaction, &sql).await? {
+            transaction
+                .batch_execute(&sql)
+                .await
+                .map_err(DbError::query(format!("applying migration {version}")))?;
+        }
         transaction
             .execute(
                 "INSERT INTO sluice_migrations (target, version) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -107,14 +109,47 @@ pub(super) async fn apply_migrations(
         )
         .await
         .map_err(DbError::query("creating the batch id sequence"))?;
-    transaction
-        .batch_execute(&table.create_table_sql())
-        .await
-        .map_err(DbError::query(format!(
-            "creating the table {}",
-            table.table
-        )))?;
+    let create_table = table.create_table_sql();
+    if any_missing(transaction, &create_table).await? {
+        transaction
+            .batch_execute(&create_table)
+            .await
+            .map_err(DbError::query(format!(
+                "creating the table {}",
+                table.table
+            )))?;
+    }
     check_columns(transaction, table).await
+}
+
+/// The tables and indexes `sql` creates (`CREATE … IF NOT EXISTS name`).
+fn created_relations(sql: &str) -> Vec<&str> {
+    sql.split("IF NOT EXISTS ")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '(').next())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Whether a table or index that `sql` creates is missing. Its statements
+/// run only then: `CREATE INDEX IF NOT EXISTS` takes a SHARE lock on its
+/// table even when the index exists, and a worker starting beside others
+/// whose batches hold the target and then `sluice_files` would deadlock
+/// with them (seen with three workers starting at once).
+async fn any_missing(
+    transaction: &tokio_postgres::Transaction<'_>,
+    sql: &str,
+) -> Result<bool, DbError> {
+    let names = created_relations(sql);
+    let missing: i64 = transaction
+        .query_one(
+            "SELECT count(*) FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NULL",
+            &[&names],
+        )
+        .await
+        .map_err(DbError::query("looking for the bookkeeping tables"))?
+        .get(0);
+    Ok(missing > 0)
 }
 
 /// Forgets a target table: drops it and its rejects table and deletes what
@@ -303,6 +338,17 @@ pub(super) fn table_problems(table: &TableSchema, existing: &[ExistingColumn]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_relations_a_migration_creates() {
+        let sql = "CREATE TABLE IF NOT EXISTS \"events_rejects\" (a int);\n\
+                   CREATE INDEX IF NOT EXISTS \"x_idx\" ON t (a);\n\
+                   CREATE TABLE IF NOT EXISTS sluice_batches(\n a int);";
+        assert_eq!(
+            created_relations(sql),
+            ["\"events_rejects\"", "\"x_idx\"", "sluice_batches"]
+        );
+    }
 
     fn existing(name: &str, ty: &str, not_null: bool) -> ExistingColumn {
         ExistingColumn {

@@ -68,20 +68,6 @@ pub async fn run(
         .pipeline
         .clone()
         .map(|pipeline| Claims::new(pipeline, checkpoint.id().to_string(), config.claim_lease));
-    let gauges = Arc::new(WorkerGauges::default());
-    // The heartbeat renews this worker's claims until the run has ended
-    // (a stop lets the batch in flight finish first), then gives them back.
-    let heartbeat_stop = CancellationToken::new();
-    let heartbeat = claims.clone().map(|claims| {
-        tracing::info!(pipeline = claims.pipeline(), worker = claims.worker(), checkpoint = %checkpoint.dir().display(), "worker of a shared pipeline: files are claimed through the database");
-        tokio::spawn(claims::heartbeat(
-            db.clone(),
-            claims,
-            Arc::clone(&gauges),
-            checkpoint.dir().display().to_string(),
-            heartbeat_stop.clone(),
-        ))
-    });
     let mut runner = Runner {
         config,
         discovery: Discovery::new(&config.input, &config.glob, config.settle_time)?,
@@ -96,7 +82,8 @@ pub async fn run(
             .with_claims(claims.clone()),
         ),
         claims,
-        gauges,
+        gauges: Arc::new(WorkerGauges::default()),
+        heartbeat: None,
         table,
         transform: Arc::new(transform),
         checkpoint,
@@ -112,10 +99,7 @@ pub async fn run(
         Ok(()) => runner.run_trigger_loop().await,
         Err(error) => Err(error),
     };
-    heartbeat_stop.cancel();
-    if let Some(heartbeat) = heartbeat {
-        let _ = heartbeat.await;
-    }
+    runner.stop_heartbeat().await;
     match outcome {
         Ok(()) => {}
         Err(PipelineError::StoppedWaiting) => tracing::warn!(
@@ -213,6 +197,8 @@ struct Runner<'a> {
     claims: Option<Claims>,
     /// What this worker's heartbeat publishes.
     gauges: Arc<WorkerGauges>,
+    /// The heartbeat task and its stop, once the tables exist.
+    heartbeat: Option<(tokio::task::JoinHandle<()>, CancellationToken)>,
     /// The checkpoint's advisory lock in the database (taken at start).
     lease: Option<CheckpointLease>,
     db: &'a DbTarget,
@@ -263,6 +249,7 @@ impl Runner<'_> {
             })
             .await?;
         self.answered = true;
+        self.start_heartbeat();
         let (lease, rebuilt, last, after, (upserted, has_rows)) = facts;
         self.lease = Some(lease);
         if upserted > 0 && !has_rows {
@@ -324,6 +311,32 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// A worker of a shared pipeline renews its claims until the run has
+    /// ended (a stop lets the batch in flight finish first), then gives
+    /// them back. Started once the migrations made its tables.
+    fn start_heartbeat(&mut self) {
+        let Some(claims) = self.claims.clone() else {
+            return;
+        };
+        tracing::info!(pipeline = claims.pipeline(), worker = claims.worker(), checkpoint = %self.checkpoint.dir().display(), "worker of a shared pipeline: files are claimed through the database");
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(claims::heartbeat(
+            self.db.clone(),
+            claims,
+            Arc::clone(&self.gauges),
+            self.checkpoint.dir().display().to_string(),
+            stop.clone(),
+        ));
+        self.heartbeat = Some((task, stop));
+    }
+
+    async fn stop_heartbeat(&mut self) {
+        if let Some((task, stop)) = self.heartbeat.take() {
+            stop.cancel();
+            let _ = task.await;
+        }
+    }
+
     /// Of `files`, those this worker now holds (all of them for a single
     /// process). Files another worker committed are never looked at again;
     /// those it holds are looked at again at the next listing.
@@ -340,6 +353,8 @@ impl Runner<'_> {
             })
             .await?;
         self.summary.files_committed_elsewhere += split.done_elsewhere.len() as u64;
+        self.observer
+            .files_claimed(split.claimed.len(), split.done_elsewhere.len());
         self.discovery
             .forget(split.held_elsewhere.iter().map(String::as_str));
         Ok(split.claimed)
@@ -350,6 +365,7 @@ impl Runner<'_> {
     fn lost_claims(&mut self, plan: &Plan, error: &dyn std::fmt::Display) {
         tracing::warn!(%error, "batch rolled back");
         self.summary.claims_lost += 1;
+        self.observer.claims_lost();
         self.discovery
             .forget(plan.files.iter().map(|f| f.name.as_str()));
     }

@@ -67,6 +67,11 @@ pub trait Observer: Send + Sync {
     fn backlog(&self, _pending: usize) {}
     /// The database failed; the batch is retried after `retry_in`.
     fn database_unavailable(&self, _error: &str, _retry_in: Duration) {}
+    /// A worker of a shared pipeline claimed files: `claimed` are its own
+    /// now, `committed_elsewhere` another worker had committed.
+    fn files_claimed(&self, _claimed: usize, _committed_elsewhere: usize) {}
+    /// A worker's batch rolled back: another worker had taken over a file.
+    fn claims_lost(&self) {}
 }
 
 /// An observer that reports nothing (benchmarks).

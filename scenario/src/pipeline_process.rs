@@ -27,8 +27,9 @@ pub struct PipelineProcess {
 
 impl PipelineProcess {
     /// Writes the pipeline settings beside the run and starts the program
-    /// as worker `worker` of the processes `pids` samples (its log:
-    /// `pipeline.log`, or `pipeline-worker-N.log` when there are several).
+    /// as worker `worker` of the processes `pids` samples (its settings and
+    /// log: `pipeline.toml` and `.log`, or `pipeline-worker-N.toml` and
+    /// `.log` when there are several).
     pub fn start(
         config: &IngestConfig,
         run_dir: &Path,
@@ -40,7 +41,14 @@ impl PipelineProcess {
         let program = std::env::current_exe().map_err(|error| {
             format!("cannot find the sluice program to run the pipeline: {error}")
         })?;
-        let config_path = run_dir.join("pipeline.toml");
+        // One settings file and one log per worker: a file rewritten for the
+        // next worker while the previous one reads it would read half-written.
+        let name = if pids.pipeline.len() == 1 {
+            "pipeline".to_string()
+        } else {
+            format!("pipeline-worker-{}", worker + 1)
+        };
+        let config_path = run_dir.join(format!("{name}.toml"));
         // A failover scenario restarts the pipeline while the database may
         // be down on purpose: a restart waits out the outage as a running
         // pipeline does, not the short start-up wait.
@@ -50,11 +58,7 @@ impl PipelineProcess {
             .map_err(|error| format!("cannot write the pipeline settings: {error}"))?;
         std::fs::write(&config_path, settings)
             .map_err(|error| format!("cannot write {}: {error}", config_path.display()))?;
-        let log_path = run_dir.join(if pids.pipeline.len() == 1 {
-            "pipeline.log".to_string()
-        } else {
-            format!("pipeline-worker-{}.log", worker + 1)
-        });
+        let log_path = run_dir.join(format!("{name}.log"));
         let child = spawn(&program, &config_path, database_url, &log_path)?;
         pids.pipeline[worker].store(child.id(), Ordering::Relaxed);
         Ok(Self {

@@ -6,11 +6,7 @@ use crate::support::{open_to_others, run_ok, sluice};
 
 #[test]
 fn failover_run_survives_its_own_kills_and_database_stops_with_nothing_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    open_to_others(dir.path());
-    let config = dir.path().join("failover.toml");
-    std::fs::write(
-        &config,
+    let (_dir, run_dir, summary) = run_scenario(
         r#"name = "failover-test"
 duration = "14s"
 drain_timeout = "60s"
@@ -32,24 +28,8 @@ restart_after = "500ms"
 stop_database_at = ["5s"]
 database_down_for = "2s"
 "#,
-    )
-    .unwrap();
-    let runs = dir.path().join("runs");
-    run_ok(
-        sluice()
-            .current_dir(dir.path())
-            .env("SLUICE_PG_DATA", dir.path().join("pg"))
-            .arg("run")
-            .arg(&config)
-            .arg("--runs-dir")
-            .arg(&runs),
     );
-    let (run_dir, summary) = crate::support::only_run(&runs);
-    let rows = &summary["rows"];
-    assert!(rows["expected"].as_u64().unwrap() > 4000, "{rows}");
-    assert_eq!(rows["found"], rows["expected"], "{rows}");
-    assert_eq!(rows["missing"], 0, "{rows}");
-    assert_eq!(rows["duplicates"], 0, "{rows}");
+    let rows = assert_nothing_lost(&summary, 4000);
     let kinds: Vec<&str> = summary["interruptions"]
         .as_array()
         .unwrap()
@@ -79,11 +59,7 @@ database_down_for = "2s"
 /// shows what each worker committed.
 #[test]
 fn a_run_of_three_workers_survives_killing_them_and_reports_each() {
-    let dir = tempfile::tempdir().unwrap();
-    open_to_others(dir.path());
-    let config = dir.path().join("fleet.toml");
-    std::fs::write(
-        &config,
+    let (_dir, run_dir, summary) = run_scenario(
         r#"name = "fleet-test"
 duration = "14s"
 drain_timeout = "60s"
@@ -109,24 +85,8 @@ restart_after = "300ms"
 stop_database_at = ["5s"]
 database_down_for = "1s"
 "#,
-    )
-    .unwrap();
-    let runs = dir.path().join("runs");
-    run_ok(
-        sluice()
-            .current_dir(dir.path())
-            .env("SLUICE_PG_DATA", dir.path().join("pg"))
-            .arg("run")
-            .arg(&config)
-            .arg("--runs-dir")
-            .arg(&runs),
     );
-    let (run_dir, summary) = crate::support::only_run(&runs);
-    let rows = &summary["rows"];
-    assert!(rows["expected"].as_u64().unwrap() > 6000, "{rows}");
-    assert_eq!(rows["found"], rows["expected"], "{rows}");
-    assert_eq!(rows["missing"], 0, "{rows}");
-    assert_eq!(rows["duplicates"], 0, "{rows}");
+    let rows = assert_nothing_lost(&summary, 6000);
     assert_eq!(summary["run"]["pipeline"]["restarts"], 3);
     let workers = summary["workers"].as_array().unwrap();
     assert_eq!(
@@ -159,4 +119,35 @@ database_down_for = "1s"
             .map(|w| w["batches"].as_u64().unwrap())
             .collect::<Vec<_>>()
     );
+}
+
+/// Runs `sluice run` on a scenario file with `text` in a folder of its own
+/// (kept alive by the returned guard); returns the run's folder and summary.
+fn run_scenario(text: &str) -> (tempfile::TempDir, std::path::PathBuf, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    open_to_others(dir.path());
+    let config = dir.path().join("scenario.toml");
+    std::fs::write(&config, text).unwrap();
+    let runs = dir.path().join("runs");
+    run_ok(
+        sluice()
+            .current_dir(dir.path())
+            .env("SLUICE_PG_DATA", dir.path().join("pg"))
+            .arg("run")
+            .arg(&config)
+            .arg("--runs-dir")
+            .arg(&runs),
+    );
+    let (run_dir, summary) = crate::support::only_run(&runs);
+    (dir, run_dir, summary)
+}
+
+/// Every expected row found once; returns the rows figures.
+fn assert_nothing_lost(summary: &serde_json::Value, at_least: u64) -> serde_json::Value {
+    let rows = summary["rows"].clone();
+    assert!(rows["expected"].as_u64().unwrap() > at_least, "{rows}");
+    assert_eq!(rows["found"], rows["expected"], "{rows}");
+    assert_eq!(rows["missing"], 0, "{rows}");
+    assert_eq!(rows["duplicates"], 0, "{rows}");
+    rows
 }

@@ -71,19 +71,7 @@ async fn assert_exactly_once(
     generated: &generator::GeneratorSummary,
 ) {
     let client = scratch.client().await;
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM events").await,
-        generated.expected_rows as i64
-    );
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM events_rejects").await,
-        generated.bad_rows as i64
-    );
-    assert_eq!(
-        crate::support::assert_written_exactly_once(&client, "events").await,
-        generated.files as i64
-    );
-    crate::support::assert_table_holds_newest_versions(&client, "events", &[input]).await;
+    crate::support::assert_exact_outcome(&client, generated, &[input]).await;
     assert_eq!(
         count(
             &client,

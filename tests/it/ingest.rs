@@ -1,9 +1,6 @@
 //! What the pipeline writes for given input files.
 
-use crate::support::{
-    assert_table_holds_newest_versions, assert_written_exactly_once, count, write_file, Scratch,
-    HEADER,
-};
+use crate::support::{assert_exact_outcome, count, write_file, Scratch, HEADER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn available_now_ingests_every_valid_row_once_and_exits() {
@@ -11,17 +8,8 @@ async fn available_now_ingests_every_valid_row_once_and_exits() {
     let generated = scratch.generate(30, 0.05, 0.02);
     let summary = scratch.ingest(&scratch.config()).await.unwrap();
     let client = scratch.client().await;
-    let expected = generated.expected_rows as i64;
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM events").await,
-        expected
-    );
-    assert_eq!(assert_written_exactly_once(&client, "events").await, 30);
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM events_rejects").await,
-        generated.bad_rows as i64
-    );
-    assert_table_holds_newest_versions(&client, "events", &[&scratch.input()]).await;
+    assert_eq!(generated.files, 30);
+    assert_exact_outcome(&client, &generated, &[&scratch.input()]).await;
     assert_eq!(summary.files, 30);
     assert_eq!(summary.rows_read, generated.rows);
     assert_eq!(summary.rows_rejected, generated.bad_rows);

@@ -291,6 +291,29 @@ pub async fn assert_table_holds_newest_versions(
     expected.len()
 }
 
+/// The end state exactly-once promises for generated files: every valid row
+/// once, each bad row rejected once, each file in exactly one batch, every
+/// stored value the newest version the files hold (Python's csv module).
+pub async fn assert_exact_outcome(
+    client: &tokio_postgres::Client,
+    generated: &GeneratorSummary,
+    inputs: &[&Path],
+) {
+    assert_eq!(
+        count(client, "SELECT count(*) FROM events").await,
+        generated.expected_rows as i64
+    );
+    assert_eq!(
+        count(client, "SELECT count(*) FROM events_rejects").await,
+        generated.bad_rows as i64
+    );
+    assert_eq!(
+        assert_written_exactly_once(client, "events").await,
+        generated.files as i64
+    );
+    assert_table_holds_newest_versions(client, "events", inputs).await;
+}
+
 /// Checks that can fail where `count(*) − count(DISTINCT key)` on a primary
 /// key cannot: every committed file is in exactly one batch; every row of
 /// `table` was last written by the transaction of the batch it names (its

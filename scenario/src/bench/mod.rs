@@ -220,7 +220,7 @@ pub async fn bench(options: &BenchOptions) -> Result<BenchReport, RunError> {
         };
         let name = format!("sluice, backlog of {backlog} files × 10 rows");
         settle_system(&target, &name).await?;
-        let sample = measure_ingest(&config, &target, postgres_pid).await?;
+        let sample = measure_ingest(&config, &target, postgres_pid, 1).await?;
         throughput.push(summarise(name, vec![sample], ceiling_rate));
     }
 
@@ -342,7 +342,7 @@ async fn compare_throughput(
                         ..IngestConfig::default()
                     };
                     settle_system(&target, &name).await?;
-                    measure_ingest(&config, &target, postgres_pid).await?
+                    measure_ingest(&config, &target, postgres_pid, 1).await?
                 }
                 Contender::Fleet(workers) => {
                     let config = IngestConfig {
@@ -357,7 +357,7 @@ async fn compare_throughput(
                         ..IngestConfig::default()
                     };
                     settle_system(&target, &name).await?;
-                    measure_workers(&config, &target, *workers).await?
+                    measure_ingest(&config, &target, postgres_pid, *workers).await?
                 }
             };
             samples[index].push(sample);
@@ -460,57 +460,14 @@ async fn fresh_database(database: &Database, name: &str) -> Result<DbTarget, Run
     Ok(database.target.with_database(name))
 }
 
-/// Runs one available-now ingest from a fresh checkpoint as its own
-/// `sluice ingest` process, and measures that process alone.
+/// Runs an available-now ingest from a fresh checkpoint as its own
+/// `sluice ingest` process (or `workers` workers of one pipeline, started
+/// together), until the last one ends; measures those processes alone
+/// (CPU and memory summed).
 async fn measure_ingest(
     config: &IngestConfig,
     target: &DbTarget,
     postgres_pid: Option<u32>,
-) -> Result<Sample, RunError> {
-    let _ = std::fs::remove_dir_all(&config.checkpoint);
-    let work_dir = config.checkpoint.with_extension("process");
-    std::fs::create_dir_all(&work_dir).map_err(|source| RunError::RunDir {
-        path: work_dir.clone(),
-        source,
-    })?;
-    let pids = SampledPids::new(1, postgres_pid);
-    let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
-    let started = Instant::now();
-    let process =
-        PipelineProcess::start(config, &work_dir, target, pids, 0).map_err(RunError::Failover)?;
-    let status = tokio::task::spawn_blocking(move || process.wait())
-        .await
-        .map_err(|e| RunError::Task(e.to_string()))?
-        .map_err(|e| RunError::Failover(format!("waiting for the pipeline: {e}")))?;
-    let seconds = started.elapsed().as_secs_f64();
-    let (_, profile) = sampler.finish();
-    if !status.success() {
-        return Err(RunError::Failover(format!(
-            "the pipeline process failed ({status}); see {}",
-            work_dir.join("pipeline.log").display()
-        )));
-    }
-    let client = target.connect().await?;
-    let rows = count(&client, "SELECT count(*) FROM events").await?;
-    let rows_read = count(
-        &client,
-        "SELECT coalesce(sum(rows_read), 0)::bigint FROM sluice_batches",
-    )
-    .await?;
-    Ok(Sample {
-        rows,
-        seconds,
-        cpu_s_per_million_rows: profile.pipeline_cpu_seconds * 1e6 / rows_read.max(1) as f64,
-        peak_rss_mb: profile.pipeline_rss_peak_mb,
-    })
-}
-
-/// Runs `workers` available-now workers of one pipeline at once from fresh
-/// checkpoints, each its own `sluice ingest` process, until the last ends;
-/// CPU and memory are theirs summed.
-async fn measure_workers(
-    config: &IngestConfig,
-    target: &DbTarget,
     workers: usize,
 ) -> Result<Sample, RunError> {
     let _ = std::fs::remove_dir_all(&config.checkpoint);
@@ -519,7 +476,7 @@ async fn measure_workers(
         path: work_dir.clone(),
         source,
     })?;
-    let pids = SampledPids::new(workers, None);
+    let pids = SampledPids::new(workers, postgres_pid);
     let sampler = Sampler::start(Duration::from_millis(100), Arc::clone(&pids));
     let started = Instant::now();
     let mut running = Vec::new();
@@ -534,14 +491,14 @@ async fn measure_workers(
             waiting
                 .await
                 .map_err(|e| RunError::Task(e.to_string()))?
-                .map_err(|e| RunError::Failover(format!("waiting for a worker: {e}")))?,
+                .map_err(|e| RunError::Failover(format!("waiting for the pipeline: {e}")))?,
         );
     }
     let seconds = started.elapsed().as_secs_f64();
     let (_, profile) = sampler.finish();
     if let Some(status) = statuses.iter().find(|status| !status.success()) {
         return Err(RunError::Failover(format!(
-            "a worker process failed ({status}); see the pipeline-worker-*.log files in {}",
+            "the pipeline process failed ({status}); see its log (pipeline*.log) in {}",
             work_dir.display()
         )));
     }

@@ -211,22 +211,7 @@ async fn survives_repeated_kill_9_with_exactly_once_effect() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand_seed);
     println!("kill schedule seed: {seed} (replay with SLUICE_KILL_SEED={seed})");
-    let generator = {
-        let config = generator::GeneratorConfig {
-            interval: Duration::from_millis(100),
-            dup_rate: 0.03,
-            bad_rate: 0.02,
-            ..crate::support::generator_config(&input, &scratch.path("manifest.jsonl"), FILES)
-        };
-        std::thread::spawn(move || {
-            generator::generate(
-                &config,
-                &std::sync::atomic::AtomicBool::new(false),
-                &mut |_| {},
-            )
-            .unwrap()
-        })
-    };
+    let generator = crate::support::generate_slowly(&scratch, &input, FILES);
     let mut state = seed;
     let mut landed = Vec::new();
     for kill in 0..KILLS {

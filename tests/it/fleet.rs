@@ -39,29 +39,6 @@ fn start_worker_with(
         .unwrap()
 }
 
-/// Writes `files` generated files (3 % upstream duplicates, 2 % bad rows)
-/// into `input`, one every 100 ms, on a thread.
-fn generate_slowly(
-    scratch: &Scratch,
-    input: &Path,
-    files: u64,
-) -> std::thread::JoinHandle<generator::GeneratorSummary> {
-    let config = generator::GeneratorConfig {
-        interval: Duration::from_millis(100),
-        dup_rate: 0.03,
-        bad_rate: 0.02,
-        ..crate::support::generator_config(input, &scratch.path("manifest.jsonl"), files)
-    };
-    std::thread::spawn(move || {
-        generator::generate(
-            &config,
-            &std::sync::atomic::AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .unwrap()
-    })
-}
-
 /// The end state every fleet test requires: every valid row once with the
 /// files' newest values, each bad row rejected once, each file in exactly
 /// one committed batch and committed once in `sluice_files`, no claim left.
@@ -137,7 +114,7 @@ async fn three_workers_share_a_folder_exactly_once_through_25_kills() {
     let input = scratch.input();
     let seed = crate::cli::rand_seed();
     println!("kill schedule seed: {seed}");
-    let generator = generate_slowly(&scratch, &input, FILES);
+    let generator = crate::support::generate_slowly(&scratch, &input, FILES);
     let trigger = |n: usize| {
         if n.is_multiple_of(2) {
             "continuous"
@@ -202,7 +179,7 @@ async fn three_workers_resume_by_themselves_after_the_database_stops() {
     const FILES: u64 = 60;
     let scratch = Scratch::new();
     let input = scratch.input();
-    let generator = generate_slowly(&scratch, &input, FILES);
+    let generator = crate::support::generate_slowly(&scratch, &input, FILES);
     // The first worker serves its metrics too.
     let mut workers: Vec<Child> = (0..WORKERS)
         .map(|w| {

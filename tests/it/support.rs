@@ -132,6 +132,29 @@ pub fn generator_config(dir: &Path, manifest: &Path, files: u64) -> GeneratorCon
     }
 }
 
+/// Writes `files` generated files (3 % upstream duplicates, 2 % bad rows)
+/// into `input`, one every 100 ms, on a thread.
+pub fn generate_slowly(
+    scratch: &Scratch,
+    input: &Path,
+    files: u64,
+) -> std::thread::JoinHandle<generator::GeneratorSummary> {
+    let config = generator::GeneratorConfig {
+        interval: Duration::from_millis(100),
+        dup_rate: 0.03,
+        bad_rate: 0.02,
+        ..generator_config(input, &scratch.path("manifest.jsonl"), files)
+    };
+    std::thread::spawn(move || {
+        generator::generate(
+            &config,
+            &std::sync::atomic::AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap()
+    })
+}
+
 /// The `sluice` program of this build, quiet, with no database from the environment.
 pub fn sluice() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));

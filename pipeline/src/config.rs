@@ -347,6 +347,14 @@ impl IngestConfig {
                 ));
             }
         }
+        if let (true, Some(name)) = (self.reset_checkpoint, &self.pipeline) {
+            return Err(format!(
+                "--reset-checkpoint cannot be used with --pipeline: the workers of pipeline \
+                 {name:?} share what they committed through the database (sluice_files), not \
+                 through a checkpoint folder. To ingest its files again, stop its workers and \
+                 run DELETE FROM sluice_files WHERE pipeline = '{name}'"
+            ));
+        }
         if self.claim_lease < Duration::from_millis(300) {
             return Err(format!(
                 "claim_lease {:?} is too short: a worker renews its claims every third of it; use \
@@ -458,6 +466,28 @@ mod tests {
         assert!(error.starts_with("input \"C:\\ne"), "{error}");
         assert!(
             error.contains("single quotes ('C:\\new\\table')"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_pipeline_name_and_its_lease_are_checked() {
+        let with = |pipeline: &str, lease_ms: u64, reset: bool| IngestConfig {
+            pipeline: Some(pipeline.into()),
+            claim_lease: Duration::from_millis(lease_ms),
+            reset_checkpoint: reset,
+            ..IngestConfig::default()
+        };
+        assert_eq!(with("orders-eu_1.v2", 300, false).validate(), Ok(()));
+        for name in ["", ".hidden", "a/b", "ünïcode", &"x".repeat(64)] {
+            let error = with(name, 30_000, false).validate().unwrap_err();
+            assert!(error.starts_with("pipeline name"), "{name}: {error}");
+        }
+        let error = with("orders", 299, false).validate().unwrap_err();
+        assert!(error.contains("at least 300ms"), "{error}");
+        let error = with("orders", 30_000, true).validate().unwrap_err();
+        assert!(
+            error.contains("DELETE FROM sluice_files WHERE pipeline = 'orders'"),
             "{error}"
         );
     }

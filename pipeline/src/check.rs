@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::config::IngestConfig;
 use crate::db::{self, DbTarget};
 use crate::discover::file_matcher;
-use crate::driver::{input_not_a_folder, transform_sql, PipelineError};
+use crate::driver::{distinct_keys_sql, input_not_a_folder, transform_sql, PipelineError};
 use crate::schema::TableSchema;
 use crate::transform::Transform;
 
@@ -60,6 +60,7 @@ pub async fn check(
 
     let sql = transform_sql(config, &table)?;
     Transform::new(sql, std::sync::Arc::new(table.clone()), config.partitions)
+        .with_distinct_keys_sql(distinct_keys_sql(config, &table))
         .check()
         .await?;
     passed(Passed {

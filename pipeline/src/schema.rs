@@ -464,6 +464,12 @@ impl TableSchema {
         )
     }
 
+    /// [`Self::default_transform_sql`] for a chunk whose keys are all
+    /// distinct: every row as it is.
+    pub fn distinct_keys_sql(&self) -> String {
+        format!("SELECT {}, {SOURCE_FILE} FROM batch", self.column_list())
+    }
+
     /// `"a", "b", …` in file order.
     pub fn column_list(&self) -> String {
         self.columns

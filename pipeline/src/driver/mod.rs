@@ -20,7 +20,7 @@ use crate::discover::{now_us, Discovery};
 use crate::schema::TableSchema;
 use crate::sink::{ledger, Sink, WritePath};
 use crate::stage::{Stage, StageProbe};
-use crate::transform::{Transform, DEFAULT_EVENTS_SQL};
+use crate::transform::{Transform, DEFAULT_EVENTS_SQL, DISTINCT_KEYS_EVENTS_SQL};
 
 mod after_commit;
 mod error;
@@ -54,7 +54,8 @@ pub async fn run(
         transform_sql(config, &table)?,
         Arc::clone(&table),
         config.partitions,
-    );
+    )
+    .with_distinct_keys_sql(distinct_keys_sql(config, &table));
     transform.check().await?;
     prepare_input_folder(&config.input)?;
 
@@ -183,6 +184,16 @@ pub(crate) fn transform_sql(
         }),
         None if table.has_events_columns() => Ok(DEFAULT_EVENTS_SQL.to_string()),
         None => Ok(table.default_transform_sql()),
+    }
+}
+
+/// The built-in transform's form for a chunk whose keys are all distinct;
+/// none for the user's own SQL (sluice cannot know what it does).
+pub(crate) fn distinct_keys_sql(config: &IngestConfig, table: &TableSchema) -> Option<String> {
+    match &config.transform {
+        Some(_) => None,
+        None if table.has_events_columns() => Some(DISTINCT_KEYS_EVENTS_SQL.to_string()),
+        None => Some(table.distinct_keys_sql()),
     }
 }
 

@@ -75,9 +75,10 @@ fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
         assert!(row["floor"]["commits"].as_u64().unwrap() > 10, "{row}");
         assert!(row["floor"]["p50_ms"].as_f64().unwrap() > 0.0, "{row}");
         // The three slowest batches (a 2 s load at a 1 s trigger may make
-        // only two), slowest first, each attributed to a cause.
+        // only two, and one under Wine, whose batches take seconds), slowest
+        // first, each attributed to a cause.
         let spikes = row["spikes"].as_array().unwrap();
-        assert!((2..=3).contains(&spikes.len()), "{row}");
+        assert!((1..=3).contains(&spikes.len()), "{row}");
         let times: Vec<f64> = spikes
             .iter()
             .map(|s| s["batch_ms"].as_f64().unwrap())

@@ -644,6 +644,7 @@ impl Run<'_> {
                     .rate
                     .as_ref()
                     .map(|p| p.file_target_rows_per_s(config.interval, k)),
+                key_prefix: Some(format!("{}{seq:06}-", config.source_id_prefix(source))),
             };
             // A poisoned lock means another source panicked between whole
             // lines; the file itself is still consistent.

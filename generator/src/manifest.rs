@@ -54,6 +54,13 @@ pub struct ManifestEntry {
     /// span, rows per second, rounded; absent without a profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rows_per_s: Option<u64>,
+    /// What every key of the file's own rows begins with
+    /// (`{id_prefix}{seq:06}-`, the rest being the row number): how a
+    /// reporter ties a table's rows to their files when the table has no
+    /// file column (a pipeline other than sluice wrote it). A repeated row
+    /// keeps the key, so the prefix, of the file it repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
 }
 
 impl ManifestEntry {

@@ -41,6 +41,19 @@ pub enum ReportError {
         /// The table name, quoted as in SQL.
         table: String,
     },
+    /// The target table has no column to tie its rows to the manifest's files.
+    #[error(
+        "table {table} has no column {column}: {why}; pass --key-column NAME (`key` in a \
+         scenario's [pipeline.table]) to name the column that holds the generator's event ids"
+    )]
+    ColumnMissing {
+        /// The table name, quoted as in SQL.
+        table: String,
+        /// The missing column, quoted as in SQL.
+        column: String,
+        /// What the column is needed for.
+        why: &'static str,
+    },
     /// A query failed.
     #[error("database query failed while {what}: {detail}; check the connection settings and the database's log")]
     Database {

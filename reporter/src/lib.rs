@@ -94,10 +94,14 @@ pub async fn report(
     let facts = collect::manifest::load(&request.manifest_path)?;
     let gathered = collect::gather::gather(
         client,
-        &request.table,
-        &request.rejects_table,
-        &facts.files,
-        request.database_is_local,
+        collect::gather::GatherRequest {
+            table: &request.table,
+            key_column: &request.key_column,
+            rejects: &request.rejects_table,
+            files: &facts.files,
+            key_prefixes: &facts.key_prefixes,
+            database_is_local: request.database_is_local,
+        },
     )
     .await?;
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -22,6 +22,10 @@ pub struct ReportRequest {
     pub table: String,
     /// Rejects table, unquoted; default `events_rejects`.
     pub rejects_table: String,
+    /// The target's key column (the generator's event ids), unquoted;
+    /// default `event_id`. Duplicates are counted by it, and a table without
+    /// a `source_file` column ties rows to their files by it.
+    pub key_column: String,
     /// The run's context when called from `sluice run`.
     pub run: Option<RunContext>,
     /// `false` for a debug build: the report then opens with a warning that
@@ -49,6 +53,7 @@ impl ReportRequest {
             out_dir: out_dir.into(),
             table: "events".to_string(),
             rejects_table: "events_rejects".to_string(),
+            key_column: "event_id".to_string(),
             run: None,
             optimized_build: !cfg!(debug_assertions),
             database_is_local: true,
@@ -80,6 +85,8 @@ pub struct RunContext {
     pub resources: Option<ResourceProfile>,
     /// The database's counters read around the run.
     pub activity: Option<crate::collect::activity::ActivityRecord>,
+    /// The pipeline's command when it is not sluice.
+    pub external_command: Option<String>,
 }
 
 /// A run's trigger: as the configuration shows it, and its interval.

@@ -10,6 +10,7 @@
 mod activity;
 pub mod bench;
 pub mod database;
+pub mod external;
 pub mod failover;
 pub mod pipeline_process;
 mod progress;

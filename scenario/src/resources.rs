@@ -27,6 +27,9 @@ pub struct SampledPids {
     /// One slot per worker process of the pipeline.
     pub pipeline: Vec<AtomicU32>,
     pub postgres: AtomicU32,
+    /// Each pipeline process is sampled with every process it started (a
+    /// shell, a JVM and its children): an external pipeline's command.
+    pub with_descendants: bool,
 }
 
 impl SampledPids {
@@ -35,8 +38,40 @@ impl SampledPids {
         Arc::new(Self {
             pipeline: (0..workers.max(1)).map(|_| AtomicU32::new(0)).collect(),
             postgres: AtomicU32::new(postgres.unwrap_or(0)),
+            with_descendants: false,
         })
     }
+
+    /// One pipeline slot sampled as a process tree: a command that is not
+    /// sluice, whose work may run in the processes it starts.
+    pub fn process_tree(postgres: Option<u32>) -> Arc<Self> {
+        Arc::new(Self {
+            pipeline: vec![AtomicU32::new(0)],
+            postgres: AtomicU32::new(postgres.unwrap_or(0)),
+            with_descendants: true,
+        })
+    }
+}
+
+/// `roots` and, transitively, every process they started. Threads, which
+/// sysinfo lists beside processes on Linux, are left out: their memory is
+/// their process's.
+fn with_descendants(system: &System, roots: &[Pid]) -> Vec<Pid> {
+    let mut tree = roots.to_vec();
+    let mut added = true;
+    while added {
+        added = false;
+        for process in system.processes().values() {
+            let child_of_tree = process
+                .parent()
+                .is_some_and(|parent| tree.contains(&parent));
+            if child_of_tree && process.thread_kind().is_none() && !tree.contains(&process.pid()) {
+                tree.push(process.pid());
+                added = true;
+            }
+        }
+    }
+    tree
 }
 
 /// Adds one process's memory by kind to a sum.
@@ -118,6 +153,8 @@ fn sample_until(stop: &AtomicBool, interval: Duration, pids: &SampledPids) -> (V
             .collect();
         if pipeline.is_empty() {
             pipeline.push(me);
+        } else if pids.with_descendants {
+            pipeline = with_descendants(&system, &pipeline);
         }
         let (mut pipeline_cpu_pct, mut pipeline_rss_bytes) = (0.0, 0);
         let mut pipeline_disk = (0, 0);

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::ActivitySampler;
 use crate::database::{self, DatabaseError};
+use crate::external::{DrainJudge, ExternalPipeline, ExternalProcess, Placeholders, TableRows};
 use crate::failover;
 use crate::pipeline_process::PipelineProcess;
 use crate::progress::Progress;
@@ -68,7 +69,16 @@ enum Pipeline {
     /// Separate `sluice ingest` processes (one, or the workers of a shared
     /// pipeline) that failover runs kill and restart.
     Children(Vec<Arc<Mutex<PipelineProcess>>>),
+    /// The user's own pipeline (`[pipeline] command`), not sluice.
+    External {
+        process: Mutex<ExternalProcess>,
+        quiet: Duration,
+    },
 }
+
+/// How long an external pipeline may take to stop when asked before its
+/// process tree is killed (a JVM finishing its micro-batch).
+const EXTERNAL_STOP_GRACE: Duration = Duration::from_secs(30);
 
 impl Pipeline {
     fn has_exited(&self) -> bool {
@@ -76,6 +86,9 @@ impl Pipeline {
             Self::InProcess { task, .. } => task.is_finished(),
             // A killed process is restarted; the run ends by the drain.
             Self::Children(_) => false,
+            Self::External { process, .. } => {
+                process.lock().expect("pipeline lock").exited().is_some()
+            }
         }
     }
 
@@ -118,6 +131,20 @@ impl Pipeline {
                         "last_exit_by_worker": exits,
                     })
                 };
+                Ok((IngestSummary::default(), Some(facts)))
+            }
+            Self::External { process, .. } => {
+                let process = process.into_inner().expect("pipeline lock");
+                let command = process.command.clone();
+                let ended = tokio::task::spawn_blocking(move || process.stop(EXTERNAL_STOP_GRACE))
+                    .await
+                    .map_err(|e| RunError::Task(e.to_string()))?
+                    .map_err(|e| RunError::PipelineProcess(format!("stopping it: {e}")))?;
+                let facts = serde_json::json!({
+                    "process": "external pipeline command (log: pipeline.log), sampled with every process it started",
+                    "command": command,
+                    "end": ended,
+                });
                 Ok((IngestSummary::default(), Some(facts)))
             }
         }
@@ -175,11 +202,22 @@ pub async fn run(
             .validate(scenario.duration)
             .map_err(RunError::Failover)?;
     }
+    if scenario.external.is_some() && (scenario.failover.is_some() || scenario.worker_count() > 1) {
+        return Err(RunError::PipelineProcess(
+            "[failover] and [workers] start, kill and restart sluice's own processes: a \
+             scenario run with a pipeline command cannot have them; remove them from the \
+             scenario, or run it without the command"
+                .into(),
+        ));
+    }
     let (run_id, run_dir) = create_run_dir(&scenario.name, runs_root)?;
     let input = run_dir.join("input");
     let database = database::resolve(scenario.database_url.as_deref())?;
 
     let mut ingest = scenario.pipeline.clone();
+    if let Some(table) = scenario.external.as_ref().and_then(|e| e.table.clone()) {
+        ingest.table.name = table;
+    }
     ingest.input = input;
     ingest.checkpoint = run_dir.join("checkpoint");
     if scenario.worker_count() > 1 {
@@ -194,18 +232,32 @@ pub async fn run(
         .embedded
         .as_ref()
         .and_then(|server| server.postmaster_pid());
-    let pids = SampledPids::new(scenario.worker_count(), postgres_pid);
+    let pids = if scenario.external.is_some() {
+        SampledPids::process_tree(postgres_pid)
+    } else {
+        SampledPids::new(scenario.worker_count(), postgres_pid)
+    };
     let sampler = Sampler::start(RESOURCE_SAMPLE_INTERVAL, Arc::clone(&pids));
     let progress = Arc::new(Progress::new(indicatif::ProgressBar::new_spinner()));
     let activity = ActivitySampler::start(&database.target, &ingest.table.name).await;
-    let pipeline = start_pipeline(
-        &scenario,
-        &ingest,
-        &run_dir,
-        &database.target,
-        &pids,
-        &progress,
-    )?;
+    let pipeline = match &scenario.external {
+        Some(external) => {
+            start_external(external, &ingest, &run_dir, &database.target, &pids).await?
+        }
+        None => start_pipeline(
+            &scenario,
+            &ingest,
+            &run_dir,
+            &database.target,
+            &pids,
+            &progress,
+        )?,
+    };
+    let mut table_rows = TableRows::new(&database.target, &ingest.table.name);
+    let rows_before = match &pipeline {
+        Pipeline::External { .. } => table_rows.count().await.unwrap_or(0),
+        _ => 0,
+    };
     let (generated, interruptions) = generate_with_interruptions(
         &scenario,
         &generator_config,
@@ -217,16 +269,30 @@ pub async fn run(
     )
     .await?;
     let deadline = tokio::time::Instant::now() + scenario.drain_timeout;
-    let mut ledger = CommittedFiles::new(&database.target, &generator_config.file_prefix);
-    let drained = drain(
-        &pipeline,
-        &mut ledger,
-        &progress,
-        generated.files,
-        deadline,
-        &cancel,
-    )
-    .await;
+    let drained = if let Pipeline::External { quiet, .. } = &pipeline {
+        let expected = generated.rows - generated.dup_rows - generated.bad_rows;
+        let judge = DrainJudge::new(expected, *quiet);
+        drain_external(
+            &pipeline,
+            &mut table_rows,
+            rows_before,
+            judge,
+            deadline,
+            &cancel,
+        )
+        .await
+    } else {
+        let mut ledger = CommittedFiles::new(&database.target, &generator_config.file_prefix);
+        drain(
+            &pipeline,
+            &mut ledger,
+            &progress,
+            generated.files,
+            deadline,
+            &cancel,
+        )
+        .await
+    };
     let (ingest_summary, pipeline_facts) = pipeline.stop().await?;
     let activity = activity.finish().await;
     let (samples, resources) = sampler.finish();
@@ -251,6 +317,7 @@ pub async fn run(
             .map_err(PipelineError::Schema)?
             .rejects_table()
             .to_string(),
+        key_column: ingest.table.key.clone(),
         run: Some(RunContext {
             scenario: scenario.name.clone(),
             run_id,
@@ -260,6 +327,7 @@ pub async fn run(
             pipeline: pipeline_facts,
             resources: Some(resources),
             activity,
+            external_command: scenario.external.as_ref().map(|e| e.command.clone()),
         }),
         optimized_build,
         database_is_local: database.target.is_local(),
@@ -396,6 +464,81 @@ fn start_pipeline(
     }
 }
 
+/// Starts the user's pipeline command with the run's placeholders and waits
+/// until it says it is ready (when it uses `{ready_file}`); a command that
+/// fails to get ready is stopped, its log's end in the error.
+async fn start_external(
+    external: &ExternalPipeline,
+    ingest: &IngestConfig,
+    run_dir: &Path,
+    target: &pipeline::db::DbTarget,
+    pids: &Arc<SampledPids>,
+) -> Result<Pipeline, RunError> {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let values = Placeholders {
+        input: absolute(&ingest.input),
+        database_url: target.secret_url().to_string(),
+        trigger: ingest.trigger.to_string(),
+        ready_file: absolute(&run_dir.join("pipeline.ready")),
+        checkpoint: absolute(&ingest.checkpoint),
+        table: ingest.table.name.clone(),
+    };
+    pipeline::checkpoint::create_private_dir(&values.checkpoint).map_err(|source| {
+        RunError::RunDir {
+            path: values.checkpoint.clone(),
+            source,
+        }
+    })?;
+    let mut process =
+        ExternalProcess::start(external, &values, &run_dir.join("pipeline.log"), pids)
+            .map_err(RunError::PipelineProcess)?;
+    if external.uses_ready_file() {
+        if let Err(error) = process
+            .wait_ready(&values.ready_file, external.ready_timeout)
+            .await
+        {
+            let _ = tokio::task::spawn_blocking(move || process.stop(Duration::from_secs(5))).await;
+            return Err(RunError::PipelineProcess(error));
+        }
+    } else {
+        tracing::info!(
+            "the pipeline command does not use {{ready_file}}: the load starts at once, and its \
+             start-up time counts in the first files' latency"
+        );
+    }
+    Ok(Pipeline::External {
+        process: Mutex::new(process),
+        quiet: external.quiet,
+    })
+}
+
+/// Waits until the external pipeline's table holds every expected row or
+/// has gained none for its quiet stretch, the pipeline exits, the run is
+/// cancelled or the deadline passes; `true` when every expected row came.
+async fn drain_external(
+    pipeline: &Pipeline,
+    table_rows: &mut TableRows<'_>,
+    rows_before: u64,
+    mut judge: DrainJudge,
+    deadline: tokio::time::Instant,
+    cancel: &CancellationToken,
+) -> bool {
+    let began = tokio::time::Instant::now();
+    while !pipeline.has_exited() && !cancel.is_cancelled() && tokio::time::Instant::now() < deadline
+    {
+        let gained = table_rows
+            .count()
+            .await
+            .map(|rows| rows.saturating_sub(rows_before));
+        let complete = gained.is_some_and(|rows| judge.reached(rows));
+        if judge.done(gained, began.elapsed()) {
+            return complete;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
+}
+
 /// The generator's settings for this run: the scenario's, writing into the
 /// run's input folder with names unique to the run (reports select rows by
 /// file name).
@@ -426,7 +569,53 @@ fn settings_table(
     generator_config: &GeneratorConfig,
     target: &pipeline::db::DbTarget,
 ) -> Vec<(String, String)> {
-    vec![
+    let load = [
+        (
+            "rows per file".to_string(),
+            format!(
+                "{}–{}",
+                generator_config.rows_min, generator_config.rows_max
+            ),
+        ),
+        (
+            "file interval".into(),
+            humantime::format_duration(generator_config.interval).to_string(),
+        ),
+        (
+            "duration".into(),
+            humantime::format_duration(scenario.duration).to_string(),
+        ),
+        ("database".into(), target.display().to_string()),
+    ];
+    if let Some(external) = &scenario.external {
+        let ready = if external.uses_ready_file() {
+            format!(
+                "when it creates {{ready_file}} (waited up to {})",
+                humantime::format_duration(external.ready_timeout)
+            )
+        } else {
+            "at once (the command does not use {ready_file})".to_string()
+        };
+        let mut settings = vec![
+            ("pipeline".to_string(), "external command".to_string()),
+            ("command".into(), format!("`{}`", external.command)),
+            (
+                "trigger given as {trigger}".into(),
+                ingest.trigger.to_string(),
+            ),
+            ("load started".into(), ready),
+            (
+                "drain ends".into(),
+                format!(
+                    "at every expected row, or {} without a new row",
+                    humantime::format_duration(external.quiet)
+                ),
+            ),
+        ];
+        settings.extend(load);
+        return settings;
+    }
+    let mut settings = vec![
         ("trigger".to_string(), ingest.trigger.to_string()),
         (
             "batch size (rows per COPY)".into(),
@@ -448,23 +637,9 @@ fn settings_table(
                 .map_or("unlimited".into(), |n| n.to_string()),
         ),
         ("transform partitions".into(), ingest.partitions.to_string()),
-        (
-            "rows per file".into(),
-            format!(
-                "{}–{}",
-                generator_config.rows_min, generator_config.rows_max
-            ),
-        ),
-        (
-            "file interval".into(),
-            humantime::format_duration(generator_config.interval).to_string(),
-        ),
-        (
-            "duration".into(),
-            humantime::format_duration(scenario.duration).to_string(),
-        ),
-        ("database".into(), target.display().to_string()),
-    ]
+    ];
+    settings.extend(load);
+    settings
 }
 
 /// Waits until every generated file is committed (or quarantined), the

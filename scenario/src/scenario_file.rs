@@ -42,6 +42,11 @@ pub struct ScenarioFile {
     /// (unless listed in `optional`).
     #[serde(default)]
     pub targets: Option<reporter::Targets>,
+    /// A pipeline that is not sluice, run by its command (`[pipeline]
+    /// command`, `sluice run --pipeline-cmd`); `[pipeline]`'s other keys
+    /// then only name the table and the trigger it is given.
+    #[serde(skip)]
+    pub external: Option<crate::external::ExternalPipeline>,
 }
 
 /// The `[workers]` section of a scenario.
@@ -109,6 +114,11 @@ pub struct Overrides {
     pub trigger: Option<Trigger>,
     pub batch_size: Option<usize>,
     pub database_url: Option<String>,
+    /// `--pipeline-cmd`: run this command instead of sluice (its waits as
+    /// the scenario's `[pipeline]` gives them, else the defaults).
+    pub pipeline_command: Option<String>,
+    /// `--pipeline-table`: the table that command writes.
+    pub pipeline_table: Option<String>,
 }
 
 /// What is wrong with a scenario file.
@@ -130,10 +140,24 @@ impl ScenarioFile {
             path: path.display().to_string(),
             source,
         })?;
-        toml::from_str(&text).map_err(|error| ScenarioError::Invalid {
+        let invalid = |message: String| ScenarioError::Invalid {
             path: path.display().to_string(),
-            message: pipeline::config::explain_settings_error(&error.to_string()),
-        })
+            message,
+        };
+        let mut table: toml::Table = toml::from_str(&text).map_err(|error| {
+            invalid(pipeline::config::explain_settings_error(&error.to_string()))
+        })?;
+        let external = match table.get_mut("pipeline") {
+            Some(toml::Value::Table(pipeline)) => {
+                crate::external::ExternalPipeline::take_from(pipeline).map_err(invalid)?
+            }
+            _ => None,
+        };
+        let mut scenario: Self = table.try_into().map_err(|error: toml::de::Error| {
+            invalid(pipeline::config::explain_settings_error(&error.to_string()))
+        })?;
+        scenario.external = external;
+        Ok(scenario)
     }
 
     /// Worker processes of the pipeline: `[workers] count`, else 1.
@@ -154,6 +178,15 @@ impl ScenarioFile {
         }
         if let Some(url) = &overrides.database_url {
             self.database_url = Some(url.clone());
+        }
+        if let Some(command) = &overrides.pipeline_command {
+            match &mut self.external {
+                Some(external) => external.command = command.clone(),
+                None => self.external = Some(crate::external::ExternalPipeline::new(command)),
+            }
+        }
+        if let (Some(external), Some(table)) = (&mut self.external, &overrides.pipeline_table) {
+            external.table = Some(table.clone());
         }
     }
 }
@@ -200,6 +233,8 @@ mod tests {
             trigger: Some(Trigger::Continuous),
             batch_size: Some(7),
             database_url: None,
+            pipeline_command: None,
+            pipeline_table: None,
         });
         assert_eq!(scenario.duration, Duration::from_secs(5));
         assert_eq!(scenario.pipeline.trigger, Trigger::Continuous);

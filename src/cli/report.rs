@@ -21,6 +21,11 @@ pub struct ReportArgs {
     /// Target table.
     #[arg(long, default_value = "events")]
     table: String,
+    /// The table's key column, holding the generator's event ids: duplicates
+    /// are counted by it, and a table without `source_file` (written by
+    /// another pipeline) ties its rows to their files by it.
+    #[arg(long, default_value = "event_id")]
+    key_column: String,
 }
 
 pub async fn report(args: ReportArgs) -> Result<ExitCode> {
@@ -32,6 +37,7 @@ pub async fn report(args: ReportArgs) -> Result<ExitCode> {
         out_dir: args.out.clone(),
         table: table.to_string(),
         rejects_table: table.derived("_rejects").to_string(),
+        key_column: pipeline::schema::Ident::new(&args.key_column)?.to_string(),
         run: None,
         optimized_build: !cfg!(debug_assertions),
         database_is_local: database.target.is_local(),

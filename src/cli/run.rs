@@ -27,6 +27,17 @@ pub struct RunArgs {
     /// PostgreSQL URL; the embedded server when absent.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Run this command as the pipeline instead of sluice (a Spark job, a
+    /// loader script), through the shell, with {input}, {database_url},
+    /// {trigger}, {ready_file}, {checkpoint} and {table} replaced by the
+    /// run's values (shell-quoted; also in SLUICE_INPUT, DATABASE_URL, …).
+    /// The load starts once it creates {ready_file} when it uses it.
+    #[arg(long, env = "SLUICE_PIPELINE_CMD")]
+    pipeline_cmd: Option<String>,
+    /// The table the pipeline command writes (default: the scenario's,
+    /// `events`); a name of its own keeps it apart from sluice's.
+    #[arg(long, env = "SLUICE_PIPELINE_TABLE")]
+    pipeline_table: Option<String>,
     /// Folder that receives runs/<run-id>/.
     #[arg(long, env = "SLUICE_RUNS_DIR", default_value = "runs")]
     runs_dir: PathBuf,
@@ -42,7 +53,15 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         trigger: args.trigger,
         batch_size: args.batch_size,
         database_url: args.database_url,
+        pipeline_command: args.pipeline_cmd,
+        pipeline_table: args.pipeline_table.clone(),
     });
+    if args.pipeline_table.is_some() && scenario.external.is_none() {
+        anyhow::bail!(
+            "--pipeline-table names the table a pipeline command writes: give the command with \
+             --pipeline-cmd or as `command` in the scenario's [pipeline]"
+        );
+    }
     let optimized = !cfg!(debug_assertions);
     if !optimized {
         eprintln!("sluice: note: unoptimised (debug) build: figures are not representative; use --release");

@@ -6,6 +6,10 @@ mod support;
 
 mod bench;
 mod cli;
+// Python and psql as the external pipeline: not beside the Windows binaries
+// that CI runs under Wine.
+#[cfg(unix)]
+mod external;
 mod failover;
 mod fleet;
 mod hostile;

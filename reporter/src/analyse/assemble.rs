@@ -10,7 +10,7 @@ use crate::analyse::stages::{
 };
 use crate::analyse::{activity, findings, phases, targets};
 use crate::collect::clock::{estimate_offset, local_clock, remote_clock};
-use crate::collect::gather::{CommitTimeSource, Gathered, LISTED_FILES};
+use crate::collect::gather::{Attribution, CommitTimeSource, Gathered, LISTED_FILES};
 use crate::collect::manifest::{generator_lateness, ManifestFacts};
 use crate::collect::run_files::RunFiles;
 use crate::request::{ReportRequest, RunContext};
@@ -88,6 +88,7 @@ pub fn build_summary(
         ),
         span,
         commit_time_source: gathered.commit_source.as_str().to_string(),
+        row_attribution: gathered.attribution.as_str().to_string(),
         batches: batch_summary(&batches),
         clock,
         generator_lateness: generator_lateness(
@@ -281,7 +282,15 @@ fn source_notes(
             request.rejects_table
         ));
     }
-    if !gathered.tables.batches {
+    if gathered.attribution == Attribution::KeyPrefix {
+        notes.push(format!(
+            "The table has no source_file column: each row was tied to its file by its key \
+             (\"{}\"), whose prefix the generator gives every row of a file. Batches, stages \
+             and trigger adherence come from sluice's own bookkeeping and do not apply to \
+             this pipeline.",
+            request.key_column
+        ));
+    } else if !gathered.tables.batches {
         notes.push(
             "The sluice_batches table does not exist; there are no batch figures.".to_string(),
         );
@@ -310,6 +319,7 @@ fn run_summary(r: &RunContext) -> RunSummary {
         generator: r.generator.clone(),
         pipeline: r.pipeline.clone(),
         resources: r.resources,
+        external_command: r.external_command.clone(),
     }
 }
 
@@ -430,6 +440,7 @@ pub(crate) mod tests {
             out_dir: PathBuf::from("runs/r1"),
             table: "events".into(),
             rejects_table: "events_rejects".into(),
+            key_column: "event_id".into(),
             run: None,
             optimized_build: true,
             database_is_local: true,
@@ -449,6 +460,7 @@ pub(crate) mod tests {
         let gathered = Gathered {
             found: 185,
             distinct_keys: 185,
+            attribution: Attribution::SourceFileColumn,
             groups: vec![
                 CommitGroup {
                     source_file: "events-000001.csv".into(),
@@ -827,6 +839,7 @@ pub(crate) mod tests {
             pipeline: None,
             resources: None,
             activity: None,
+            external_command: None,
         });
         let s = build_summary(&req, &facts, &gathered, "t".into());
         assert_eq!(s.commit_time_source, "sluice_batches.committed_at");

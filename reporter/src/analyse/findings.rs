@@ -847,6 +847,7 @@ mod tests {
                 postgres_cpu_mean_pct: 93.3,
                 ..ResourceProfile::default()
             }),
+            external_command: None,
         });
         s.generator_lateness = Some(GeneratorLateness {
             late_files: 12,

@@ -302,6 +302,7 @@ mod tests {
                 pipeline_rss_peak_mb: 80.0,
                 ..ResourceProfile::default()
             }),
+            external_command: None,
         });
         let targets = Targets {
             p50_ms: Some(500.0),

@@ -91,12 +91,94 @@ pub fn quote_ident(name: &str) -> String {
         .join(".")
 }
 
+/// How the target's rows are tied to the manifest's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// By the table's `source_file` column: sluice's tables.
+    SourceFileColumn,
+    /// By the key: the generator's keys are the file's key prefix and a row
+    /// number (`RUN-000001-00042`), so a table another pipeline wrote, with
+    /// only the file's columns, still says which file each row came from.
+    KeyPrefix,
+}
+
+impl Attribution {
+    /// The name written to `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attribution::SourceFileColumn => "source_file column",
+            Attribution::KeyPrefix => "key prefix",
+        }
+    }
+}
+
+/// The manifest files' rows of the target table, as SQL: a FROM clause that
+/// names each row `e`, the filter that keeps the manifest's files, and the
+/// expression of a row's file. `$1` is the manifest's file names; by key,
+/// `$2` is their key prefixes (parallel to `$1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRows {
+    /// How rows are tied to files.
+    pub attribution: Attribution,
+    /// The target table, quoted.
+    pub table: String,
+    /// The key column, quoted.
+    pub key: String,
+    /// The table has sluice's `batch_id` and `sluice_batches` exists: a row's
+    /// batch can stand in for a missing commit timestamp.
+    pub with_batches: bool,
+}
+
+impl FileRows {
+    fn from_clause(&self) -> String {
+        match self.attribution {
+            Attribution::SourceFileColumn => format!("{} e", self.table),
+            // The key prefix is everything up to the last `-` before the
+            // trailing row number; an equi-join on it is one hash join.
+            Attribution::KeyPrefix => format!(
+                "{} e JOIN unnest($1::text[], $2::text[]) AS m(file, key_prefix) \
+                 ON m.key_prefix = substring(e.{}::text FROM '^(.*-)[0-9]+$')",
+                self.table, self.key
+            ),
+        }
+    }
+
+    fn filter(&self) -> &'static str {
+        match self.attribution {
+            Attribution::SourceFileColumn => "e.source_file = ANY($1::text[])",
+            Attribution::KeyPrefix => "true",
+        }
+    }
+
+    fn file(&self) -> &'static str {
+        match self.attribution {
+            Attribution::SourceFileColumn => "e.source_file",
+            Attribution::KeyPrefix => "m.file",
+        }
+    }
+
+    /// The parameters of the queries on the target: the file names, and by
+    /// key their key prefixes.
+    fn params<'a>(
+        &self,
+        files: &'a Vec<String>,
+        key_prefixes: &'a Vec<String>,
+    ) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
+        match self.attribution {
+            Attribution::SourceFileColumn => vec![files],
+            Attribution::KeyPrefix => vec![files, key_prefixes],
+        }
+    }
+}
+
 /// Rows found and distinct keys among them: found = `count(*)`, duplicates =
-/// `count(*) − count(DISTINCT event_id)`.
-pub fn sql_found(table: &str) -> String {
+/// `count(*) − count(DISTINCT key)`.
+pub fn sql_found(rows: &FileRows) -> String {
     format!(
-        "SELECT count(*), count(DISTINCT event_id) FROM {table} \
-         WHERE source_file = ANY($1::text[])"
+        "SELECT count(*), count(DISTINCT e.{}) FROM {} WHERE {}",
+        rows.key,
+        rows.from_clause(),
+        rows.filter()
     )
 }
 
@@ -107,52 +189,60 @@ pub fn sql_found(table: &str) -> String {
 ///
 /// A NULL commit timestamp (the transaction committed while
 /// `track_commit_timestamp` was off, or its entry was truncated) falls back
-/// per row to the batch's `committed_at` when `with_batches`; the third
-/// column says which rows fell back.
-pub fn sql_latency_commit_timestamp(table: &str, with_batches: bool) -> String {
+/// per row to the batch's `committed_at` when the rows have batches; the
+/// third column says which rows fell back.
+pub fn sql_latency_commit_timestamp(rows: &FileRows) -> String {
     let commit = "(extract(epoch FROM pg_xact_commit_timestamp(e.xmin)) * 1000000)::bigint";
-    if with_batches {
+    let (file, from, filter) = (rows.file(), rows.from_clause(), rows.filter());
+    if rows.with_batches {
         format!(
-            "SELECT e.source_file, \
+            "SELECT {file}, \
                     COALESCE({commit}, \
                              (extract(epoch FROM b.committed_at) * 1000000)::bigint) AS commit_us, \
                     pg_xact_commit_timestamp(e.xmin) IS NULL AS fell_back, \
                     count(*) \
-             FROM {table} e LEFT JOIN sluice_batches b ON b.batch_id = e.batch_id \
-             WHERE e.source_file = ANY($1::text[]) \
+             FROM {from} LEFT JOIN sluice_batches b ON b.batch_id = e.batch_id \
+             WHERE {filter} \
              GROUP BY 1, 2, 3"
         )
     } else {
         format!(
-            "SELECT e.source_file, {commit} AS commit_us, false AS fell_back, count(*) \
-             FROM {table} e \
-             WHERE e.source_file = ANY($1::text[]) \
+            "SELECT {file}, {commit} AS commit_us, false AS fell_back, count(*) \
+             FROM {from} \
+             WHERE {filter} \
              GROUP BY 1, 2, 3"
         )
     }
 }
 
 /// Found rows grouped by file and the `committed_at` of the batch that wrote
-/// them: the fallback when `track_commit_timestamp` is off.
-pub fn sql_latency_batches(table: &str) -> String {
+/// them: the fallback when `track_commit_timestamp` is off (rows with
+/// batches only).
+pub fn sql_latency_batches(rows: &FileRows) -> String {
     format!(
-        "SELECT e.source_file, \
+        "SELECT {}, \
                 (extract(epoch FROM b.committed_at) * 1000000)::bigint AS commit_us, \
                 true AS fell_back, \
                 count(*) \
-         FROM {table} e LEFT JOIN sluice_batches b ON b.batch_id = e.batch_id \
-         WHERE e.source_file = ANY($1::text[]) \
-         GROUP BY 1, 2, 3"
+         FROM {} LEFT JOIN sluice_batches b ON b.batch_id = e.batch_id \
+         WHERE {} \
+         GROUP BY 1, 2, 3",
+        rows.file(),
+        rows.from_clause(),
+        rows.filter()
     )
 }
 
 /// Found rows per file with no commit time at all: neither source is available.
-pub fn sql_latency_none(table: &str) -> String {
+pub fn sql_latency_none(rows: &FileRows) -> String {
     format!(
-        "SELECT source_file, NULL::bigint AS commit_us, true AS fell_back, count(*) \
-         FROM {table} \
-         WHERE source_file = ANY($1::text[]) \
-         GROUP BY 1"
+        "SELECT {}, NULL::bigint AS commit_us, true AS fell_back, count(*) \
+         FROM {} \
+         WHERE {} \
+         GROUP BY 1",
+        rows.file(),
+        rows.from_clause(),
+        rows.filter()
     )
 }
 
@@ -248,8 +338,10 @@ impl FileStageRecord {
 pub struct Gathered {
     /// Rows of the manifest's files in the target.
     pub found: u64,
-    /// Distinct `event_id` among them.
+    /// Distinct keys among them.
     pub distinct_keys: u64,
+    /// How rows were tied to the manifest's files.
+    pub attribution: Attribution,
     /// Found rows grouped by file and commit time.
     pub groups: Vec<CommitGroup>,
     /// Rows whose commit time came from `sluice_batches.committed_at` while
@@ -312,21 +404,72 @@ pub async fn measure_clock(client: &Client) -> Result<Vec<ClockSample>, ReportEr
     Ok(samples)
 }
 
+/// The columns of a relation, by name. `$1` is the quoted name.
+pub const SQL_COLUMNS: &str = "SELECT attname::text FROM pg_attribute \
+     WHERE attrelid = to_regclass($1::text) AND attnum > 0 AND NOT attisdropped";
+
+/// What the report reads: the tables (unquoted names as validated) and the
+/// manifest's files.
+#[derive(Debug, Clone, Copy)]
+pub struct GatherRequest<'a> {
+    /// The target table.
+    pub table: &'a str,
+    /// Its key column (the generator's `event_id`).
+    pub key_column: &'a str,
+    /// The rejects table.
+    pub rejects: &'a str,
+    /// The manifest's file names.
+    pub files: &'a [String],
+    /// Their key prefixes, parallel to `files`.
+    pub key_prefixes: &'a [String],
+    /// The database runs on this host: no clock offset to measure.
+    pub database_is_local: bool,
+}
+
+/// Decides how the target's rows are tied to files from its columns: by
+/// `source_file` when it has one, else by the key. Fails naming the column
+/// that is missing.
+pub fn file_rows(
+    table: &str,
+    key_column: &str,
+    columns: &[String],
+    batches_table: bool,
+) -> Result<FileRows, ReportError> {
+    let has = |name: &str| columns.iter().any(|c| c == name);
+    let quoted_key = quote_ident(key_column);
+    if !has(key_column) {
+        return Err(ReportError::ColumnMissing {
+            table: table.to_string(),
+            column: quoted_key,
+            why: "duplicates are counted by the key, and a table without `source_file` ties \
+                  rows to files by it",
+        });
+    }
+    let attribution = if has("source_file") {
+        Attribution::SourceFileColumn
+    } else {
+        Attribution::KeyPrefix
+    };
+    Ok(FileRows {
+        attribution,
+        table: table.to_string(),
+        key: quoted_key,
+        with_batches: attribution == Attribution::SourceFileColumn
+            && has("batch_id")
+            && batches_table,
+    })
+}
+
 /// Runs every query of the report for the given files.
 ///
-/// `table` and `rejects` are the unquoted names from the request. Fails with
-/// [`ReportError::TableMissing`] when the target table does not exist; the
+/// Fails with [`ReportError::TableMissing`] when the target table does not
+/// exist and [`ReportError::ColumnMissing`] when it has no key column; the
 /// bookkeeping tables are optional (a missing one is reported in
 /// [`Gathered::tables`] and its figures are zero).
-pub async fn gather(
-    client: &Client,
-    table: &str,
-    rejects: &str,
-    files: &[String],
-    database_is_local: bool,
-) -> Result<Gathered, ReportError> {
-    let target = quote_ident(table);
-    let rejects_q = quote_ident(rejects);
+pub async fn gather(client: &Client, request: GatherRequest<'_>) -> Result<Gathered, ReportError> {
+    let files = request.files;
+    let target = quote_ident(request.table);
+    let rejects_q = quote_ident(request.rejects);
     if !relation_exists(client, &target).await? {
         return Err(ReportError::TableMissing { table: target });
     }
@@ -335,21 +478,31 @@ pub async fn gather(
         batches: relation_exists(client, &quote_ident(BATCHES_TABLE)).await?,
         quarantine: relation_exists(client, &quote_ident(QUARANTINE_TABLE)).await?,
     };
+    let columns: Vec<String> = client
+        .query(SQL_COLUMNS, &[&target])
+        .await
+        .map_err(ReportError::db("reading the target table's columns"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let rows = file_rows(&target, request.key_column, &columns, tables.batches)?;
+    let (files_param, prefixes_param) = (files.to_vec(), request.key_prefixes.to_vec());
+    let params = rows.params(&files_param, &prefixes_param);
 
     // Measure the clock first, before the heavy queries load the server.
-    let clock_samples = if database_is_local {
+    let clock_samples = if request.database_is_local {
         None
     } else {
         Some(measure_clock(client).await?)
     };
 
     let row = client
-        .query_one(&sql_found(&target), &[&files])
+        .query_one(&sql_found(&rows), &params)
         .await
         .map_err(ReportError::db("counting the rows of the manifest's files"))?;
     let found = count(row.get(0));
     let distinct_keys = count(row.get(1));
-    let commits = commit_groups(client, &target, tables.batches, files).await?;
+    let commits = commit_groups(client, &rows, &params).await?;
     let (rejected, rejected_by_reason) = if tables.rejects {
         rejected_rows(client, &rejects_q, files).await?
     } else {
@@ -375,6 +528,7 @@ pub async fn gather(
     Ok(Gathered {
         found,
         distinct_keys,
+        attribution: rows.attribution,
         groups: commits.groups,
         fallback_rows: commits.fallback_rows,
         commit_source: commits.source,
@@ -402,9 +556,8 @@ struct CommitGroups {
 /// them, else from the pipeline's batch records, else none.
 async fn commit_groups(
     client: &Client,
-    target: &str,
-    with_batches: bool,
-    files: &[String],
+    rows: &FileRows,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<CommitGroups, ReportError> {
     let track: String = client
         .query_one(SQL_TRACK_COMMIT_TIMESTAMP, &[])
@@ -414,18 +567,18 @@ async fn commit_groups(
     let (source, latency_sql) = if track.trim() == "on" {
         (
             CommitTimeSource::CommitTimestamp,
-            sql_latency_commit_timestamp(target, with_batches),
+            sql_latency_commit_timestamp(rows),
         )
-    } else if with_batches {
+    } else if rows.with_batches {
         (
             CommitTimeSource::BatchCommittedAt,
-            sql_latency_batches(target),
+            sql_latency_batches(rows),
         )
     } else {
-        (CommitTimeSource::Unavailable, sql_latency_none(target))
+        (CommitTimeSource::Unavailable, sql_latency_none(rows))
     };
     let rows = client
-        .query(&latency_sql, &[&files])
+        .query(&latency_sql, params)
         .await
         .map_err(ReportError::db(
             "reading the commit times of the found rows",
@@ -547,18 +700,28 @@ mod tests {
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
 
+    fn columns(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn sluice_rows() -> FileRows {
+        let cols = columns(&["event_id", "source_file", "batch_id"]);
+        file_rows("\"events\"", "event_id", &cols, true).unwrap()
+    }
+
     #[test]
     fn queries_use_the_quoted_table_and_the_file_filter() {
-        let t = quote_ident("events");
+        let rows = sluice_rows();
+        assert_eq!(rows.attribution, Attribution::SourceFileColumn);
+        assert!(rows.with_batches);
         for sql in [
-            sql_found(&t),
-            sql_latency_commit_timestamp(&t, true),
-            sql_latency_commit_timestamp(&t, false),
-            sql_latency_batches(&t),
-            sql_latency_none(&t),
+            sql_found(&rows),
+            sql_latency_commit_timestamp(&rows),
+            sql_latency_batches(&rows),
+            sql_latency_none(&rows),
         ] {
-            assert!(sql.contains("FROM \"events\""), "{sql}");
-            assert!(sql.contains("source_file = ANY($1::text[])"), "{sql}");
+            assert!(sql.contains("FROM \"events\" e"), "{sql}");
+            assert!(sql.contains("e.source_file = ANY($1::text[])"), "{sql}");
         }
         let r = quote_ident("events_rejects");
         assert!(sql_rejected(&r)
@@ -571,12 +734,45 @@ mod tests {
     }
 
     #[test]
+    fn a_table_without_source_file_ties_rows_to_files_by_key() {
+        let rows = file_rows("\"spark_events\"", "id", &columns(&["id", "price"]), true).unwrap();
+        assert_eq!(rows.attribution, Attribution::KeyPrefix);
+        assert!(
+            !rows.with_batches,
+            "no batch_id column: no batches to fall back on"
+        );
+        let sql = sql_latency_commit_timestamp(&rows);
+        assert!(
+            sql.contains("unnest($1::text[], $2::text[]) AS m(file, key_prefix)"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("substring(e.\"id\"::text FROM '^(.*-)[0-9]+$')"),
+            "{sql}"
+        );
+        assert!(sql.starts_with("SELECT m.file,"), "{sql}");
+        assert!(!sql.contains("sluice_batches"), "{sql}");
+        assert!(sql_found(&rows).contains("count(DISTINCT e.\"id\")"));
+        let (files, prefixes) = (vec!["a.csv".to_string()], vec!["a-".to_string()]);
+        assert_eq!(rows.params(&files, &prefixes).len(), 2);
+        assert_eq!(sluice_rows().params(&files, &prefixes).len(), 1);
+    }
+
+    #[test]
+    fn a_table_without_the_key_column_is_refused_naming_it() {
+        let error = file_rows("\"t\"", "event_id", &columns(&["id"]), false).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("has no column \"event_id\""), "{message}");
+        assert!(message.contains("--key-column"), "{message}");
+    }
+
+    #[test]
     fn commit_timestamp_query_falls_back_per_row() {
-        let sql = sql_latency_commit_timestamp("\"events\"", true);
+        let sql = sql_latency_commit_timestamp(&sluice_rows());
         assert!(sql.contains("pg_xact_commit_timestamp(e.xmin)"));
         assert!(sql.contains("COALESCE("));
         assert!(sql.contains("b.committed_at"));
-        assert!(sql_found("\"events\"").contains("count(DISTINCT event_id)"));
+        assert!(sql_found(&sluice_rows()).contains("count(DISTINCT e.\"event_id\")"));
     }
 
     #[test]

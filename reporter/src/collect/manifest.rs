@@ -22,6 +22,12 @@ pub const LATENESS_WARN_FRACTION: f64 = 0.10;
 pub struct ManifestFacts {
     /// Distinct file names, in manifest order: the `ANY($1)` of every query.
     pub files: Vec<String>,
+    /// What the keys of each file's own rows begin with, parallel to
+    /// `files`: the manifest's `key_prefix`, else the file name without its
+    /// extension and a `-` (what sluice's runs write: file `RUN-000001.csv`,
+    /// keys `RUN-000001-00001`…). Ties rows to files in a table with no
+    /// `source_file` column.
+    pub key_prefixes: Vec<String>,
     /// When each file became visible (Unix µs, this host's clock). If a name
     /// appears twice, the first entry wins: that is when its rows could first
     /// be read.
@@ -68,6 +74,14 @@ impl ManifestFacts {
             facts.bad_rows += e.bad_rows;
             if !facts.created_at_us.contains_key(&e.file) {
                 facts.files.push(e.file.clone());
+                facts
+                    .key_prefixes
+                    .push(e.key_prefix.clone().unwrap_or_else(|| {
+                        let stem = Path::new(&e.file)
+                            .file_stem()
+                            .map_or(e.file.as_str(), |s| s.to_str().unwrap_or(&e.file));
+                        format!("{stem}-")
+                    }));
                 facts.created_at_us.insert(e.file.clone(), e.created_at_us);
                 if let Some(target) = e.target_rows_per_s {
                     facts.target_rows_per_s.insert(e.file.clone(), target);
@@ -201,6 +215,17 @@ pub(crate) mod tests {
         assert_eq!(facts.expected_per_file["events-000003.csv"], 0);
         assert_eq!(facts.generated_per_file["events-000002.csv"], 50);
         assert_eq!(facts.interval_us, None);
+    }
+
+    #[test]
+    fn key_prefixes_from_the_manifest_else_from_the_file_name() {
+        let mut named = entry(2, 5, 0, 0);
+        named.key_prefix = Some("run-s002-000002-".into());
+        let facts = ManifestFacts::from_entries(&[entry(1, 5, 0, 0), named]);
+        assert_eq!(
+            facts.key_prefixes,
+            vec!["events-000001-".to_string(), "run-s002-000002-".to_string()]
+        );
     }
 
     #[test]

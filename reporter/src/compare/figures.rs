@@ -314,8 +314,10 @@ pub fn resource_rows(runs: &[RunFigures]) -> Vec<MetricRow> {
         )
     };
     vec![
-        row("sluice RSS peak (MB)", |r| r.pipeline_rss_peak_mb),
-        row("sluice CPU mean (% of a core)", |r| r.pipeline_cpu_mean_pct),
+        row("pipeline RSS peak (MB)", |r| r.pipeline_rss_peak_mb),
+        row("pipeline CPU mean (% of a core)", |r| {
+            r.pipeline_cpu_mean_pct
+        }),
         row("PostgreSQL RSS peak (MB)", |r| r.postgres_rss_peak_mb),
         row("PostgreSQL CPU mean (% of a core)", |r| {
             r.postgres_cpu_mean_pct

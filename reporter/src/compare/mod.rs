@@ -699,7 +699,7 @@ mod tests {
 
         let res = resource_rows(&f);
         assert_eq!(res.len(), 4);
-        assert_eq!(res[0].name, "sluice RSS peak (MB)");
+        assert_eq!(res[0].name, "pipeline RSS peak (MB)");
         assert_eq!(res[0].values, vec![None, Some(68.5), Some(70.0)]);
         assert_eq!(res[0].best, vec![1]);
         assert_eq!(res[3].values, vec![None, Some(1.0), None]);

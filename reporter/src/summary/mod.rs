@@ -60,6 +60,10 @@ pub struct Summary {
     /// Where commit times came from: `pg_xact_commit_timestamp` or
     /// `sluice_batches.committed_at`.
     pub commit_time_source: String,
+    /// How rows were tied to the manifest's files: `source_file column`
+    /// (sluice's tables) or `key prefix` (a table another pipeline wrote).
+    #[serde(default)]
+    pub row_attribution: String,
     /// Micro-batches that touched the manifest's files.
     pub batches: BatchSummary,
     /// Clock relation between this host (file times) and the database (commit times).
@@ -249,6 +253,7 @@ impl Default for Summary {
             throughput_rows_per_s: 0.0,
             span: Span::default(),
             commit_time_source: String::new(),
+            row_attribution: String::new(),
             batches: BatchSummary::default(),
             clock: ClockSummary::default(),
             generator_lateness: None,
@@ -553,6 +558,21 @@ impl Summary {
             .as_ref()
             .filter(|r| r.samples > 0)
     }
+
+    /// The command of the pipeline measured when it is not sluice.
+    pub fn external_command(&self) -> Option<&str> {
+        self.run.as_ref()?.external_command.as_deref()
+    }
+
+    /// What the report calls the pipeline measured: `sluice`, or `the
+    /// pipeline command`.
+    pub fn pipeline_name(&self) -> &'static str {
+        if self.external_command().is_some() {
+            "pipeline command"
+        } else {
+            "sluice"
+        }
+    }
 }
 
 impl RowCounts {
@@ -781,6 +801,10 @@ pub struct RunSummary {
     /// The resource profile sampled during the run.
     #[serde(default)]
     pub resources: Option<ResourceProfile>,
+    /// The command of the pipeline measured, when it is not sluice (`sluice
+    /// run --pipeline-cmd`): its report leaves out what only sluice records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_command: Option<String>,
 }
 
 /// Peak and mean figures of a run's resource samples, as `sluice run`
@@ -885,6 +909,7 @@ pub(crate) mod tests {
             throughput_rows_per_s: 0.0,
             span: Span::default(),
             commit_time_source: "pg_xact_commit_timestamp".into(),
+            row_attribution: "source_file column".into(),
             batches: BatchSummary::default(),
             clock: crate::collect::clock::local_clock(),
             generator_lateness: None,

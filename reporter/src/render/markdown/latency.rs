@@ -140,13 +140,21 @@ pub(super) fn share_bar(share: f64) -> String {
     "█".repeat(n)
 }
 
+/// Why a section built from sluice's batch records is empty for another
+/// pipeline.
+const NOT_SLUICE: &str = "Does not apply: this section is built from the batch records sluice \
+     keeps (`sluice_batches`), and the pipeline measured here is not sluice. Latency, \
+     throughput and integrity above come from the table and the database alone.";
+
 pub(super) fn where_the_time_goes(md: &mut String, s: &Summary) {
     let _ = writeln!(md, "## Where the time goes\n");
     let Some(st) = &s.stages else {
-        let _ = writeln!(
-            md,
-            "No batch record mentions the manifest's files, so latency cannot be broken down.\n"
-        );
+        let why = if s.external_command().is_some() {
+            NOT_SLUICE
+        } else {
+            "No batch record mentions the manifest's files, so latency cannot be broken down."
+        };
+        let _ = writeln!(md, "{why}\n");
         return;
     };
     if !st.latency.is_empty() {
@@ -322,7 +330,12 @@ pub(super) fn batches(md: &mut String, s: &Summary) {
     let b = &s.batches;
     let _ = writeln!(md, "## Batches\n");
     if b.count == 0 {
-        let _ = writeln!(md, "No batch record mentions the manifest's files.\n");
+        let why = if s.external_command().is_some() {
+            NOT_SLUICE
+        } else {
+            "No batch record mentions the manifest's files."
+        };
+        let _ = writeln!(md, "{why}\n");
         return;
     }
     let rows = vec![

@@ -196,6 +196,7 @@ mod tests {
                 pipeline_rss_peak_mb: 31.5,
                 ..crate::summary::ResourceProfile::default()
             }),
+            external_command: None,
         });
         s.generator_lateness = Some(GeneratorLateness {
             late_files: 4,
@@ -653,6 +654,7 @@ mod tests {
                 pipeline_cpu_seconds: 4.26,
                 ..crate::summary::ResourceProfile::default()
             }),
+            external_command: None,
         });
         let md = render(&s);
         let start = md.find("## Configuration").unwrap();

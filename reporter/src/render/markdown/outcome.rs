@@ -84,12 +84,17 @@ pub(super) fn headline(md: &mut String, s: &Summary) {
         found_check,
     ]);
     table.row(["Rows missing", &fmt_count(r.missing), check(r.missing == 0)]);
-    let rejected_check = if r.rejected == r.bad_input {
-        "✓"
+    if s.external_command().is_some() && r.rejected == 0 {
+        // Another pipeline's rejects are in its log, not in a table sluice reads.
+        table.row(["Rows rejected", "not recorded in the database", ""]);
     } else {
-        "⚠"
-    };
-    table.row(["Rows rejected", &fmt_count(r.rejected), rejected_check]);
+        let rejected_check = if r.rejected == r.bad_input {
+            "✓"
+        } else {
+            "⚠"
+        };
+        table.row(["Rows rejected", &fmt_count(r.rejected), rejected_check]);
+    }
     table.row([
         "Duplicates in the table",
         &fmt_count(r.duplicates),
@@ -242,6 +247,11 @@ fn integrity_table(md: &mut String, s: &Summary) {
         Align::Right,
         Align::Left,
     ]);
+    let found_meaning = if s.row_attribution == "key prefix" {
+        "rows in the table whose key carries a manifest file's key prefix"
+    } else {
+        "rows in the table whose `source_file` is a manifest file"
+    };
     let rows: [(&str, u64, &str); 8] = [
         (
             "Generated",
@@ -263,11 +273,7 @@ fn integrity_table(md: &mut String, s: &Summary) {
             r.expected,
             "generated − absorbed duplicates − malformed",
         ),
-        (
-            "Found",
-            r.found,
-            "rows in the table whose `source_file` is a manifest file",
-        ),
+        ("Found", r.found, found_meaning),
         ("Missing", r.missing, "max(0, expected − found)"),
         (
             "Rejected",
@@ -277,7 +283,7 @@ fn integrity_table(md: &mut String, s: &Summary) {
         (
             "Duplicates",
             r.duplicates,
-            "copies of an event beyond the first, by `event_id`: must be 0",
+            "copies of an event beyond the first, by key: must be 0",
         ),
     ];
     for (name, n, meaning) in rows {

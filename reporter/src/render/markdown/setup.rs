@@ -69,7 +69,7 @@ pub(super) fn resources(md: &mut String, s: &Summary) {
         .run
         .as_ref()
         .and_then(|r| r.resources.as_ref())
-        .map_or_else(Vec::new, resource_rows);
+        .map_or_else(Vec::new, |r| resource_rows(r, s.pipeline_name()));
     if let Some(row) = s
         .run
         .as_ref()
@@ -296,7 +296,7 @@ fn network_row(counters: &serde_json::Value) -> Option<(String, String)> {
 
 /// The resource profile as a person reads it: CPU to 0.1 %, memory to
 /// 0.1 MiB.
-fn resource_rows(r: &ResourceProfile) -> Vec<(String, String)> {
+fn resource_rows(r: &ResourceProfile, name: &str) -> Vec<(String, String)> {
     let row = |label: &str, value: String| (label.to_string(), value);
     let pct = |v: f64| format!("{} %", fmt_decimal(v, 1));
     let mib = |v: f64| format!("{} MiB", fmt_decimal(v, 1));
@@ -311,7 +311,7 @@ fn resource_rows(r: &ResourceProfile) -> Vec<(String, String)> {
             ),
         ),
         row(
-            "sluice CPU, mean / peak (of one core)",
+            &format!("{name} CPU, mean / peak (of one core)"),
             format!(
                 "{} / {}",
                 pct(r.pipeline_cpu_mean_pct),
@@ -319,11 +319,11 @@ fn resource_rows(r: &ResourceProfile) -> Vec<(String, String)> {
             ),
         ),
         row(
-            "sluice CPU time",
+            &format!("{name} CPU time"),
             format!("{} s", fmt_decimal(r.pipeline_cpu_seconds, 2)),
         ),
         row(
-            "sluice memory (RSS), mean / peak",
+            &format!("{name} memory (RSS), mean / peak"),
             format!(
                 "{} / {}",
                 mib(r.pipeline_rss_mean_mb),
@@ -358,22 +358,22 @@ fn resource_rows(r: &ResourceProfile) -> Vec<(String, String)> {
             pct(r.system_cpu_peak_pct)
         ),
     ));
-    rows.extend(io_and_memory_rows(r));
+    rows.extend(io_and_memory_rows(r, name));
     rows
 }
 
 /// Disk I/O of each side and where its memory was at its peak (the kinds
 /// where the platform tells them: Linux).
-fn io_and_memory_rows(r: &ResourceProfile) -> Vec<(String, String)> {
+fn io_and_memory_rows(r: &ResourceProfile, name: &str) -> Vec<(String, String)> {
     let io = |read: u64, written: u64| format!("{} / {}", fmt_bytes(read), fmt_bytes(written));
     let mib = |bytes: u64| format!("{} MiB", fmt_decimal(bytes as f64 / 1_048_576.0, 1));
     let mut rows = vec![(
-        "sluice disk I/O, read / written".to_string(),
+        format!("{name} disk I/O, read / written"),
         io(r.pipeline_disk_read_bytes, r.pipeline_disk_written_bytes),
     )];
     if let Some(m) = r.pipeline_memory_at_peak {
         rows.push((
-            "sluice memory at its peak: code and files / heap".to_string(),
+            format!("{name} memory at its peak: code and files / heap"),
             format!(
                 "{} / {} (proportional set size)",
                 mib(m.file_bytes),

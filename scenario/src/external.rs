@@ -20,7 +20,9 @@ use crate::resources::SampledPids;
 #[serde(deny_unknown_fields)]
 pub struct ExternalPipeline {
     /// Run by the platform's shell (`sh -c`, `cmd /C`); the placeholders
-    /// of [`PLACEHOLDERS`] are replaced by shell-quoted values.
+    /// of [`PLACEHOLDERS`] are replaced by shell-quoted values. Empty in a
+    /// scenario that sets only the waits, for `--pipeline-cmd` to give.
+    #[serde(default)]
     pub command: String,
     /// Longest wait for the command to create `{ready_file}` (when it uses
     /// it) before the load starts: a JVM takes its time.
@@ -59,18 +61,14 @@ impl ExternalPipeline {
 
     /// Takes `command`, `ready_timeout`, `quiet` and a `table` name out of
     /// a scenario's `[pipeline]` table (the rest are sluice's own settings,
-    /// `[pipeline.table]` among them); `None` when it names no command.
+    /// `[pipeline.table]` among them); `None` when it has none of them. The
+    /// command may be missing (empty), for `--pipeline-cmd` to give.
     pub fn take_from(pipeline: &mut toml::Table) -> Result<Option<Self>, String> {
         let table_name = pipeline.get("table").is_some_and(toml::Value::is_str);
-        if !pipeline.contains_key("command") {
-            for key in ["ready_timeout", "quiet", "table"] {
-                if pipeline.contains_key(key) && (key != "table" || table_name) {
-                    return Err(format!(
-                        "[pipeline] {key} applies to a pipeline command: add `command = \"…\"` \
-                         or remove it"
-                    ));
-                }
-            }
+        let ours = ["command", "ready_timeout", "quiet"]
+            .iter()
+            .any(|key| pipeline.contains_key(*key));
+        if !ours && !table_name {
             return Ok(None);
         }
         let mut external = toml::Table::new();
@@ -209,6 +207,13 @@ impl ExternalProcess {
         pids: &Arc<SampledPids>,
     ) -> Result<Self, String> {
         let line = expand(&external.command, values)?;
+        // A single command replaces the shell (`exec`), so the polite stop
+        // reaches it rather than a shell that would die and leave it running.
+        let line = if cfg!(unix) && is_simple(&external.command) {
+            format!("exec {line}")
+        } else {
+            line
+        };
         let log = std::fs::File::create(log_path)
             .map_err(|error| format!("cannot create {}: {error}", log_path.display()))?;
         let stderr = log
@@ -274,22 +279,25 @@ impl ExternalProcess {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
-    /// Stops the whole process tree: the platform's polite stop to its
-    /// group, then a kill of every process left after `grace`. Returns how
-    /// the command's own process ended.
+    /// Stops the whole process tree: the platform's polite stop to the
+    /// command's process, then, once it has ended or after `grace`, a kill
+    /// of every process of its group still there. Returns how it ended.
     pub fn stop(mut self, grace: Duration) -> std::io::Result<String> {
         if let Some(status) = self.exited() {
             // Its children may outlive it: they go too.
             tree::kill(&self.child);
             return Ok(format!("exited by itself ({status})"));
         }
+        let deadline = std::time::Instant::now() + grace;
         tree::request_stop(&self.child);
-        let asked = std::time::Instant::now();
-        while asked.elapsed() < grace {
-            if self.child.try_wait()?.is_some() && !tree::alive(&self.child) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        wait_until(&mut self.child, deadline, |child| {
+            child.try_wait().ok().flatten().is_some()
+        });
+        if tree::alive(&self.child) {
+            // A shell that ended at the signal leaves what it started
+            // running: ask them too.
+            tree::request_stop_group(&self.child);
+            wait_until(&mut self.child, deadline, |child| !tree::alive(child));
         }
         let stopped = self.child.try_wait()?.is_some() && !tree::alive(&self.child);
         tree::kill(&self.child);
@@ -303,6 +311,24 @@ impl ExternalProcess {
             )
         })
     }
+}
+
+/// Polls `done` until it holds or `deadline` passes.
+fn wait_until(
+    child: &mut Child,
+    deadline: std::time::Instant,
+    mut done: impl FnMut(&mut Child) -> bool,
+) {
+    while std::time::Instant::now() < deadline && !done(child) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A command line that is one program and its arguments: no shell operator,
+/// and no variable assignment in front.
+fn is_simple(command: &str) -> bool {
+    let first_word = command.split_whitespace().next().unwrap_or("");
+    !command.contains([';', '&', '|', '<', '>', '(', ')', '`', '\n']) && !first_word.contains('=')
 }
 
 #[cfg(not(windows))]
@@ -334,15 +360,23 @@ mod tree {
         child.id() as libc::pid_t
     }
 
+    /// SIGTERM to the command's own process alone: a JVM driver or a
+    /// script stops what it started in its own order (a signal to the whole
+    /// group would kill Spark's JVM under its Python driver mid-batch).
     pub fn request_stop(child: &Child) {
-        // SAFETY: kill(2) on the group the child leads, with a valid signal.
-        unsafe { libc::kill(-group(child), libc::SIGTERM) };
+        // SAFETY: kill(2) on the child's PID, with a valid signal.
+        unsafe { libc::kill(group(child), libc::SIGTERM) };
     }
 
     /// Some process of the group is still there.
     pub fn alive(child: &Child) -> bool {
         // SAFETY: signal 0 only checks that the group exists.
         unsafe { libc::kill(-group(child), 0) == 0 }
+    }
+
+    pub fn request_stop_group(child: &Child) {
+        // SAFETY: kill(2) on the group the child leads, with a valid signal.
+        unsafe { libc::kill(-group(child), libc::SIGTERM) };
     }
 
     pub fn kill(child: &Child) {
@@ -364,6 +398,9 @@ mod tree {
         // SAFETY: a documented Win32 call with plain integer arguments.
         unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, child.id()) };
     }
+
+    /// Ctrl-Break went to the whole group already.
+    pub fn request_stop_group(_child: &Child) {}
 
     /// Windows keeps no group to ask: the command's own process stands for it.
     pub fn alive(_child: &Child) -> bool {
@@ -496,6 +533,16 @@ mod tests {
     }
 
     #[test]
+    fn only_a_single_program_replaces_the_shell() {
+        assert!(is_simple(
+            "python3 job.py --input {input} --url {database_url}"
+        ));
+        assert!(!is_simple("cd jobs && spark-submit job.py"));
+        assert!(!is_simple("JAVA_HOME=/opt/jdk spark-submit job.py"));
+        assert!(!is_simple("loader | tee log"));
+    }
+
+    #[test]
     fn an_unknown_placeholder_is_refused_naming_the_known_ones() {
         let error = expand("run {inptu}", &values()).unwrap_err();
         assert!(error.contains("{inptu}"), "{error}");
@@ -515,10 +562,12 @@ mod tests {
         assert_eq!(external.quiet, Duration::from_secs(3));
         assert_eq!(external.ready_timeout, Duration::from_secs(120));
         assert_eq!(table.keys().collect::<Vec<_>>(), ["trigger"]);
-        let mut stray: toml::Table = toml::from_str("quiet = '3s'\n").unwrap();
-        assert!(ExternalPipeline::take_from(&mut stray)
-            .unwrap_err()
-            .contains("command"));
+        let mut waits: toml::Table = toml::from_str("quiet = '3s'\n").unwrap();
+        let waits = ExternalPipeline::take_from(&mut waits).unwrap().unwrap();
+        assert_eq!(
+            (waits.command.as_str(), waits.quiet),
+            ("", Duration::from_secs(3))
+        );
         let mut none: toml::Table = toml::from_str("trigger = '1s'\n").unwrap();
         assert_eq!(ExternalPipeline::take_from(&mut none).unwrap(), None);
         let mut sluice_table: toml::Table =

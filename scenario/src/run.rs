@@ -210,6 +210,12 @@ pub async fn run(
                 .into(),
         ));
     }
+    if scenario.external_without_command.is_some() {
+        tracing::warn!(
+            "[pipeline] quiet, ready_timeout and a table name apply to a pipeline command; \
+             without --pipeline-cmd or `command` they are ignored"
+        );
+    }
     let (run_id, run_dir) = create_run_dir(&scenario.name, runs_root)?;
     let input = run_dir.join("input");
     let database = database::resolve(scenario.database_url.as_deref())?;

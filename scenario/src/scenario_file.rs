@@ -47,6 +47,10 @@ pub struct ScenarioFile {
     /// then only name the table and the trigger it is given.
     #[serde(skip)]
     pub external: Option<crate::external::ExternalPipeline>,
+    /// `[pipeline]`'s waits and table for a command given by
+    /// `--pipeline-cmd`, when the file names none itself.
+    #[serde(skip)]
+    pub external_without_command: Option<crate::external::ExternalPipeline>,
 }
 
 /// The `[workers]` section of a scenario.
@@ -156,7 +160,12 @@ impl ScenarioFile {
         let mut scenario: Self = table.try_into().map_err(|error: toml::de::Error| {
             invalid(pipeline::config::explain_settings_error(&error.to_string()))
         })?;
-        scenario.external = external;
+        match external {
+            Some(external) if external.command.trim().is_empty() => {
+                scenario.external_without_command = Some(external);
+            }
+            external => scenario.external = external,
+        }
         Ok(scenario)
     }
 
@@ -180,10 +189,13 @@ impl ScenarioFile {
             self.database_url = Some(url.clone());
         }
         if let Some(command) = &overrides.pipeline_command {
-            match &mut self.external {
-                Some(external) => external.command = command.clone(),
-                None => self.external = Some(crate::external::ExternalPipeline::new(command)),
-            }
+            let mut external = self
+                .external
+                .take()
+                .or_else(|| self.external_without_command.take())
+                .unwrap_or_else(|| crate::external::ExternalPipeline::new(""));
+            external.command = command.clone();
+            self.external = Some(external);
         }
         if let (Some(external), Some(table)) = (&mut self.external, &overrides.pipeline_table) {
             external.table = Some(table.clone());

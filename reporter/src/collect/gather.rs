@@ -130,7 +130,9 @@ pub struct FileRows {
 }
 
 impl FileRows {
-    fn from_clause(&self) -> String {
+    /// The FROM items: the target as `e`, joined by key to the manifest
+    /// files as `m`.
+    fn relation(&self) -> String {
         match self.attribution {
             Attribution::SourceFileColumn => format!("{} e", self.table),
             // The key prefix is everything up to the last `-` before the
@@ -177,7 +179,7 @@ pub fn sql_found(rows: &FileRows) -> String {
     format!(
         "SELECT count(*), count(DISTINCT e.{}) FROM {} WHERE {}",
         rows.key,
-        rows.from_clause(),
+        rows.relation(),
         rows.filter()
     )
 }
@@ -193,7 +195,7 @@ pub fn sql_found(rows: &FileRows) -> String {
 /// third column says which rows fell back.
 pub fn sql_latency_commit_timestamp(rows: &FileRows) -> String {
     let commit = "(extract(epoch FROM pg_xact_commit_timestamp(e.xmin)) * 1000000)::bigint";
-    let (file, from, filter) = (rows.file(), rows.from_clause(), rows.filter());
+    let (file, from, filter) = (rows.file(), rows.relation(), rows.filter());
     if rows.with_batches {
         format!(
             "SELECT {file}, \
@@ -228,7 +230,7 @@ pub fn sql_latency_batches(rows: &FileRows) -> String {
          WHERE {} \
          GROUP BY 1, 2, 3",
         rows.file(),
-        rows.from_clause(),
+        rows.relation(),
         rows.filter()
     )
 }
@@ -241,7 +243,7 @@ pub fn sql_latency_none(rows: &FileRows) -> String {
          WHERE {} \
          GROUP BY 1",
         rows.file(),
-        rows.from_clause(),
+        rows.relation(),
         rows.filter()
     )
 }

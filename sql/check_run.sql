@@ -6,7 +6,10 @@
 --   psql "$DATABASE_URL" -v table=events -f sql/check_run.sql < runs/RUN-ID/manifest.jsonl
 --
 -- `table` defaults to events. Latency needs `track_commit_timestamp = on`
--- (the embedded server sets it) and the table's `source_file` column.
+-- (the embedded server sets it). Rows are tied to their files by the table's
+-- `source_file` column, or, with `-v key=event_id` (a table another pipeline
+-- wrote), by the key: each file's `key_prefix` in the manifest (else its
+-- name without the extension and a `-`) is what its rows' keys begin with.
 -- Percentiles are nearest rank (`percentile_disc`), the report's convention.
 \set ON_ERROR_STOP on
 \if :{?table}
@@ -24,7 +27,9 @@ SELECT entry->>'file' AS file,
        (entry->>'created_at_us')::bigint AS created_us,
        (entry->>'rows')::bigint AS rows,
        (entry->>'bad_rows')::bigint AS bad_rows,
-       (entry->>'dup_rows')::bigint AS dup_rows
+       (entry->>'dup_rows')::bigint AS dup_rows,
+       COALESCE(entry->>'key_prefix',
+                regexp_replace(entry->>'file', '\.[^.]*$', '') || '-') AS key_prefix
 FROM manifest_line;
 
 SELECT count(*) AS files,
@@ -41,5 +46,9 @@ FROM (
     SELECT (extract(epoch FROM pg_xact_commit_timestamp(t.xmin)) * 1e6)::bigint
            - m.created_us AS latency_us
     FROM :"table" t
+\if :{?key}
+    JOIN manifest m ON m.key_prefix = substring(t.:"key"::text FROM '^(.*-)[0-9]+$')
+\else
     JOIN manifest m ON m.file = t.source_file
+\endif
 ) AS latency;

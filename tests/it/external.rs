@@ -127,6 +127,23 @@ async fn an_external_loader_is_measured_like_sluice_and_compared_with_it() {
         );
     }
 
+    // psql alone (sql/check_run.sql, by key) finds the same rows and percentiles.
+    let vars = ["table=events", "key=event_id"];
+    if let Some(check) =
+        crate::support::psql_check_run(&scratch.url(), &run_dir.join("manifest.jsonl"), &vars)
+    {
+        let figures = &check[1];
+        assert_eq!(figures[0], expected.to_string(), "{check:?}");
+        for (index, name) in [(1, "p50"), (3, "p99"), (4, "max")] {
+            let psql_ms: f64 = figures[index].parse().unwrap();
+            let reported_ms = summary["latency_ms"][name].as_f64().unwrap();
+            assert!(
+                (reported_ms - psql_ms).abs() <= (psql_ms * 0.01).max(2.0),
+                "{name}: report {reported_ms} ms, psql {psql_ms} ms"
+            );
+        }
+    }
+
     // The report is whole: its sections say what does not apply.
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(report.contains("external command"), "{report}");
@@ -169,4 +186,9 @@ async fn an_external_loader_is_measured_like_sluice_and_compared_with_it() {
     assert!(compare.contains(&run_id(&run_dir)), "{compare}");
     assert!(compare.contains(&run_id(&sluice_dir)), "{compare}");
     assert!(compare.contains("external command"), "{compare}");
+    assert!(
+        compare.contains("psql_loader.py"),
+        "the pipeline column names the command: {compare}"
+    );
+    assert!(compare.contains(" | sluice |"), "{compare}");
 }

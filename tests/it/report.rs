@@ -71,7 +71,11 @@ async fn report_percentiles_agree_with_sql_percentile_disc() {
     // sql/check_run.sql, the check a user runs with psql alone, finds the
     // same files, rows and percentiles (psql is not beside the Windows server
     // binaries that CI runs under Wine).
-    let Some(check) = psql_check_run(&scratch.url(), &scratch.path("manifest.jsonl")) else {
+    let Some(check) = crate::support::psql_check_run(
+        &scratch.url(),
+        &scratch.path("manifest.jsonl"),
+        &["table=events"],
+    ) else {
         return;
     };
     let ms = |us: i64| format!("{:.3}", us as f64 / 1000.0);
@@ -86,43 +90,6 @@ async fn report_percentiles_agree_with_sql_percentile_disc() {
             vec![rows.to_string(), ms(p50), ms(p95), ms(p99), ms(max)],
         ]
     );
-}
-
-/// Runs `sql/check_run.sql` through psql on the run's manifest; `None` when
-/// no psql is installed.
-fn psql_check_run(url: &str, manifest: &std::path::Path) -> Option<Vec<Vec<String>>> {
-    let psql = embedded_pg::psql_program();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/check_run.sql");
-    let output = std::process::Command::new(psql)
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-F",
-            ",",
-            "-v",
-            "table=events",
-            "-f",
-        ])
-        .arg(&script)
-        .arg(url)
-        .stdin(std::fs::File::open(manifest).unwrap())
-        .output()
-        .ok()?;
-    assert!(
-        output.status.success(),
-        "psql -f sql/check_run.sql: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter(|line| !line.is_empty())
-            .map(|line| line.split(',').map(str::to_string).collect())
-            .collect(),
-    )
 }
 
 /// The server's counters as the test reads them itself: WAL position,

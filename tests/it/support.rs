@@ -429,3 +429,35 @@ pub fn only_run(runs: &Path) -> (PathBuf, serde_json::Value) {
     let summary = summary(&run_dir);
     (run_dir, summary)
 }
+
+/// Runs `sql/check_run.sql` through psql on the run's manifest with the
+/// given `-v` variables (`table=events`); `None` when no psql is installed.
+pub fn psql_check_run(url: &str, manifest: &Path, variables: &[&str]) -> Option<Vec<Vec<String>>> {
+    let psql = embedded_pg::psql_program();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/check_run.sql");
+    let mut command = std::process::Command::new(psql);
+    command.args(["-X", "-q", "-A", "-t", "-F", ","]);
+    for variable in variables {
+        command.args(["-v", variable]);
+    }
+    let output = command
+        .arg("-f")
+        .arg(&script)
+        .arg(url)
+        .stdin(std::fs::File::open(manifest).unwrap())
+        .output()
+        .ok()?;
+    assert!(
+        output.status.success(),
+        "psql -f sql/check_run.sql: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(|line| line.split(',').map(str::to_string).collect())
+            .collect(),
+    )
+}

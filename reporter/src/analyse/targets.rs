@@ -184,7 +184,10 @@ pub fn evaluate(targets: &Targets, s: &Summary) -> Vec<TargetResult> {
             let measured = measured.map(round3);
             let leeway = Leeway {
                 slack_fraction: targets.slack_pct.get(&name).copied().unwrap_or(0.0) / 100.0,
-                optional: targets.optional.contains(&name),
+                // Another pipeline keeps no batch records: its batch time
+                // cannot be measured, whatever the scenario asks.
+                optional: targets.optional.contains(&name)
+                    || (name == TargetName::BatchMsP95 && s.external_command().is_some()),
             };
             Some(TargetResult {
                 name: name.as_str().to_string(),
@@ -380,6 +383,24 @@ mod tests {
             .iter()
             .all(|r| r.status == TargetStatus::UnmeasuredOptional));
         assert!(passed(&r));
+    }
+
+    #[test]
+    fn another_pipelines_batch_time_is_not_asked_of_it() {
+        let mut s = sample();
+        let batch = Targets {
+            batch_ms_p95: Some(5000.0),
+            ..Targets::default()
+        };
+        assert_eq!(evaluate(&batch, &s)[0].status, TargetStatus::Unmeasured);
+        s.run = Some(crate::summary::RunSummary {
+            external_command: Some("spark-submit job.py".into()),
+            ..crate::summary::RunSummary::default()
+        });
+        assert_eq!(
+            evaluate(&batch, &s)[0].status,
+            TargetStatus::UnmeasuredOptional
+        );
     }
 
     #[test]

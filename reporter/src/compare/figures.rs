@@ -75,6 +75,9 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
             .clone()
             .or_else(|| s.run.as_ref().map(|r| r.run_id.clone()))
             .filter(|id| !id.is_empty()),
+        pipeline: s
+            .external_command()
+            .map_or_else(|| "sluice".to_string(), |command| format!("`{command}`")),
         optimized_build: s.optimized_build,
         rows: Integrity {
             generated: s.rows.generated,

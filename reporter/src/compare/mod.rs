@@ -144,6 +144,8 @@ pub struct RunFigures {
     pub scenario: Option<String>,
     /// Run id, when known.
     pub run_id: Option<String>,
+    /// The pipeline measured: `sluice`, or the command of another one.
+    pub pipeline: String,
     /// `false` for a debug build.
     pub optimized_build: bool,
     /// Row figures.

@@ -32,8 +32,10 @@ pub(super) fn setting_list(settings: &[Setting]) -> String {
     if settings.is_empty() {
         return "no setting differs between the runs".to_string();
     }
+    // A setting the run does not have ("–": another pipeline's) is no choice.
     let parts: Vec<String> = settings
         .iter()
+        .filter(|s| s.value != "–")
         .map(|s| format!("{} = `{}`", s.name, s.value))
         .collect();
     format!("its settings that differ: {}", parts.join(", "))
@@ -49,12 +51,13 @@ pub fn render(c: &Comparison) -> String {
         "Generated {}. One column per run, in the order given.\n",
         c.generated_at
     );
-    let mut runs = Table::new(["run", "folder", "scenario"]);
+    let mut runs = Table::new(["run", "folder", "scenario", "pipeline"]);
     for r in &c.runs {
         runs.row([
             r.label.clone(),
             format!("`{}`", r.dir),
             r.scenario.clone().unwrap_or_else(|| "–".to_string()),
+            r.pipeline.clone(),
         ]);
     }
     let _ = writeln!(out, "{runs}");

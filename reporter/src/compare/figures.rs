@@ -84,7 +84,8 @@ pub fn run_figures(run: &RunInput) -> RunFigures {
             expected: s.rows.expected,
             found: s.rows.found,
             missing: s.rows.missing,
-            rejected: s.rows.rejected,
+            rejected: (s.external_command().is_none() || s.rows.rejected > 0)
+                .then_some(s.rows.rejected),
             duplicates: s.rows.duplicates,
         },
         latency_ms: latency_measured(s).then_some(LatencyFigures {
@@ -238,21 +239,21 @@ pub(super) fn metric(
 
 /// Generated, expected, found, missing, rejected, duplicates (no "best").
 pub fn integrity_rows(runs: &[RunFigures]) -> Vec<MetricRow> {
-    let row = |name, f: fn(&Integrity) -> u64| {
+    let row = |name, f: fn(&Integrity) -> Option<u64>| {
         metric(
             name,
-            runs.iter().map(|r| Some(f(&r.rows) as f64)).collect(),
+            runs.iter().map(|r| f(&r.rows).map(|n| n as f64)).collect(),
             0,
             None,
         )
     };
     vec![
-        row("generated", |r| r.generated),
-        row("expected", |r| r.expected),
-        row("found", |r| r.found),
-        row("missing", |r| r.missing),
+        row("generated", |r| Some(r.generated)),
+        row("expected", |r| Some(r.expected)),
+        row("found", |r| Some(r.found)),
+        row("missing", |r| Some(r.missing)),
         row("rejected", |r| r.rejected),
-        row("duplicates", |r| r.duplicates),
+        row("duplicates", |r| Some(r.duplicates)),
     ]
 }
 

@@ -184,8 +184,9 @@ pub struct Integrity {
     pub found: u64,
     /// Expected rows not found.
     pub missing: u64,
-    /// Rows rejected.
-    pub rejected: u64,
+    /// Rows rejected; `None` for another pipeline that recorded none where
+    /// sluice reads them (its rejects are in its own log).
+    pub rejected: Option<u64>,
     /// Copies beyond the first.
     pub duplicates: u64,
 }

@@ -179,7 +179,10 @@ fn one_source_with_a_profile_keeps_the_plain_names() {
     );
     let raw = std::fs::read_to_string(&cfg.manifest_path).unwrap();
     for line in raw.lines() {
-        assert!(line.ends_with(",\"target_rows_per_s\":1500}"), "{line}");
+        assert!(
+            line.contains(",\"target_rows_per_s\":1500,\"key_prefix\":\"t1-0000"),
+            "{line}"
+        );
         assert!(!line.contains("\"source\""), "{line}");
     }
     let m = read_manifest(&cfg.manifest_path).unwrap();

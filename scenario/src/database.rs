@@ -34,3 +34,27 @@ pub fn resolve(url: Option<&str>) -> Result<Database, DatabaseError> {
         embedded: Some(server),
     })
 }
+
+/// A connection for the run's own readings, opened again when lost (a run
+/// may stop its database on purpose): `None` while it cannot be reached.
+pub struct Reconnecting<'a> {
+    target: &'a DbTarget,
+    client: Option<tokio_postgres::Client>,
+}
+
+impl<'a> Reconnecting<'a> {
+    pub fn new(target: &'a DbTarget) -> Self {
+        Self {
+            target,
+            client: None,
+        }
+    }
+
+    /// The open connection, reconnecting first when it is closed.
+    pub async fn client(&mut self) -> Option<&tokio_postgres::Client> {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            self.client = self.target.connect().await.ok();
+        }
+        self.client.as_ref()
+    }
+}

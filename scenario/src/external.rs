@@ -356,7 +356,8 @@ fn shell(line: &str) -> Command {
 mod tree {
     use std::process::Child;
 
-    fn group(child: &Child) -> libc::pid_t {
+    /// The command's PID, which is also its group's id (it leads the group).
+    fn leader(child: &Child) -> libc::pid_t {
         child.id() as libc::pid_t
     }
 
@@ -365,23 +366,23 @@ mod tree {
     /// group would kill Spark's JVM under its Python driver mid-batch).
     pub fn request_stop(child: &Child) {
         // SAFETY: kill(2) on the child's PID, with a valid signal.
-        unsafe { libc::kill(group(child), libc::SIGTERM) };
+        unsafe { libc::kill(leader(child), libc::SIGTERM) };
     }
 
     /// Some process of the group is still there.
     pub fn alive(child: &Child) -> bool {
         // SAFETY: signal 0 only checks that the group exists.
-        unsafe { libc::kill(-group(child), 0) == 0 }
+        unsafe { libc::kill(-leader(child), 0) == 0 }
     }
 
     pub fn request_stop_group(child: &Child) {
         // SAFETY: kill(2) on the group the child leads, with a valid signal.
-        unsafe { libc::kill(-group(child), libc::SIGTERM) };
+        unsafe { libc::kill(-leader(child), libc::SIGTERM) };
     }
 
     pub fn kill(child: &Child) {
         // SAFETY: as above, SIGKILL.
-        unsafe { libc::kill(-group(child), libc::SIGKILL) };
+        unsafe { libc::kill(-leader(child), libc::SIGKILL) };
     }
 }
 
@@ -419,30 +420,31 @@ mod tree {
 /// Rows in the target table, for the drain: an external pipeline keeps no
 /// record sluice can read, so the table's growth says when it is done.
 pub struct TableRows<'a> {
-    target: &'a pipeline::db::DbTarget,
+    connection: crate::database::Reconnecting<'a>,
     sql: String,
-    client: Option<tokio_postgres::Client>,
 }
 
 impl<'a> TableRows<'a> {
     pub fn new(target: &'a pipeline::db::DbTarget, table: &str) -> Self {
         Self {
-            target,
+            connection: crate::database::Reconnecting::new(target),
             sql: format!(
                 "SELECT count(*) FROM {}",
                 reporter::collect::gather::quote_ident(table)
             ),
-            client: None,
         }
     }
 
     /// The table's rows; 0 while it does not exist, `None` when the
     /// database cannot be reached.
     pub async fn count(&mut self) -> Option<u64> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-            self.client = self.target.connect().await.ok();
-        }
-        match self.client.as_ref()?.query_one(&self.sql, &[]).await {
+        match self
+            .connection
+            .client()
+            .await?
+            .query_one(&self.sql, &[])
+            .await
+        {
             Ok(row) => Some(row.get::<_, i64>(0) as u64),
             Err(error)
                 if error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) =>

@@ -154,27 +154,23 @@ impl Pipeline {
 /// Counts the run's committed files in `sluice_batches`, reconnecting after
 /// an outage.
 struct CommittedFiles<'a> {
-    target: &'a pipeline::db::DbTarget,
+    connection: database::Reconnecting<'a>,
     prefix: &'a str,
-    client: Option<tokio_postgres::Client>,
 }
 
 impl<'a> CommittedFiles<'a> {
     fn new(target: &'a pipeline::db::DbTarget, prefix: &'a str) -> Self {
         Self {
-            target,
+            connection: database::Reconnecting::new(target),
             prefix,
-            client: None,
         }
     }
 
     async fn count(&mut self) -> Option<u64> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-            self.client = self.target.connect().await.ok();
-        }
         let row = self
-            .client
-            .as_ref()?
+            .connection
+            .client()
+            .await?
             .query_one(
                 "SELECT count(*) FROM sluice_batches, jsonb_array_elements(files) f
                  WHERE starts_with(f->>'name', $1)",
@@ -276,8 +272,7 @@ pub async fn run(
     .await?;
     let deadline = tokio::time::Instant::now() + scenario.drain_timeout;
     let drained = if let Pipeline::External { quiet, .. } = &pipeline {
-        let expected = generated.rows - generated.dup_rows - generated.bad_rows;
-        let judge = DrainJudge::new(expected, *quiet);
+        let judge = DrainJudge::new(generated.expected_rows, *quiet);
         drain_external(
             &pipeline,
             &mut table_rows,

@@ -3,6 +3,7 @@
 use super::{
     check, SOURCE_BATCHES, SOURCE_COMMIT_TS, TRACK_COMMIT_TIMESTAMP_FIX, UNOPTIMISED_WARNING,
 };
+use crate::collect::gather::Attribution;
 use crate::format::{fmt_count, fmt_decimal, fmt_ms, fmt_pct};
 use crate::render::table::{Align, Table};
 use crate::summary::{Summary, TargetStatus};
@@ -247,7 +248,7 @@ fn integrity_table(md: &mut String, s: &Summary) {
         Align::Right,
         Align::Left,
     ]);
-    let found_meaning = if s.row_attribution == "key prefix" {
+    let found_meaning = if s.row_attribution == Attribution::KeyPrefix.as_str() {
         "rows in the table whose key carries a manifest file's key prefix"
     } else {
         "rows in the table whose `source_file` is a manifest file"

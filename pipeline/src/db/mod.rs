@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use postgres_native_tls::MakeTlsConnector;
 
 use crate::tls;
 
@@ -156,7 +155,7 @@ pub fn is_transient(error: &tokio_postgres::Error) -> bool {
 #[derive(Clone)]
 pub struct DbTarget {
     config: tokio_postgres::Config,
-    tls: MakeTlsConnector,
+    tls: tls::Connector,
     /// The URL as given, password included: only ever handed to a child
     /// process through its environment.
     url: String,
@@ -200,7 +199,7 @@ impl DbTarget {
             ));
         }
         config.application_name("sluice");
-        let tls = tls::connector(&tls_options).map_err(invalid)?;
+        let tls = tls::Connector::new(&tls_options).map_err(invalid)?;
         Ok(Self {
             config,
             tls,

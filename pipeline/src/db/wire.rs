@@ -20,12 +20,10 @@ use std::time::Duration;
 
 use deadpool_postgres::Connect;
 use futures_util::future::BoxFuture;
-use postgres_native_tls::MakeTlsConnector;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_postgres::config::Host;
 use tokio_postgres::config::SslMode;
-use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, Error, NoTls};
 
 /// Bytes sent to and received from the database over a set of connections.
@@ -113,7 +111,7 @@ impl AsyncWrite for Counted {
 
 /// Opens the pool's connections over counted sockets.
 pub(super) struct CountingConnect {
-    pub(super) tls: MakeTlsConnector,
+    pub(super) tls: crate::tls::Connector,
     pub(super) bytes: Arc<WireBytes>,
 }
 
@@ -124,7 +122,6 @@ impl Connect for CountingConnect {
     ) -> BoxFuture<'_, Result<(Client, tokio::task::JoinHandle<()>), Error>> {
         let config = config.clone();
         Box::pin(async move {
-            let mut tls = self.tls.clone();
             let (socket, hostname) = match open_socket(&config).await {
                 Ok(opened) => opened,
                 Err(error) => return Err(as_postgres_error(&config, error).await),
@@ -133,12 +130,7 @@ impl Connect for CountingConnect {
                 inner: socket,
                 bytes: Arc::clone(&self.bytes),
             };
-            let connector = MakeTlsConnect::<Counted>::make_tls_connect(&mut tls, &hostname)
-                .map_err(|error| io::Error::other(error.to_string()));
-            let connector = match connector {
-                Ok(connector) => connector,
-                Err(error) => return Err(as_postgres_error(&config, error).await),
-            };
+            let connector = self.tls.for_host(&hostname);
             let (client, connection) = config.connect_raw(stream, connector).await?;
             let driver = tokio::spawn(async move {
                 if let Err(error) = connection.await {

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, AsArray, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder,
+    Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::Schema;
+use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 
 use super::value::Value;
@@ -33,17 +33,22 @@ enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    pub(super) fn new(ty: ColumnType) -> Self {
+    /// A builder with room for `rows` values (and `bytes` of text): sized
+    /// like the chunk before, a chunk fills it without regrowing (each
+    /// doubling copies the column, and `finish` leaves a builder empty).
+    pub(super) fn with_capacity(ty: ColumnType, rows: usize, bytes: usize) -> Self {
         match ty {
-            ColumnType::Text => Self::Text(StringBuilder::new()),
-            ColumnType::Int32 => Self::Int32(Int32Builder::new()),
-            ColumnType::Int64 => Self::Int64(Int64Builder::new()),
-            ColumnType::Float64 => Self::Float64(Float64Builder::new()),
-            ColumnType::Bool => Self::Bool(BooleanBuilder::new()),
+            ColumnType::Text => Self::Text(StringBuilder::with_capacity(rows, bytes)),
+            ColumnType::Int32 => Self::Int32(Int32Builder::with_capacity(rows)),
+            ColumnType::Int64 => Self::Int64(Int64Builder::with_capacity(rows)),
+            ColumnType::Float64 => Self::Float64(Float64Builder::with_capacity(rows)),
+            ColumnType::Bool => Self::Bool(BooleanBuilder::with_capacity(rows)),
             ColumnType::Decimal { precision, scale } => {
-                Self::Decimal(Decimal128Builder::new(), precision, scale)
+                Self::Decimal(Decimal128Builder::with_capacity(rows), precision, scale)
             }
-            ColumnType::Timestamptz => Self::Timestamp(TimestampMicrosecondBuilder::new()),
+            ColumnType::Timestamptz => {
+                Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows))
+            }
         }
     }
 
@@ -90,7 +95,7 @@ impl BatchBuilder {
             columns: table
                 .columns
                 .iter()
-                .map(|c| ColumnBuilder::new(c.ty))
+                .map(|c| ColumnBuilder::with_capacity(c.ty, 0, 0))
                 .collect(),
             table,
             source_file: StringBuilder::new(),
@@ -122,6 +127,23 @@ impl BatchBuilder {
             self.columns.iter_mut().map(ColumnBuilder::finish).collect();
         arrays.push(Arc::new(self.source_file.finish()));
         arrays.push(Arc::new(self.seq.finish()));
+        // The next chunk gets the room this one took.
+        let rows = self.rows;
+        let text_bytes = |array: &ArrayRef| match array.data_type() {
+            DataType::Utf8 => array.as_string::<i32>().value_data().len(),
+            _ => 0,
+        };
+        for ((builder, column), array) in self
+            .columns
+            .iter_mut()
+            .zip(&self.table.columns)
+            .zip(&arrays)
+        {
+            *builder = ColumnBuilder::with_capacity(column.ty, rows, text_bytes(array));
+        }
+        let files = &arrays[self.columns.len()];
+        self.source_file = StringBuilder::with_capacity(rows, text_bytes(files));
+        self.seq = Int64Builder::with_capacity(rows);
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the batch schema")
     }

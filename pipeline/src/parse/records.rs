@@ -60,6 +60,28 @@ impl Records {
         &self.fields[start..self.ends[index]]
     }
 
+    /// The record's fields back to back as text, when they are all UTF-8
+    /// without NUL: one check per record instead of one per field.
+    pub(super) fn text(&self) -> Option<&str> {
+        let end = if self.len == 0 {
+            0
+        } else {
+            self.ends[self.len - 1]
+        };
+        let bytes = &self.fields[..end];
+        if bytes.contains(&0) {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// Field `index` of [`Records::text`]; `None` when a multi-byte
+    /// character straddles its bounds (each field alone is then not UTF-8).
+    pub(super) fn field_text<'a>(&self, text: &'a str, index: usize) -> Option<&'a str> {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        text.get(start..self.ends[index])
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         (0..self.len).map(|index| self.field(index))
     }

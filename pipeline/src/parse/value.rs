@@ -23,13 +23,7 @@ pub(super) fn parse_field<'a>(
     limits: &ParseLimits,
 ) -> Result<Value<'a>, String> {
     let name = column.name.as_str();
-    if bytes.len() > limits.max_field_bytes {
-        return Err(format!(
-            "column `{name}`: field is {} bytes, over the limit of {} (raise max_field_bytes if this is expected)",
-            bytes.len(),
-            limits.max_field_bytes
-        ));
-    }
+    within_limit(bytes.len(), name, limits)?;
     let text = std::str::from_utf8(bytes).map_err(|error| {
         format!(
             "column `{name}`: invalid UTF-8 at byte {} of the field",
@@ -41,8 +35,20 @@ pub(super) fn parse_field<'a>(
             "column `{name}`: contains a NUL byte, which PostgreSQL cannot store"
         ));
     }
+    parse_text(text, column, limits)
+}
+
+/// [`parse_field`] for a field already known to be UTF-8 without NUL (the
+/// record's bytes were checked once as a whole).
+pub(super) fn parse_text<'a>(
+    text: &'a str,
+    column: &Column,
+    limits: &ParseLimits,
+) -> Result<Value<'a>, String> {
+    let name = column.name.as_str();
+    within_limit(text.len(), name, limits)?;
     if column.ty != ColumnType::Text || text.is_empty() {
-        let trimmed = text.trim();
+        let trimmed = trim(text);
         if trimmed.is_empty() {
             return if column.nullable {
                 Ok(Value::Null)
@@ -54,6 +60,28 @@ pub(super) fn parse_field<'a>(
             .map_err(|what| format!("column `{name}`: `{}` {what}", shorten(trimmed)));
     }
     Ok(Value::Text(text))
+}
+
+fn within_limit(len: usize, name: &str, limits: &ParseLimits) -> Result<(), String> {
+    if len > limits.max_field_bytes {
+        return Err(format!(
+            "column `{name}`: field is {len} bytes, over the limit of {} (raise max_field_bytes if this is expected)",
+            limits.max_field_bytes
+        ));
+    }
+    Ok(())
+}
+
+/// `str::trim`, without its per-character Unicode test when both ends are
+/// printable ASCII (every field sluice's own generator writes): then there
+/// is nothing to trim.
+fn trim(text: &str) -> &str {
+    let printable = |byte: &u8| (b'!'..=b'~').contains(byte);
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if printable(first) && printable(last) => text,
+        _ => text.trim(),
+    }
 }
 
 fn parse_typed(text: &str, ty: ColumnType) -> Result<Value<'_>, String> {
@@ -98,16 +126,20 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, String> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let (whole, fraction) = match unsigned.bytes().position(|b| b == b'.') {
+        Some(dot) => (&unsigned[..dot], &unsigned[dot + 1..]),
+        None => (unsigned, ""),
+    };
     let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if (whole.is_empty() && fraction.is_empty()) || !digits_only(whole) || !digits_only(fraction) {
         return Err("is not a decimal number".into());
     }
-    let fraction = fraction.trim_end_matches('0');
+    let fraction =
+        &fraction[..fraction.len() - fraction.bytes().rev().take_while(|&b| b == b'0').count()];
     if fraction.len() as u32 > scale {
         return Err(format!("has more than {scale} decimal places"));
     }
-    let whole = whole.trim_start_matches('0');
+    let whole = &whole[whole.bytes().take_while(|&b| b == b'0').count()..];
     if whole.len() as u32 > u32::from(precision) - scale {
         return Err(format!("is out of range for numeric({precision},{scale})"));
     }

@@ -136,7 +136,13 @@ impl Transform {
         if keys.null_count() > 0 || version.is_some_and(|v| batch.column(v).null_count() > 0) {
             return false;
         }
-        fn all_distinct<T: Eq + Hash>(values: impl ExactSizeIterator<Item = T>) -> bool {
+        /// Keys in strictly increasing order (sequence numbers, time-ordered
+        /// ids: most event streams) are distinct without hashing them.
+        fn all_distinct<T: Ord + Hash>(values: impl ExactSizeIterator<Item = T> + Clone) -> bool {
+            let mut ordered = values.clone().zip(values.clone().skip(1));
+            if ordered.all(|(before, after)| before < after) {
+                return true;
+            }
             let mut seen = HashSet::with_capacity(values.len());
             values.into_iter().all(|value| seen.insert(value))
         }

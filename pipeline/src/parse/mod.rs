@@ -552,7 +552,9 @@ mod tests {
         assert_eq!(rejects.len(), 1);
         assert_eq!(rejects[0].line, Some(2));
         assert!(
-            rejects[0].reason.contains("column `event_type`: invalid UTF-8 at byte 4"),
+            rejects[0]
+                .reason
+                .contains("column `event_type`: invalid UTF-8 at byte 4"),
             "{}",
             rejects[0].reason
         );

@@ -1,9 +1,13 @@
 //! Transform: the batch through DataFusion SQL (`pipeline/sql/transform.sql` by
 //! default): dedupe by key, normalise, filter.
 //!
-//! One `SessionContext` lives for the whole run; each batch is registered as
-//! the table `batch`, queried, and deregistered. Output columns are cast to
-//! the target types, so a user's SQL may compute them in any compatible type.
+//! One `SessionContext` lives for the whole run, with one in-memory table
+//! `batch`. Each SQL is parsed, analysed and optimised once, at the first
+//! chunk; a chunk is placed in `batch` only for its physical planning (the
+//! physical plan holds the data), so a chunk costs no SQL parsing and no
+//! logical optimisation (both were paid per chunk before: per file on the
+//! on-arrival path). Output columns are cast to the target types, so a
+//! user's SQL may compute them in any compatible type.
 //!
 //! The built-in transforms also have a form for a chunk whose keys are all
 //! distinct (the common case): their dedupe would keep every row, so only
@@ -17,7 +21,12 @@ use arrow::array::{new_empty_array, Array, ArrayRef, AsArray};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Int32Type, Int64Type};
 use arrow::record_batch::RecordBatch;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::collect;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::schema::{TableSchema, SOURCE_FILE};
 
@@ -48,17 +57,6 @@ pub enum TransformError {
 /// The name the SQL reads a batch under.
 const BATCH_TABLE: &str = "batch";
 
-/// Deregisters the batch when dropped, also when the transform's future is
-/// dropped mid-query (a batch abandoned because its write failed): the
-/// replay must find the name free.
-struct Registered<'a>(&'a SessionContext);
-
-impl Drop for Registered<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.deregister_table(BATCH_TABLE);
-    }
-}
-
 /// The planned transform of one run.
 pub struct Transform {
     context: SessionContext,
@@ -67,6 +65,12 @@ pub struct Transform {
     /// versions are all present (built-in transforms only).
     distinct_keys_sql: Option<String>,
     table: Arc<TableSchema>,
+    /// The table `batch`: it holds a chunk from its placing to its plan.
+    chunk: Arc<MemTable>,
+    /// One chunk in `chunk` at a time.
+    planning: Mutex<()>,
+    /// The SQL and the distinct-keys SQL as optimised logical plans.
+    planned: OnceCell<(LogicalPlan, Option<LogicalPlan>)>,
 }
 
 /// The transform's output: target columns then source_file, target types.
@@ -79,11 +83,22 @@ impl Transform {
         let config = SessionConfig::new()
             .with_target_partitions(partitions.max(1))
             .with_batch_size(8192);
+        let context = SessionContext::new_with_config(config);
+        let chunk = Arc::new(
+            MemTable::try_new(table.batch_schema(), vec![Vec::new()])
+                .expect("an empty table of the batch schema"),
+        );
+        context
+            .register_table(BATCH_TABLE, Arc::clone(&chunk) as Arc<dyn TableProvider>)
+            .expect("a new context has no table `batch`");
         Self {
-            context: SessionContext::new_with_config(config),
+            context,
             sql,
             distinct_keys_sql: None,
             table,
+            chunk,
+            planning: Mutex::new(()),
+            planned: OnceCell::new(),
         }
     }
 
@@ -106,8 +121,9 @@ impl Transform {
             .map(|f| new_empty_array(f.data_type()))
             .collect();
         let empty = RecordBatch::try_new(schema, columns).expect("empty arrays match the schema");
-        for sql in std::iter::once(&self.sql).chain(&self.distinct_keys_sql) {
-            self.run(sql, empty.clone()).await?;
+        self.run(false, empty.clone()).await?;
+        if self.distinct_keys_sql.is_some() {
+            self.run(true, empty).await?;
         }
         Ok(())
     }
@@ -117,11 +133,8 @@ impl Transform {
         if batch.num_rows() == 0 {
             return Ok(Vec::new());
         }
-        let sql = match &self.distinct_keys_sql {
-            Some(sql) if self.keys_distinct(&batch) => sql,
-            _ => &self.sql,
-        };
-        self.run(sql, batch).await
+        let distinct_keys = self.distinct_keys_sql.is_some() && self.keys_distinct(&batch);
+        self.run(distinct_keys, batch).await
     }
 
     /// Whether no two rows share a key and none lacks its key or version:
@@ -154,10 +167,44 @@ impl Transform {
         }
     }
 
-    async fn run(&self, sql: &str, batch: RecordBatch) -> Result<Transformed, TransformError> {
-        self.context.register_batch(BATCH_TABLE, batch)?;
-        let _registered = Registered(&self.context);
-        let result = self.context.sql(sql).await?.collect().await?;
+    /// Runs the SQL (or, with `distinct_keys`, its distinct-keys form) on
+    /// one chunk.
+    async fn run(
+        &self,
+        distinct_keys: bool,
+        batch: RecordBatch,
+    ) -> Result<Transformed, TransformError> {
+        let state = self.context.state();
+        let (full, distinct) = self
+            .planned
+            .get_or_try_init(|| async {
+                let optimised = |sql: String| {
+                    let state = &state;
+                    async move { state.optimize(&state.create_logical_plan(&sql).await?) }
+                };
+                let full = optimised(self.sql.clone()).await?;
+                let distinct = match &self.distinct_keys_sql {
+                    Some(sql) => Some(optimised(sql.clone()).await?),
+                    None => None,
+                };
+                Ok::<_, TransformError>((full, distinct))
+            })
+            .await?;
+        let logical = match distinct {
+            Some(distinct) if distinct_keys => distinct,
+            _ => full,
+        };
+        let physical = {
+            let _one_chunk = self.planning.lock().await;
+            *self.chunk.batches[0].write().await = vec![batch];
+            let physical = state
+                .query_planner()
+                .create_physical_plan(logical, &state)
+                .await;
+            self.chunk.batches[0].write().await.clear();
+            physical?
+        };
+        let result = collect(physical, state.task_ctx()).await?;
         result.into_iter().map(|out| self.conform(out)).collect()
     }
 
@@ -257,10 +304,11 @@ mod tests {
             ),
         ];
         for (table, full, distinct) in cases {
-            let transform = Transform::new(full, Arc::clone(table), 1);
+            let transform =
+                Transform::new(full, Arc::clone(table), 1).with_distinct_keys_sql(Some(distinct));
             let batch = batch_of(table, &[5, 3, 9, 1, 7, 2]);
-            let deduped = sorted(transform.run(&transform.sql, batch.clone()).await.unwrap());
-            let fast = sorted(transform.run(&distinct, batch).await.unwrap());
+            let deduped = sorted(transform.run(false, batch.clone()).await.unwrap());
+            let fast = sorted(transform.run(true, batch).await.unwrap());
             assert_eq!(deduped, fast);
             assert_eq!(fast.num_rows(), 6);
         }

@@ -6,8 +6,19 @@ use std::time::{Duration, Instant};
 use crate::support::{count, generator_config, ingest_args, run_ok, sluice, Scratch};
 
 /// Starts `sluice ingest --trigger continuous` on `checkpoint`.
-fn start_continuous(scratch: &Scratch, checkpoint: &std::path::Path) -> Child {
-    ingest_args(
+/// A process killed when dropped, also when its test panics: left running,
+/// it would hold what it inherited open (under Wine, the test log's pipe).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_continuous(scratch: &Scratch, checkpoint: &std::path::Path) -> KillOnDrop {
+    let child = ingest_args(
         &mut sluice(),
         "continuous",
         &scratch.url(),
@@ -17,7 +28,8 @@ fn start_continuous(scratch: &Scratch, checkpoint: &std::path::Path) -> Child {
     .stdout(Stdio::null())
     .stderr(Stdio::null())
     .spawn()
-    .unwrap()
+    .unwrap();
+    KillOnDrop(child)
 }
 
 /// Waits until the process owns its checkpoint in the database (its
@@ -45,7 +57,7 @@ async fn wait_for_owner(scratch: &Scratch) {
 async fn a_second_process_on_a_busy_checkpoint_refuses_to_start() {
     let scratch = Scratch::new();
     let checkpoint = scratch.path("checkpoint");
-    let mut owner = start_continuous(&scratch, &checkpoint);
+    let owner = start_continuous(&scratch, &checkpoint);
     wait_for_owner(&scratch).await;
 
     let started = Instant::now();
@@ -65,7 +77,10 @@ async fn a_second_process_on_a_busy_checkpoint_refuses_to_start() {
         stderr.contains("is in use by another sluice process"),
         "{stderr}"
     );
-    assert!(stderr.contains(&format!("pid {}", owner.id())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {}", owner.0.id())),
+        "{stderr}"
+    );
     assert!(
         stderr.contains(&checkpoint.display().to_string()),
         "{stderr}"
@@ -97,8 +112,7 @@ async fn a_second_process_on_a_busy_checkpoint_refuses_to_start() {
         "{stderr}"
     );
 
-    owner.kill().unwrap();
-    owner.wait().unwrap();
+    drop(owner);
     run_ok(ingest_args(
         &mut sluice(),
         "available-now",

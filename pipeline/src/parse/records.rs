@@ -55,20 +55,23 @@ impl Records {
         }
     }
 
-    pub(super) fn field(&self, index: usize) -> &[u8] {
+    /// Where field `index` lies in `fields`.
+    fn span(&self, index: usize) -> std::ops::Range<usize> {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        &self.fields[start..self.ends[index]]
+        start..self.ends[index]
+    }
+
+    pub(super) fn field(&self, index: usize) -> &[u8] {
+        &self.fields[self.span(index)]
     }
 
     /// The record's fields back to back as text, when they are all UTF-8
     /// without NUL: one check per record instead of one per field.
     pub(super) fn text(&self) -> Option<&str> {
-        let end = if self.len == 0 {
-            0
-        } else {
-            self.ends[self.len - 1]
+        let bytes = match self.len {
+            0 => &[][..],
+            len => &self.fields[..self.span(len - 1).end],
         };
-        let bytes = &self.fields[..end];
         if bytes.contains(&0) {
             return None;
         }
@@ -78,8 +81,7 @@ impl Records {
     /// Field `index` of [`Records::text`]; `None` when a multi-byte
     /// character straddles its bounds (each field alone is then not UTF-8).
     pub(super) fn field_text<'a>(&self, text: &'a str, index: usize) -> Option<&'a str> {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        text.get(start..self.ends[index])
+        text.get(self.span(index))
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {

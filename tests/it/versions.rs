@@ -355,3 +355,86 @@ async fn a_key_another_writer_commits_meanwhile_takes_the_merge() {
         .collect();
     assert_eq!(stored, expected);
 }
+
+/// A chunk whose keys rise is probed by its key range (where the key column
+/// sorts by bytes) instead of key by key: keys stored before it, one older
+/// and one newer than the file's version, and another writer's key inside
+/// the range that the file lacks, end as the version rule says, whether the
+/// key column sorts by bytes (the database's `C` default) or by an ICU
+/// collation that orders these mixed-case keys differently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rising_keys_found_stored_by_their_range_keep_the_version_rule_under_any_collation() {
+    let scratch = Scratch::new();
+    let client = scratch.client().await;
+    // Byte order: A1 < B2 < C3 < a4 < b5 < c6; ICU: A1 < a4 < B2 < b5 < C3 < c6.
+    let rows: String = ["A1", "B2", "C3", "a4", "b5", "c6"]
+        .iter()
+        .map(|key| format!("{key},purchase,1,2,Books,9.99,3,2026-11-22T10:00:00Z\n"))
+        .collect();
+    for (table, collation) in [("events_bytes", None), ("events_icu", Some("und-x-icu"))] {
+        let schema = events_named(table).validate().unwrap();
+        client
+            .batch_execute(&schema.create_table_sql())
+            .await
+            .unwrap();
+        if let Some(collation) = collation {
+            client
+                .batch_execute(&format!(
+                    "ALTER TABLE {table} ALTER COLUMN event_id TYPE text COLLATE \"{collation}\""
+                ))
+                .await
+                .unwrap();
+        }
+        client
+            .batch_execute(&format!(
+                "INSERT INTO {table} (event_id, event_type, user_id, product_id, category, price, \
+                 quantity, event_time, source_file, batch_id) VALUES \
+                 ('B2', 'page_view', 1, 2, 'Old', 1.00, 1, '2026-11-22T09:00:00Z', 'other.csv', 0), \
+                 ('b5', 'page_view', 1, 2, 'New', 1.00, 1, '2026-11-22T11:00:00Z', 'other.csv', 0), \
+                 ('Bz', 'page_view', 1, 2, 'Else', 1.00, 1, '2026-11-22T09:00:00Z', 'other.csv', 0)"
+            ))
+            .await
+            .unwrap();
+        let config = IngestConfig {
+            input: scratch.path(&format!("input-{table}")),
+            checkpoint: scratch.path(&format!("checkpoint-{table}")),
+            table: events_named(table),
+            ..scratch.config()
+        };
+        std::fs::create_dir_all(&config.input).unwrap();
+        write_file(&config.input, "rising.csv", &format!("{HEADER}\n{rows}"));
+        let summary = scratch.ingest(&config).await.unwrap();
+        assert_eq!(
+            (
+                summary.rows_read,
+                summary.rows_upserted,
+                summary.rows_rejected
+            ),
+            (6, 5, 0),
+            "{table}: b5's stored version is newer and stays"
+        );
+        let stored: Vec<(String, String, String)> = client
+            .query(
+                &format!("SELECT event_id, category, source_file FROM {table} ORDER BY event_id COLLATE \"C\""),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect();
+        let expected: Vec<(String, String, String)> = [
+            ("A1", "Books", "rising.csv"),
+            ("B2", "Books", "rising.csv"),
+            ("Bz", "Else", "other.csv"),
+            ("C3", "Books", "rising.csv"),
+            ("a4", "Books", "rising.csv"),
+            ("b5", "New", "other.csv"),
+            ("c6", "Books", "rising.csv"),
+        ]
+        .iter()
+        .map(|(key, category, file)| (key.to_string(), category.to_string(), file.to_string()))
+        .collect();
+        assert_eq!(stored, expected, "{table}");
+    }
+}

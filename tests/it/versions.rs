@@ -100,6 +100,22 @@ fn events_named(name: &str) -> TableConfig {
     }
 }
 
+/// The rows `sql` returns, three columns each.
+async fn rows_of_three<A, B, C>(client: &tokio_postgres::Client, sql: &str) -> Vec<(A, B, C)>
+where
+    A: for<'a> tokio_postgres::types::FromSql<'a>,
+    B: for<'a> tokio_postgres::types::FromSql<'a>,
+    C: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    client
+        .query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect()
+}
+
 /// Every column but the batch bookkeeping, by key, as text.
 async fn table_as_text(client: &tokio_postgres::Client, table: &str) -> Vec<String> {
     client
@@ -340,16 +356,11 @@ async fn a_key_another_writer_commits_meanwhile_takes_the_merge() {
         ),
         (5, 5, 0)
     );
-    let stored: Vec<(String, i32, String)> = watcher
-        .query(
-            "SELECT event_id, quantity, source_file FROM events ORDER BY event_id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
-        .collect();
+    let stored: Vec<(String, i32, String)> = rows_of_three(
+        &watcher,
+        "SELECT event_id, quantity, source_file FROM events ORDER BY event_id",
+    )
+    .await;
     let expected: Vec<(String, i32, String)> = (1..=5)
         .map(|key| (format!("k{key}"), 3, "race.csv".to_string()))
         .collect();
@@ -413,16 +424,13 @@ async fn rising_keys_found_stored_by_their_range_keep_the_version_rule_under_any
             (6, 5, 0),
             "{table}: b5's stored version is newer and stays"
         );
-        let stored: Vec<(String, String, String)> = client
-            .query(
-                &format!("SELECT event_id, category, source_file FROM {table} ORDER BY event_id COLLATE \"C\""),
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| (row.get(0), row.get(1), row.get(2)))
-            .collect();
+        let stored: Vec<(String, String, String)> = rows_of_three(
+            &client,
+            &format!(
+                "SELECT event_id, category, source_file FROM {table} ORDER BY event_id COLLATE \"C\""
+            ),
+        )
+        .await;
         let expected: Vec<(String, String, String)> = [
             ("A1", "Books", "rising.csv"),
             ("B2", "Books", "rising.csv"),

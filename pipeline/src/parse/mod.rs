@@ -542,22 +542,26 @@ mod tests {
     }
 
     /// The record is checked as a whole first: a character split by a
-    /// delimiter is whole in the joined fields, but neither field is UTF-8.
+    /// delimiter is whole in csv-core's joined fields (the quoted line), but
+    /// neither field is UTF-8; a plain line is checked with its commas.
     #[test]
     fn rejects_a_character_split_across_two_fields() {
         let mut content = format!("{HEADER}\n").into_bytes();
         content.extend_from_slice(b"a,view\xc3,\xa91,2,,1.00,1,2026-11-22T10:00:00Z\n");
+        content.extend_from_slice(b"\"q\",view\xc3,\xa91,2,,1.00,1,2026-11-22T10:00:00Z\n");
         content.extend_from_slice(b"b,vi\xc3\xa9w, 1 ,2,,1.00,1,2026-11-22T10:00:00Z\n");
         let (batch, rejects) = parse_file(&content).unwrap();
-        assert_eq!(rejects.len(), 1);
-        assert_eq!(rejects[0].line, Some(2));
-        assert!(
-            rejects[0]
-                .reason
-                .contains("column `event_type`: invalid UTF-8 at byte 4"),
-            "{}",
-            rejects[0].reason
-        );
+        assert_eq!(rejects.len(), 2);
+        for (reject, line) in rejects.iter().zip([2, 3]) {
+            assert_eq!(reject.line, Some(line));
+            assert!(
+                reject
+                    .reason
+                    .contains("column `event_type`: invalid UTF-8 at byte 4"),
+                "{}",
+                reject.reason
+            );
+        }
         assert_eq!(batch.num_rows(), 1);
         assert_eq!(batch.column(1).as_string::<i32>().value(0), "vi\u{e9}w");
     }

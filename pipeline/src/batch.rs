@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::checkpoint::{CheckpointError, Plan, PlanWrite, PlannedFile};
-use crate::parse::{BatchBuilder, FileReader, ParseLimits, ReadBudget, RejectedRow};
+use crate::parse::{BatchBuilder, FileReader, ParseLimits, ReadBudget, RejectedRow, Tokenizer};
 use crate::schema::TableSchema;
 use crate::sink::{BatchRecord, Sink, SinkBatch, SinkError, WritePath};
 use crate::stage::{Stage, StageProbe};
@@ -436,6 +436,8 @@ fn parse_files(
     let mut rejects = Vec::new();
     let mut chunk_bytes = 0;
     let mut finished = Vec::new();
+    // Kept from file to file (a file that cannot be opened takes it along).
+    let mut spare_tokenizer: Option<Tokenizer> = None;
     let send = |message: Parsed| sender.blocking_send(message).is_ok();
     for (index, (path, planned)) in to_parse.files.iter().enumerate() {
         let mut outcome = FileOutcome {
@@ -451,7 +453,8 @@ fn parse_files(
         };
         let opened = Instant::now();
         let index = to_parse.first_index + index as u32;
-        let reader = FileReader::open(path, &planned.name, index, &table, &limits);
+        let tokenizer = spare_tokenizer.take().unwrap_or_default();
+        let reader = FileReader::open(path, &planned.name, index, &table, &limits, tokenizer);
         busy += opened.elapsed();
         match reader {
             Err(problem) => outcome.quarantined = Some(problem.to_string()),
@@ -500,6 +503,7 @@ fn parse_files(
                 if outcome.quarantined.is_none() {
                     outcome.hash = Some(reader.content_hash());
                 }
+                spare_tokenizer = Some(reader.into_tokenizer());
             }
         }
         finished.push(outcome);

@@ -71,7 +71,12 @@ pub async fn run(
         .map(|pipeline| Claims::new(pipeline, checkpoint.id().to_string(), config.claim_lease));
     let mut runner = Runner {
         config,
-        discovery: Discovery::new(&config.input, &config.glob, config.settle_time)?,
+        discovery: match config.trigger {
+            Trigger::AvailableNow => {
+                Discovery::listing_only(&config.input, &config.glob, config.settle_time)?
+            }
+            _ => Discovery::new(&config.input, &config.glob, config.settle_time)?,
+        },
         sink: Arc::new(
             Sink::new(
                 db.pool(2),

@@ -18,6 +18,7 @@ mod records;
 mod value;
 
 pub use builder::BatchBuilder;
+pub use records::Tokenizer;
 use records::{Next, Records};
 use value::{parse_field, parse_text, shorten, Value};
 
@@ -186,16 +187,18 @@ pub struct FileReader {
 }
 
 impl FileReader {
-    /// Opens a file and checks its header against the schema.
+    /// Opens a file and checks its header against the schema; `tokenizer`
+    /// is the one the file before handed back ([`FileReader::into_tokenizer`]).
     pub fn open(
         path: &Path,
         name: &str,
         file_index: u32,
         table: &TableSchema,
         limits: &ParseLimits,
+        tokenizer: Tokenizer,
     ) -> Result<Self, FileProblem> {
         let file = open_regular_file(path)?;
-        let mut records = Records::new(file, limits.max_record_bytes);
+        let mut records = Records::new(file, limits.max_record_bytes, tokenizer.0);
         match records.next() {
             Ok(Next::Record) => {}
             Ok(Next::End) => return Err(FileProblem::Empty),
@@ -218,6 +221,11 @@ impl FileReader {
 
     pub fn rows_read(&self) -> u64 {
         self.rows_read
+    }
+
+    /// The tokenizer, for the next file.
+    pub fn into_tokenizer(self) -> Tokenizer {
+        Tokenizer(self.records.core)
     }
 
     pub fn rows_rejected(&self) -> u64 {
@@ -438,7 +446,14 @@ mod tests {
         let path = dir.path().join("f.csv");
         std::fs::write(&path, content).unwrap();
         let table = Arc::new(TableSchema::events());
-        let mut reader = FileReader::open(&path, "f.csv", 0, &table, &ParseLimits::default())?;
+        let mut reader = FileReader::open(
+            &path,
+            "f.csv",
+            0,
+            &table,
+            &ParseLimits::default(),
+            Tokenizer::default(),
+        )?;
         let mut builder = BatchBuilder::new(table);
         let mut rejects = Vec::new();
         let budget = ReadBudget { rows: 2, bytes: 64 };

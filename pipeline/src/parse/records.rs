@@ -110,7 +110,7 @@ impl Records {
             0 => &[][..],
             len => &self.fields[..self.span(len - 1).end],
         };
-        if bytes.contains(&0) {
+        if memchr::memchr(0, bytes).is_some() {
             return None;
         }
         std::str::from_utf8(bytes).ok()
@@ -194,15 +194,13 @@ impl Records {
             return Ok(false);
         };
         let line = &input[..end];
-        if line.is_empty()
-            || line.len() > self.fields.len()
-            || memchr::memchr2(b'"', b'\r', line).is_some()
-        {
+        if line.is_empty() || line.len() > self.fields.len() {
             return Ok(false);
         }
+        // One scan for the commas and for what makes a line not plain.
         let mut fields = 0;
-        for end in memchr::memchr_iter(b',', line).chain([line.len()]) {
-            if fields == self.ends.len() {
+        for end in memchr::memchr3_iter(b',', b'"', b'\r', line).chain([line.len()]) {
+            if fields == self.ends.len() || line.get(end).is_some_and(|&byte| byte != b',') {
                 return Ok(false);
             }
             self.ends[fields] = end;

@@ -264,9 +264,18 @@ fn put_numeric(out: &mut BytesMut, unscaled: i128, scale: u16) {
     let mut magnitude = unscaled.unsigned_abs() * 10u128.pow(u32::from(pad));
     let mut digits = [0i16; 40]; // least significant first
     let mut count = 0;
-    while magnitude > 0 {
+    // 128-bit steps only while the rest exceeds 64 bits: a 128-bit division
+    // is a call into the compiler's runtime, a 64-bit one by a constant a
+    // multiplication (prices and amounts never need the first loop).
+    while magnitude > u128::from(u64::MAX) {
         digits[count] = (magnitude % 10_000) as i16;
         magnitude /= 10_000;
+        count += 1;
+    }
+    let mut rest = magnitude as u64;
+    while rest > 0 {
+        digits[count] = (rest % 10_000) as i16;
+        rest /= 10_000;
         count += 1;
     }
     // Trailing zero digits (the least significant) carry nothing.
@@ -335,6 +344,11 @@ mod tests {
             (-99_999_999_999_999_999, 9),
             (100_000_000, 4),
             (i128::from(i64::MAX), 12),
+            // Either side of 64 bits, and near numeric(38)'s largest.
+            (i128::from(u64::MAX), 0),
+            (-i128::from(u64::MAX) - 1, 0),
+            (i128::from(u64::MAX) * 10_000 + 7, 3),
+            (10i128.pow(37) + 12_345, 4),
         ];
         for _ in 0..20_000 {
             state ^= state << 13;

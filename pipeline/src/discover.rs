@@ -511,12 +511,18 @@ mod tests {
         assert_eq!(names, ["a.csv"]);
     }
 
+    /// Writes `name` as the generator does: a hidden temporary file renamed.
+    fn arrive(dir: &Path, name: &str) {
+        let hidden = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&hidden, "x").unwrap();
+        std::fs::rename(&hidden, dir.join(name)).unwrap();
+    }
+
     #[tokio::test]
     async fn watcher_sees_a_renamed_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::ZERO).unwrap();
-        std::fs::write(dir.path().join(".x.csv.tmp"), "x").unwrap();
-        std::fs::rename(dir.path().join(".x.csv.tmp"), dir.path().join("x.csv")).unwrap();
+        arrive(dir.path(), "x.csv");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while discovery.pending_len() == 0 && tokio::time::Instant::now() < deadline {
             discovery.wait(Duration::from_millis(100)).await;
@@ -529,8 +535,7 @@ mod tests {
     async fn without_a_watcher_files_are_found_by_listing_and_waits_last_their_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let mut discovery = Discovery::listing_only(dir.path(), "*.csv", Duration::ZERO).unwrap();
-        std::fs::write(dir.path().join(".x.csv.tmp"), "x").unwrap();
-        std::fs::rename(dir.path().join(".x.csv.tmp"), dir.path().join("x.csv")).unwrap();
+        arrive(dir.path(), "x.csv");
         // Nothing can signal: the wait lasts its whole timeout (returning at
         // once would spin a caller that waits in a loop).
         let started = tokio::time::Instant::now();
@@ -583,8 +588,7 @@ mod tests {
     async fn a_renamed_file_is_complete_at_once_whatever_the_settle_time() {
         let dir = tempfile::tempdir().unwrap();
         let mut discovery = Discovery::new(dir.path(), "*.csv", Duration::from_secs(60)).unwrap();
-        std::fs::write(dir.path().join(".r.csv.tmp"), "x").unwrap();
-        std::fs::rename(dir.path().join(".r.csv.tmp"), dir.path().join("r.csv")).unwrap();
+        arrive(dir.path(), "r.csv");
         assert_eq!(
             pending_after_events(&mut discovery, Duration::from_secs(5)).await,
             1

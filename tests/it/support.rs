@@ -1,8 +1,9 @@
 //! Shared fixtures: a scratch PostgreSQL, input folders, generated files.
 
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use embedded_pg::{Cluster, EmbeddedPostgres};
@@ -22,21 +23,15 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// A scratch folder whose cluster is a copy of [`template`]'s.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         open_to_others(dir.path());
-        let start = || Cluster::new(dir.path().join("pg")).and_then(|cluster| cluster.start());
-        let server = match start() {
-            Ok(server) => server,
-            // Under Wine, initdb's `postgres -V` through cmd.exe now and then
-            // fails when two clusters start at once ("Can't recognize ... as
-            // an internal or external command"): once more.
-            Err(error) if cfg!(windows) => {
-                eprintln!("the test PostgreSQL did not start ({error}); trying again");
-                start().unwrap_or_else(|error| panic!("cannot start the test PostgreSQL: {error}"))
-            }
-            Err(error) => panic!("cannot start the test PostgreSQL: {error}"),
-        };
+        let cluster = Cluster::new(dir.path().join("pg")).expect("PostgreSQL binaries");
+        cluster
+            .init_from(template())
+            .unwrap_or_else(|error| panic!("cannot copy the template PostgreSQL: {error}"));
+        let server = start_with_a_retry_under_wine(&cluster);
         Self { server, dir }
     }
 
@@ -95,6 +90,52 @@ impl Scratch {
             bad_rate,
         )
     }
+}
+
+/// Starts a cluster's server, once more under Wine: there initdb's and
+/// pg_ctl's commands through cmd.exe now and then fail when two clusters
+/// start at once ("Can't recognize ... as an internal or external command").
+fn start_with_a_retry_under_wine(cluster: &Cluster) -> EmbeddedPostgres {
+    match cluster.start() {
+        Ok(server) => server,
+        Err(error) if cfg!(windows) => {
+            eprintln!("the test PostgreSQL did not start ({error}); trying again");
+            cluster
+                .start()
+                .unwrap_or_else(|error| panic!("cannot start the test PostgreSQL: {error}"))
+        }
+        Err(error) => panic!("cannot start the test PostgreSQL: {error}"),
+    }
+}
+
+/// A stopped cluster holding the sluice database, which every [`Scratch`]
+/// copies instead of running initdb (seconds each, over ten under Wine, for
+/// some sixty tests). Made once and kept in the temp folder, under a name
+/// keyed by the server binaries and the embedded server's source, so a
+/// change to either (its settings, say) makes a new one.
+fn template() -> &'static Cluster {
+    static TEMPLATE: OnceLock<Cluster> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let binaries = embedded_pg::find_binaries().expect("PostgreSQL binaries");
+        let mut key = std::hash::DefaultHasher::new();
+        (binaries, include_str!("../../postgres/src/lib.rs")).hash(&mut key);
+        let dir = std::env::temp_dir().join(format!("sluice-test-pg-{:016x}", key.finish()));
+        if !dir.join("PG_VERSION").is_file() {
+            // Made aside and renamed into place whole: a test run stopped
+            // halfway, or another one at the same time, leaves no half
+            // template behind.
+            let building = tempfile::tempdir().expect("temp dir");
+            open_to_others(building.path());
+            let made = building.path().join("pg");
+            drop(start_with_a_retry_under_wine(
+                &Cluster::new(&made).expect("PostgreSQL binaries"),
+            ));
+            if std::fs::rename(&made, &dir).is_err() && !dir.join("PG_VERSION").is_file() {
+                panic!("cannot move the template PostgreSQL to {}", dir.display());
+            }
+        }
+        Cluster::new(dir).expect("PostgreSQL binaries")
+    })
 }
 
 pub fn generate_into(

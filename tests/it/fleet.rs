@@ -183,20 +183,15 @@ async fn three_workers_resume_by_themselves_after_the_database_stops() {
     let scratch = Scratch::new();
     let input = scratch.input();
     let generator = crate::support::generate_slowly(&scratch, &input, FILES);
-    // The first worker serves its metrics too.
+    // Each worker serves its metrics too.
     let mut workers: Vec<Child> = (0..WORKERS)
         .map(|w| {
-            let metrics: &[&str] = if w == 0 {
-                &["--metrics-addr", "127.0.0.1:0"]
-            } else {
-                &[]
-            };
             start_worker_with(
                 &scratch,
                 &input,
                 "continuous",
                 &format!("worker-{w}.log"),
-                metrics,
+                &["--metrics-addr", "127.0.0.1:0"],
             )
         })
         .collect();
@@ -243,28 +238,40 @@ async fn three_workers_resume_by_themselves_after_the_database_stops() {
         "{status}"
     );
     assert_eq!(status.matches("| running |").count(), WORKERS, "{status}");
-    let log = std::fs::read_to_string(scratch.path("worker-0.log")).unwrap();
+    // Which worker takes the files is a race (one has taken nearly all of
+    // them): the counters are checked on the one that committed the most.
+    let mut committed_by = Vec::new();
+    for worker in &workers {
+        let sql = format!(
+            "SELECT count(*) FROM sluice_files f JOIN sluice_workers w USING (pipeline, worker)
+             WHERE w.pid = {} AND f.state = 'committed'",
+            worker.id()
+        );
+        committed_by.push(count(&client, &sql).await);
+    }
+    let (busiest, &committed_by_it) = committed_by
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, committed)| **committed)
+        .unwrap();
+    assert_eq!(
+        committed_by.iter().sum::<i64>(),
+        FILES as i64,
+        "{committed_by:?}"
+    );
+    let log = std::fs::read_to_string(scratch.path(&format!("worker-{busiest}.log"))).unwrap();
     let address = log
         .lines()
         .find_map(|line| {
             line.strip_prefix("sluice: metrics at http://")?
                 .strip_suffix("/metrics")
         })
-        .expect("the first worker says where its metrics are");
+        .expect("each worker says where its metrics are");
     let page = crate::metrics::scrape(address, "/metrics");
     let claimed = crate::metrics::metric(&page, "sluice_files_claimed_total").unwrap();
-    let committed_by_it = count(
-        &client,
-        &format!(
-            "SELECT count(*) FROM sluice_files f JOIN sluice_workers w USING (pipeline, worker)
-             WHERE w.pid = {} AND f.state = 'committed'",
-            workers[0].id()
-        ),
-    )
-    .await;
     assert!(
-        committed_by_it > 0 && claimed >= committed_by_it as f64,
-        "worker 0 claimed {claimed} files and committed {committed_by_it}"
+        claimed >= committed_by_it as f64,
+        "worker {busiest} claimed {claimed} files and committed {committed_by_it}"
     );
     for worker in &mut workers {
         worker.kill().unwrap();
@@ -278,5 +285,5 @@ async fn three_workers_resume_by_themselves_after_the_database_stops() {
                 .contains("database unavailable")
         })
         .count();
-    println!("fleet: database outage of 4 s under {WORKERS} workers; {retried} said they waited; lost 0; duplicated 0");
+    println!("fleet: database outage of 4 s under {WORKERS} workers; {retried} said they waited; files committed by each {committed_by:?}; lost 0; duplicated 0");
 }

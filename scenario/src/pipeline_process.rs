@@ -119,6 +119,20 @@ impl PipelineProcess {
     }
 }
 
+/// A pipeline process still running when its handle goes (a bench or run
+/// that failed halfway) is killed: left running, it would hold the folder's
+/// checkpoint and, on Windows, the handles it inherited (a caller reading
+/// the parent's output to its end would wait for it forever; seen under
+/// Wine).
+impl Drop for PipelineProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// How long a stopping pipeline may take: its shutdown grace (10 s by
 /// default) and the roll-back after it.
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -4,6 +4,11 @@
 use crate::support::{run_ok, sluice, Scratch};
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "under Wine the bench has exited with its load phase's ingest process still \
+              running, which held the test's pipes open until CI's time ran out (README)"
+)]
 fn bench_measures_every_mode_backlog_and_latency_on_the_same_files() {
     let scratch = Scratch::new();
     let work = scratch.path("bench");
